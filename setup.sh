@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine and builds the static `build/mq`.
+#   ./setup.sh           build dependencies + release build
+#   ./setup.sh --test    also what the tests need (Mosquitto, paho-mqtt, pytest, clang, node)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+build_pkgs=(g++ meson ninja-build pkg-config libmbedtls-dev libargon2-dev libcxxopts-dev libgtest-dev)
+test_pkgs=(mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest openssl
+           clang libclang-rt-14-dev nodejs npm procps)
+
+want=("${build_pkgs[@]}")
+[[ "${1:-}" == "--test" ]] && want+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  echo "Installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -f build/build.ninja ]]; then
+  meson setup build --buildtype=release >/dev/null
+fi
+ninja -C build mq
+echo "Built build/mq ($(stat -c %s build/mq) bytes unstripped)."

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Runs the tests and ends with one line "N passed, N failed".
+#   tests/run.sh          unit tests (GoogleTest) + integration tests (pytest, real peers)
+#   tests/run.sh --full   also the ASan+UBSan unit tests and a bounded libFuzzer run (what CI does)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+full=0
+[[ "${1:-}" == "--full" ]] && full=1
+py=/usr/bin/python3   # Debian's python, where python3-paho-mqtt and pytest live
+reports=()
+extra_pass=0
+extra_fail=0
+
+step() { echo; echo "=== $*"; }
+
+step "release build (static)"
+[[ -f build/build.ninja ]] || meson setup build --buildtype=release >/dev/null
+if ! ninja -C build; then
+  echo "build failed"; echo "0 passed, 1 failed"; exit 1
+fi
+file build/mq
+
+step "unit tests"
+rm -f build/meson-logs/testlog.junit.xml
+meson test -C build --suite unit --print-errorlogs --num-processes 2 || true
+[[ -f build/meson-logs/testlog.junit.xml ]] && reports+=(build/meson-logs/testlog.junit.xml)
+
+if [[ -d tests/integration ]] && ls tests/integration/test_*.py >/dev/null 2>&1; then
+  step "integration tests"
+  MQ_BIN="$PWD/build/mq" timeout 900 "$py" -m pytest -q -p no:cacheprovider tests/integration \
+    --junitxml=build/integration.junit.xml || true
+  [[ -f build/integration.junit.xml ]] && reports+=(build/integration.junit.xml)
+fi
+
+if ((full)); then
+  step "ASan + UBSan unit tests"
+  [[ -f build-asan/build.ninja ]] || meson setup build-asan --buildtype=debugoptimized \
+    -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+  if ninja -C build-asan; then
+    rm -f build-asan/meson-logs/testlog.junit.xml
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      meson test -C build-asan --suite unit --print-errorlogs --num-processes 2 || true
+    [[ -f build-asan/meson-logs/testlog.junit.xml ]] && reports+=(build-asan/meson-logs/testlog.junit.xml)
+  else
+    echo "ASan build failed"; extra_fail=$((extra_fail + 1))
+  fi
+
+  step "fuzzing (libFuzzer, bounded)"
+  [[ -f build-fuzz/build.ninja ]] || CXX=clang++ meson setup build-fuzz --buildtype=debugoptimized \
+    -Dfuzz=true -Dtests=false -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+  if ninja -C build-fuzz; then
+    for target in build-fuzz/tests/fuzz/*_fuzz; do
+      [[ -x "$target" ]] || continue
+      name=$(basename "$target" _fuzz)
+      corpus=$(mktemp -d)
+      cp -r "tests/fuzz/corpus/$name/." "$corpus/" 2>/dev/null || true
+      if UBSAN_OPTIONS=halt_on_error=1 "$target" -max_total_time="${FUZZ_SECONDS:-60}" -timeout=10 \
+          -rss_limit_mb=2048 -print_final_stats=1 "$corpus" 2>build-fuzz/"$name".log; then
+        grep -E "stat::number_of_executed_units|exec/s" build-fuzz/"$name".log | tail -2
+        echo "fuzz $name: ok"; extra_pass=$((extra_pass + 1))
+      else
+        tail -40 build-fuzz/"$name".log
+        echo "fuzz $name: FAILED"; extra_fail=$((extra_fail + 1))
+      fi
+      rm -rf "$corpus"
+    done
+  else
+    echo "fuzz build failed"; extra_fail=$((extra_fail + 1))
+  fi
+fi
+
+step "summary"
+"$py" tests/count.py --extra-pass "$extra_pass" --extra-fail "$extra_fail" "${reports[@]}"
