@@ -6,17 +6,23 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mq::broker {
 
 struct Message {
   std::string topic;
   std::string payload;
-  // MQTT 5 properties passed on to subscribers, already encoded (user properties, content type,
-  // payload format indicator, response topic, correlation data). Topic Alias, Subscription
-  // Identifier and Message Expiry Interval are not in here: they are written per delivery.
-  std::string properties;
+  // MQTT 5 properties passed on to subscribers unchanged [MQTT-3.3.2-4..20]. Topic Alias,
+  // Subscription Identifier and Message Expiry Interval are written per delivery instead.
+  std::optional<uint8_t> payload_format_indicator;
+  std::optional<std::string> content_type;
+  std::optional<std::string> response_topic;
+  std::optional<std::string> correlation_data;
+  std::vector<std::pair<std::string, std::string>> user_properties;
   uint8_t qos = 0;
   bool retain = false;
   int64_t expiry_unix_ms = 0;  // absolute wall-clock deadline in ms; 0 = never expires

@@ -8,7 +8,7 @@
 
 #include "cli/install.h"
 #include "cli/subcommand.h"
-#include "cli/version.h"
+#include "base/version.h"
 
 namespace mq::cli {
 

@@ -1,0 +1,144 @@
+// Broker: the MQTT server on one event loop. It owns the listeners, connections, sessions, the
+// subscription tree and the retained store, and implements the protocol rules of MQTT 3.1,
+// 3.1.1 and 5.0 on top of the pure codec. Packet handlers live in handle_*.cc by concern.
+// Message path: a PUBLISH becomes one immutable Message shared by every subscriber; writes go
+// to each connection's OutQueue and are flushed once per loop iteration (before-sleep hook).
+// Connections are closed by marking them and reaping them at a safe point of the loop.
+// Threading: single-threaded; everything runs on the loop thread that runs the EventLoop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "broker/config.h"
+#include "broker/connection.h"
+#include "broker/message.h"
+#include "broker/retained_store.h"
+#include "broker/session.h"
+#include "broker/stats.h"
+#include "broker/sub_tree.h"
+#include "codec/packet.h"
+#include "net/listener.h"
+#include "net/loop.h"
+
+namespace mq::broker {
+
+// A listening endpoint and the options of the `listener` it came from.
+struct Listener {
+  const ListenerConfig* config = nullptr;  // points into Broker::config_ (stable after start)
+  std::unique_ptr<net::Acceptor> acceptor;
+  int connections = 0;
+};
+
+class Broker {
+ public:
+  Broker(Config config, net::EventLoop& loop);
+  ~Broker();
+  Broker(const Broker&) = delete;
+  Broker& operator=(const Broker&) = delete;
+
+  // Binds every listener. Returns the bound ports (one per socket) for --port-file.
+  [[nodiscard]] Result<std::vector<uint16_t>> start();
+  // Disconnects everyone and stops accepting; the loop may then stop.
+  void shutdown();
+  // SIGHUP: reloadable options from a freshly parsed configuration.
+  void reload(const Config& fresh);
+  // SIGUSR2: logs the subscription tree and retained topics.
+  void dump_state();
+
+  const Config& config() const { return config_; }
+  net::EventLoop& loop() { return loop_; }
+  const Stats& stats() const { return stats_; }
+  const SubscriptionTree& subscriptions() const { return subs_; }
+  const RetainedStore& retained() const { return retained_; }
+  size_t session_count() const { return sessions_.size(); }
+
+  // --- called by Connection -----------------------------------------------------------------
+  // One framed packet arrived. The views in `body` are valid during the call only.
+  void on_frame(Connection& conn, uint8_t fixed_header, std::string_view body);
+  // The framer rejected the input (malformed length, packet too large).
+  void on_frame_error(Connection& conn, const Error& error);
+  void mark_dirty(Connection& conn);
+  // The connection is closing (peer gone, error, protocol violation, takeover): detaches its
+  // session (will, expiry) now and frees it at the next safe point.
+  void schedule_reap(Connection& conn);
+
+  // --- message routing (also used by $SYS and wills) ----------------------------------------
+  // Routes a message to every matching subscription and stores it if retained.
+  void publish(const MessagePtr& msg);
+
+ private:
+  friend class SysTree;
+
+  // Connections.
+  void accept(Listener& listener, net::UniqueFd fd, std::string peer);
+  void flush_dirty();
+  void reap_closed();
+  void check_keepalives();
+
+  // Handlers (handle_connect.cc).
+  void handle_connect(Connection& conn, const codec::Connect& packet);
+  void send_connack(Connection& conn, bool session_present, codec::ReasonCode rc,
+                    codec::Properties props = {});
+  void refuse_connect(Connection& conn, codec::ReasonCode rc);
+  Session& attach_session(Connection& conn, const codec::Connect& packet, bool* present);
+  void detach_session(Connection& conn, bool send_will);
+  void end_session(Session& session);
+  void publish_will(Session& session);
+  void handle_disconnect(Connection& conn, const codec::Disconnect& packet);
+  void handle_auth(Connection& conn, const codec::Auth& packet);
+
+  // Handlers (handle_publish.cc).
+  void handle_publish(Connection& conn, codec::Publish& packet);
+  void handle_ack(Connection& conn, codec::PacketType type, const codec::Puback& packet);
+  void deliver(Session& session, const MessagePtr& msg, const SubscriptionOptions& options,
+               bool retained_on_subscribe);
+  void pump(Session& session);  // moves queued messages into the in-flight window
+  void send_publish(Connection& conn, Outgoing& out);
+  void resume_session(Session& session);
+  uint32_t inflight_window(const Connection& conn) const;
+
+  // Handlers (handle_subscribe.cc).
+  void handle_subscribe(Connection& conn, const codec::Subscribe& packet);
+  void handle_unsubscribe(Connection& conn, const codec::Unsubscribe& packet);
+  void send_retained(Session& session, std::string_view filter, const SubscriptionOptions& opts);
+
+  // Protocol violations: v5 gets DISCONNECT with the reason code, then the connection closes.
+  void protocol_close(Connection& conn, codec::ReasonCode rc, const char* why);
+  void send_packet(Connection& conn, const codec::Packet& packet);
+
+  Session* find_session(SessionId id);
+  std::string assign_client_id(const ListenerConfig& listener);
+
+  Config config_;
+  net::EventLoop& loop_;
+  Clock& clock_;
+  std::vector<std::unique_ptr<Listener>> listeners_;  // stable: connections refer to them
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
+  uint64_t next_connection_id_ = 1;
+  std::vector<Connection*> dirty_;
+  std::vector<Connection*> closing_;
+
+  std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;  // by client id
+  std::unordered_map<SessionId, Session*> session_by_id_;
+  SessionId next_session_id_ = 1;
+
+  SubscriptionTree subs_;
+  RetainedStore retained_;
+  Stats stats_;
+  uint64_t next_store_id_ = 1;
+
+  net::TimerId keepalive_timer_ = 0;
+  net::HookId flush_hook_ = 0;
+  std::string scratch_;  // encoding buffer reused across packets
+  bool shutting_down_ = false;
+
+  std::unique_ptr<class SysTree> sys_;
+};
+
+}  // namespace mq::broker

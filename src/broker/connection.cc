@@ -1,0 +1,114 @@
+#include "broker/connection.h"
+
+#include <sys/epoll.h>
+
+#include "base/log.h"
+#include "broker/broker.h"
+
+namespace mq::broker {
+
+namespace {
+constexpr size_t kReadChunk = 16 * 1024;
+constexpr int kMaxReadsPerWakeup = 4;  // fairness: level-triggered epoll calls us again
+constexpr int kMaxIov = 64;
+}  // namespace
+
+Connection::Connection(Broker& broker, uint64_t id, std::unique_ptr<net::Transport> transport,
+                       Listener& listener, uint32_t max_packet_size)
+    : broker_(broker),
+      id_(id),
+      transport_(std::move(transport)),
+      listener_(listener),
+      framer_(max_packet_size) {}
+
+Connection::~Connection() = default;
+
+Status Connection::start(net::EventLoop& loop) {
+  loop_ = &loop;
+  interest_ = transport_->wanted_events(true, false);
+  return loop.add(transport_->fd(), interest_, this);
+}
+
+void Connection::on_io(uint32_t events) {
+  if (state_ == State::kClosing) return;
+  if (events & EPOLLOUT) {
+    if (!flush()) return;
+  }
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) on_readable();
+}
+
+void Connection::on_readable() {
+  for (int i = 0; i < kMaxReadsPerWakeup && state_ != State::kClosing; i++) {
+    std::span<char> space = framer_.prepare(kReadChunk);
+    net::IoResult r = transport_->read(space.data(), space.size());
+    if (r.status == net::IoStatus::kWouldBlock) break;
+    if (r.status == net::IoStatus::kClosed) {
+      close("closed its connection.");
+      return;
+    }
+    if (r.status == net::IoStatus::kError) {
+      close("closed its connection.");
+      return;
+    }
+    framer_.commit(r.bytes);
+    bytes_in += r.bytes;
+    for (;;) {
+      auto frame = framer_.next();
+      if (!frame.ok()) {
+        broker_.on_frame_error(*this, frame.error());
+        return;
+      }
+      if (!frame->has_value()) break;
+      last_rx_ms = loop_->now_ms();
+      broker_.on_frame(*this, (*frame)->fixed_header, (*frame)->body);
+      if (state_ == State::kClosing) return;
+    }
+    if (r.bytes < space.size()) break;  // drained the socket
+  }
+}
+
+bool Connection::flush() {
+  if (!transport_ || transport_->fd() < 0) return false;
+  while (!out_.empty()) {
+    iovec iov[kMaxIov];
+    int n = out_.fill_iov(iov, kMaxIov);
+    net::IoResult r = transport_->writev(iov, n);
+    if (r.status == net::IoStatus::kOk) {
+      out_.consume(r.bytes);
+      continue;
+    }
+    if (r.status == net::IoStatus::kWouldBlock) break;
+    // The peer is gone; what we had for it is lost with the connection.
+    out_.clear();
+    close("closed its connection.");
+    return false;
+  }
+  update_interest();
+  return true;
+}
+
+void Connection::update_interest() {
+  if (!loop_ || state_ == State::kClosing) return;
+  uint32_t want = transport_->wanted_events(true, !out_.empty());
+  if (want != interest_) {
+    interest_ = want;
+    (void)loop_->modify(transport_->fd(), want);
+  }
+}
+
+void Connection::close(const char* reason) {
+  if (state_ == State::kClosing) return;
+  state_ = State::kClosing;
+  close_reason = reason;
+  broker_.schedule_reap(*this);
+}
+
+void Connection::destroy(net::EventLoop& loop) {
+  if (transport_ && transport_->fd() >= 0) {
+    loop.remove(transport_->fd());
+    transport_->shutdown();
+    transport_->close();
+  }
+}
+
+}  // namespace mq::broker

@@ -1,0 +1,89 @@
+// Connection: one client's network connection to the broker: its transport, the framer that
+// turns bytes into packets, the output queue, and the per-connection protocol state (version,
+// keep alive, topic aliases, the limits the client announced). Packets go to the Broker; the
+// Broker decides and writes replies into out(). Closing marks the connection and the broker
+// reaps it at a safe point, never inside its own callback.
+// Owned by the Broker; single-threaded on the broker loop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "broker/out_queue.h"
+#include "broker/sub_tree.h"
+#include "codec/framer.h"
+#include "codec/packet.h"
+#include "net/loop.h"
+#include "net/transport.h"
+
+namespace mq::broker {
+
+class Broker;
+struct Listener;
+
+class Connection final : public net::IoHandler {
+ public:
+  enum class State : uint8_t { kAwaitConnect, kConnected, kClosing };
+
+  Connection(Broker& broker, uint64_t id, std::unique_ptr<net::Transport> transport,
+             Listener& listener, uint32_t max_packet_size);
+  ~Connection() override;
+
+  uint64_t id() const { return id_; }
+  State state() const { return state_; }
+  bool open() const { return state_ != State::kClosing; }
+  Listener& listener() { return listener_; }
+  const std::string& peer() const { return transport_->peer_address(); }
+  net::Transport& transport() { return *transport_; }
+  OutQueue& out() { return out_; }
+
+  // Registers the fd on the loop. REQUIRES: called once.
+  [[nodiscard]] Status start(net::EventLoop& loop);
+  void on_io(uint32_t events) override;
+
+  // Writes as much of the output queue as the socket takes; arms EPOLLOUT after a short write.
+  // Returns false when the transport failed (the connection is then closing).
+  bool flush();
+  // Marks the connection closing; the broker reaps it after a last flush. `reason` is for logs.
+  void close(const char* reason);
+  // Stops the loop from dispatching further events; closes the socket. Broker-only (reaping).
+  void destroy(net::EventLoop& loop);
+
+  // --- protocol state, set by the broker ------------------------------------------------------
+  void set_connected() { state_ = State::kConnected; }
+  codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
+  std::string client_id;
+  std::string username;
+  SessionId session = 0;
+  uint16_t keep_alive = 0;           // seconds, as negotiated; 0 = none
+  int64_t last_rx_ms = 0;            // monotonic time of the last packet received
+  int64_t connected_ms = 0;
+  uint32_t client_max_packet = 0;    // the client's Maximum Packet Size (0 = protocol maximum)
+  uint16_t client_receive_max = 65535;
+  uint16_t topic_alias_max = 0;      // ours, announced in CONNACK
+  std::vector<std::string> topic_aliases;  // client->broker, index = alias
+  bool request_problem_info = true;
+  bool graceful = false;             // DISCONNECT received (no will unless 0x04)
+  bool in_dirty_list = false;
+  bool reap_scheduled = false;
+  const char* close_reason = nullptr;
+  uint64_t bytes_in = 0;
+
+ private:
+  void on_readable();
+  void update_interest();
+
+  Broker& broker_;
+  uint64_t id_;
+  std::unique_ptr<net::Transport> transport_;
+  Listener& listener_;
+  codec::Framer framer_;
+  OutQueue out_;
+  net::EventLoop* loop_ = nullptr;
+  State state_ = State::kAwaitConnect;
+  uint32_t interest_ = 0;
+};
+
+}  // namespace mq::broker

@@ -1,0 +1,325 @@
+// CONNECT, DISCONNECT and AUTH; sessions attaching to and detaching from connections; wills.
+#include <cinttypes>
+#include <random>
+
+#include "base/log.h"
+#include "broker/broker.h"
+#include "codec/decode.h"
+#include "codec/encode.h"
+
+namespace mq::broker {
+
+using codec::ProtocolVersion;
+using codec::ReasonCode;
+
+namespace {
+
+int protocol_log_number(ProtocolVersion v) {
+  // Mosquitto 2.0 prints its internal protocol enum: p1 = 3.1, p2 = 3.1.1, p5 = 5.0.
+  switch (v) {
+    case ProtocolVersion::kV31: return 1;
+    case ProtocolVersion::kV311: return 2;
+    case ProtocolVersion::kV5: return 5;
+  }
+  return 0;
+}
+
+}  // namespace
+
+// Builds the immutable Message for a PUBLISH or a will: copies what the broker keeps.
+MessagePtr make_message(std::string_view topic, std::string_view payload, uint8_t qos,
+                        bool retain, const codec::Properties& props, int64_t now_unix_ms,
+                        const std::string& origin_client, const std::string& origin_user,
+                        uint64_t store_id) {
+  auto m = std::make_shared<Message>();
+  m->topic.assign(topic);
+  m->payload.assign(payload);
+  m->qos = qos;
+  m->retain = retain;
+  m->payload_format_indicator = props.payload_format_indicator;
+  if (props.content_type) m->content_type.emplace(*props.content_type);
+  if (props.response_topic) m->response_topic.emplace(*props.response_topic);
+  if (props.correlation_data) m->correlation_data.emplace(*props.correlation_data);
+  m->user_properties.reserve(props.user_properties.size());
+  for (const auto& [k, v] : props.user_properties) m->user_properties.emplace_back(k, v);
+  if (props.message_expiry_interval)
+    m->expiry_unix_ms = now_unix_ms + int64_t(*props.message_expiry_interval) * 1000;
+  m->origin_client_id = origin_client;
+  m->origin_username = origin_user;
+  m->store_id = store_id;
+  return m;
+}
+
+std::string Broker::assign_client_id(const ListenerConfig& listener) {
+  // auto-XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX, as Mosquitto: a random UUID-like identifier.
+  static std::mt19937_64 rng{std::random_device{}()};
+  const SecurityOptions& sec = config_.security_for(listener);
+  std::string prefix = sec.auto_id_prefix.empty() ? "auto-" : sec.auto_id_prefix;
+  char buf[64];
+  uint64_t a = rng(), b = rng();
+  snprintf(buf, sizeof buf, "%08X-%04X-%04X-%04X-%012" PRIX64, uint32_t(a >> 32),
+           unsigned(a >> 16) & 0xFFFF, unsigned(a) & 0xFFFF, unsigned(b >> 48) & 0xFFFF,
+           b & 0xFFFFFFFFFFFFull);
+  return prefix + buf;
+}
+
+void Broker::send_connack(Connection& conn, bool session_present, ReasonCode rc,
+                          codec::Properties props) {
+  codec::Connack ack;
+  ack.session_present = session_present;
+  ack.reason_code = conn.version == ProtocolVersion::kV5
+                        ? rc
+                        : ReasonCode(codec::connack_return_code_v3(rc));
+  if (conn.version == ProtocolVersion::kV5) ack.properties = std::move(props);
+  // The CONNACK goes out even before the client's limits are known to apply.
+  uint32_t saved = conn.client_max_packet;
+  conn.client_max_packet = 0;
+  send_packet(conn, ack);
+  conn.client_max_packet = saved;
+}
+
+void Broker::refuse_connect(Connection& conn, ReasonCode rc) {
+  // [MQTT-3.2.2-7] a CONNACK with a non-zero code, then close [MQTT-3.2.2-6].
+  send_connack(conn, false, rc);
+  conn.close(nullptr);
+}
+
+void Broker::handle_connect(Connection& conn, const codec::Connect& p) {
+  conn.version = p.version;
+  const bool v5 = p.version == ProtocolVersion::kV5;
+  const ListenerConfig& lc = *conn.listener().config;
+  const SecurityOptions& sec = config_.security_for(lc);
+
+  if (v5 && p.properties.authentication_method) {
+    // No enhanced authentication method is supported [MQTT-4.12.0-1].
+    refuse_connect(conn, ReasonCode::kBadAuthenticationMethod);
+    return;
+  }
+
+  std::string client_id(p.client_id);
+  bool assigned = false;
+  if (client_id.empty()) {
+    // 3.1 requires an identifier; 3.1.1 allows an empty one only with clean session
+    // [MQTT-3.1.3-8]; MQTT 5 lets the server assign one in either case.
+    if (p.version == ProtocolVersion::kV31 || (!v5 && !p.clean_start) ||
+        !sec.allow_zero_length_clientid) {
+      refuse_connect(conn, ReasonCode::kClientIdentifierNotValid);
+      return;
+    }
+    client_id = assign_client_id(lc);
+    assigned = true;
+  }
+  if (lc.use_username_as_clientid && p.username) client_id.assign(*p.username);
+
+  uint16_t keep_alive = p.keep_alive;
+  bool server_keep_alive = false;
+  if (config_.max_keepalive && (keep_alive == 0 || keep_alive > config_.max_keepalive)) {
+    if (!v5) {  // Mosquitto refuses such 3.x clients with "identifier rejected"
+      refuse_connect(conn, ReasonCode::kClientIdentifierNotValid);
+      return;
+    }
+    keep_alive = config_.max_keepalive;
+    server_keep_alive = true;
+  }
+
+  if (p.will) {
+    if (p.will->qos > lc.max_qos) {
+      refuse_connect(conn, ReasonCode::kQosNotSupported);  // [MQTT-3.2.2-12]
+      return;
+    }
+    if (p.will->retain && !config_.retain_available) {
+      refuse_connect(conn, ReasonCode::kRetainNotSupported);  // [MQTT-3.2.2-13]
+      return;
+    }
+  }
+
+  // Authentication. Password files arrive with the access-control work; until then only the
+  // anonymous rules apply: with allow_anonymous false every client is refused (Mosquitto 2.0).
+  if (sec.allow_anonymous != 1) {
+    refuse_connect(conn, p.username ? ReasonCode::kBadUserNameOrPassword
+                                    : ReasonCode::kNotAuthorized);
+    return;
+  }
+
+  // Session takeover [MQTT-3.1.4-3].
+  auto existing = sessions_.find(client_id);
+  if (existing != sessions_.end() && existing->second->connection) {
+    Connection* old = existing->second->connection;
+    if (config_.connection_messages)
+      MQ_LOG(kLogNotice, "Client %s already connected, closing old connection.",
+             client_id.c_str());
+    if (old->version == ProtocolVersion::kV5) {
+      codec::Disconnect d;
+      d.reason_code = ReasonCode::kSessionTakenOver;
+      send_packet(*old, d);
+    }
+    old->close(nullptr);
+  }
+
+  conn.client_id = client_id;
+  if (p.username) conn.username.assign(*p.username);
+  conn.keep_alive = keep_alive;
+  if (v5) {
+    conn.client_receive_max = p.properties.receive_maximum.value_or(65535);
+    conn.client_max_packet = p.properties.maximum_packet_size.value_or(0);
+    conn.topic_alias_max = lc.max_topic_alias;
+    conn.request_problem_info = p.properties.request_problem_information.value_or(1) != 0;
+  }
+
+  bool present = false;
+  Session& s = attach_session(conn, p, &present);
+  conn.session = s.id();
+  conn.set_connected();
+  stats_.clients_connected++;
+  stats_.clients_maximum = std::max(stats_.clients_maximum, stats_.clients_connected);
+
+  codec::Properties props;
+  if (v5) {
+    if (assigned) props.assigned_client_identifier = conn.client_id;
+    if (server_keep_alive) props.server_keep_alive = keep_alive;
+    if (conn.topic_alias_max) props.topic_alias_maximum = conn.topic_alias_max;
+    if (config_.max_inflight_messages && config_.max_inflight_messages < 65535)
+      props.receive_maximum = config_.max_inflight_messages;
+    if (config_.max_packet_size) props.maximum_packet_size = config_.max_packet_size;
+    if (!config_.retain_available) props.retain_available = 0;
+    if (lc.max_qos < 2) props.maximum_qos = lc.max_qos;
+  }
+  send_connack(conn, present, ReasonCode::kSuccess, std::move(props));
+
+  if (config_.connection_messages) {
+    std::string user = p.username ? ", u'" + std::string(*p.username) + "'" : "";
+    MQ_LOG(kLogNotice, "New client connected from %s as %s (p%d, c%d, k%u%s).",
+           conn.peer().c_str(), conn.client_id.c_str(), protocol_log_number(p.version),
+           p.clean_start ? 1 : 0, unsigned(keep_alive), user.c_str());
+  }
+  if (present) resume_session(s);
+}
+
+Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool* present) {
+  *present = false;
+  auto it = sessions_.find(conn.client_id);
+  if (it != sessions_.end()) {
+    Session& old = *it->second;
+    // Reconnecting within the Will Delay Interval cancels the will [MQTT-3.1.3-9].
+    if (old.will_timer) loop_.cancel_timer(old.will_timer);
+    old.will_timer = 0;
+    old.will.reset();
+    if (old.expiry_timer) loop_.cancel_timer(old.expiry_timer);
+    old.expiry_timer = 0;
+    if (p.clean_start) {
+      end_session(old);  // [MQTT-3.1.2-4] discard any existing session
+    } else {
+      *present = true;  // [MQTT-3.2.2-3]
+    }
+  }
+  Session* s;
+  if (*present) {
+    s = sessions_[conn.client_id].get();
+  } else {
+    auto fresh = std::make_unique<Session>(next_session_id_++, conn.client_id);
+    s = fresh.get();
+    session_by_id_[s->id()] = s;
+    sessions_[conn.client_id] = std::move(fresh);
+  }
+  s->connection = &conn;
+  s->version = p.version;
+  s->username = conn.username;
+  if (p.version == ProtocolVersion::kV5) {
+    s->expiry_interval = p.properties.session_expiry_interval.value_or(0);
+  } else {
+    s->expiry_interval = p.clean_start ? 0 : Session::kNeverExpires;
+  }
+  if (s->expiry_interval == Session::kNeverExpires && config_.persistent_client_expiration > 0)
+    s->expiry_interval = uint32_t(std::min<int64_t>(config_.persistent_client_expiration,
+                                                    Session::kNeverExpires - 1));
+  if (p.will) {
+    Will w;
+    w.msg = make_message(p.will->topic, p.will->payload, p.will->qos, p.will->retain,
+                         p.will->properties, clock_.unix_time() * 1000, conn.client_id,
+                         conn.username, next_store_id_++);
+    w.delay_interval = p.will->properties.will_delay_interval.value_or(0);
+    s->will = std::move(w);
+  }
+  return *s;
+}
+
+void Broker::detach_session(Connection& conn, bool send_will) {
+  Session* s = find_session(conn.session);
+  conn.session = 0;
+  if (!s || s->connection != &conn) return;
+  s->connection = nullptr;
+  if (stats_.clients_connected) stats_.clients_connected--;
+  // Messages in flight stay for a resumed session; QoS 0 ones are simply lost.
+  if (s->will && send_will) {
+    uint32_t delay = s->will->delay_interval;
+    if (delay == 0 || s->expiry_interval == 0) {
+      publish_will(*s);
+    } else {
+      SessionId id = s->id();
+      uint32_t wait = std::min(delay, s->expiry_interval);
+      s->will_timer = loop_.add_timer_in(int64_t(wait) * 1000, [this, id] {
+        if (Session* sess = find_session(id)) {
+          sess->will_timer = 0;
+          publish_will(*sess);
+        }
+      });
+    }
+  } else {
+    s->will.reset();  // [MQTT-3.1.2-10] a normal DISCONNECT discards the will
+  }
+  if (s->expiry_interval == 0) {
+    end_session(*s);
+  } else if (s->expiry_interval != Session::kNeverExpires) {
+    SessionId id = s->id();
+    s->expiry_timer = loop_.add_timer_in(int64_t(s->expiry_interval) * 1000, [this, id] {
+      if (Session* sess = find_session(id)) {
+        sess->expiry_timer = 0;
+        stats_.clients_expired++;
+        end_session(*sess);
+      }
+    });
+  }
+}
+
+void Broker::publish_will(Session& s) {
+  if (!s.will) return;
+  if (s.will_timer) loop_.cancel_timer(s.will_timer);
+  s.will_timer = 0;
+  MessagePtr msg = std::move(s.will->msg);
+  s.will.reset();
+  publish(msg);
+}
+
+void Broker::end_session(Session& s) {
+  // A will still waiting for its delay goes out when the session ends [MQTT-3.1.3-9].
+  if (s.will && s.will_timer) publish_will(s);
+  if (s.expiry_timer) loop_.cancel_timer(s.expiry_timer);
+  for (auto& [key, sub] : s.subscriptions) subs_.unsubscribe(sub.filter, s.id(), sub.share_group);
+  stats_.publish_dropped += s.queue.size();
+  session_by_id_.erase(s.id());
+  sessions_.erase(s.client_id());  // destroys s
+}
+
+void Broker::handle_disconnect(Connection& conn, const codec::Disconnect& p) {
+  Session* s = find_session(conn.session);
+  if (conn.version == ProtocolVersion::kV5 && s && p.properties.session_expiry_interval) {
+    // [MQTT-3.14.2-2] a session expiry of 0 at CONNECT cannot be raised at DISCONNECT.
+    if (s->expiry_interval == 0 && *p.properties.session_expiry_interval != 0) {
+      protocol_close(conn, ReasonCode::kProtocolError, "session expiry raised at DISCONNECT");
+      return;
+    }
+    s->expiry_interval = *p.properties.session_expiry_interval;
+  }
+  // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 asks for it to be sent.
+  conn.graceful = !(conn.version == ProtocolVersion::kV5 &&
+                    p.reason_code == ReasonCode::kDisconnectWithWillMessage);
+  conn.close("disconnected.");
+}
+
+void Broker::handle_auth(Connection& conn, const codec::Auth&) {
+  // No authentication method was agreed at CONNECT, so AUTH is a protocol error
+  // [MQTT-3.15.0-1] [MQTT-4.12.0-1].
+  protocol_close(conn, ReasonCode::kProtocolError, "AUTH without an authentication method");
+}
+
+}  // namespace mq::broker

@@ -1,0 +1,280 @@
+// PUBLISH in, routing to subscribers, QoS 1/2 flows in both directions, in-flight windows and
+// per-session queues.
+#include "base/log.h"
+#include "broker/broker.h"
+#include "codec/encode.h"
+#include "codec/topic.h"
+
+namespace mq::broker {
+
+using codec::ProtocolVersion;
+using codec::ReasonCode;
+
+MessagePtr make_message(std::string_view topic, std::string_view payload, uint8_t qos,
+                        bool retain, const codec::Properties& props, int64_t now_unix_ms,
+                        const std::string& origin_client, const std::string& origin_user,
+                        uint64_t store_id);
+
+namespace {
+
+bool expired(const Message& m, int64_t now_unix_ms) {
+  return m.expiry_unix_ms != 0 && m.expiry_unix_ms <= now_unix_ms;
+}
+
+}  // namespace
+
+void Broker::handle_publish(Connection& conn, codec::Publish& p) {
+  const ListenerConfig& lc = *conn.listener().config;
+  const bool v5 = conn.version == ProtocolVersion::kV5;
+  stats_.publish_received++;
+  stats_.publish_bytes_received += p.payload.size();
+
+  // Topic aliases, client to broker [MQTT-3.3.2-7..12].
+  std::string_view topic = p.topic;
+  if (v5 && p.properties.topic_alias) {
+    uint16_t alias = *p.properties.topic_alias;
+    if (alias == 0 || alias > conn.topic_alias_max) {
+      protocol_close(conn, ReasonCode::kTopicAliasInvalid, "topic alias out of range");
+      return;
+    }
+    if (conn.topic_aliases.size() <= alias) conn.topic_aliases.resize(size_t(alias) + 1);
+    if (topic.empty()) {
+      if (conn.topic_aliases[alias].empty()) {
+        protocol_close(conn, ReasonCode::kProtocolError, "unknown topic alias");
+        return;
+      }
+      topic = conn.topic_aliases[alias];
+    } else {
+      conn.topic_aliases[alias].assign(topic);
+    }
+  }
+  if (topic.empty()) {
+    protocol_close(conn, ReasonCode::kProtocolError, "empty topic without alias");
+    return;
+  }
+  if (p.qos > lc.max_qos) {  // [MQTT-3.2.2-11]
+    protocol_close(conn, ReasonCode::kQosNotSupported, "QoS above maximum");
+    return;
+  }
+  if (p.retain && !config_.retain_available) {  // [MQTT-3.2.2-14]
+    protocol_close(conn, ReasonCode::kRetainNotSupported, "retain not available");
+    return;
+  }
+
+  // QoS 2: a packet identifier already received and not released is a re-send; answer PUBREC
+  // again and do not deliver twice [MQTT-4.3.3-9].
+  Session* s = find_session(conn.session);
+  if (p.qos == 2 && s && s->incoming_qos2.count(p.packet_id)) {
+    send_packet(conn, codec::Pubrec{p.packet_id, ReasonCode::kSuccess, {}});
+    return;
+  }
+
+  bool too_big = config_.message_size_limit && p.payload.size() > config_.message_size_limit;
+  if (!too_big) {
+    MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties,
+                                  clock_.unix_time() * 1000, conn.client_id, conn.username,
+                                  next_store_id_++);
+    publish(msg);
+  } else {
+    stats_.publish_dropped++;
+  }
+  ReasonCode rc = too_big && v5 ? ReasonCode::kImplementationSpecificError : ReasonCode::kSuccess;
+  if (p.qos == 1) {
+    send_packet(conn, codec::Puback{p.packet_id, rc, {}});
+  } else if (p.qos == 2) {
+    if (s && rc == ReasonCode::kSuccess) s->incoming_qos2.insert(p.packet_id);
+    send_packet(conn, codec::Pubrec{p.packet_id, rc, {}});
+  }
+}
+
+void Broker::publish(const MessagePtr& msg) {
+  if (msg->retain) {
+    // [MQTT-3.3.1-6] store, [MQTT-3.3.1-10] an empty payload clears, [MQTT-3.3.1-11].
+    if (msg->payload.empty())
+      retained_.erase(msg->topic);
+    else
+      retained_.set(msg->topic, msg);
+  }
+  subs_.match(msg->topic, [&](SessionId id, const SubscriptionOptions& opts, std::string_view) {
+    if (Session* s = find_session(id)) deliver(*s, msg, opts, false);
+  });
+}
+
+uint32_t Broker::inflight_window(const Connection& conn) const {
+  uint32_t window = conn.client_receive_max;  // [MQTT-3.3.4-7]
+  if (config_.max_inflight_messages) window = std::min<uint32_t>(window, config_.max_inflight_messages);
+  return window ? window : 1;
+}
+
+void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOptions& opts,
+                     bool retained_on_subscribe) {
+  // [MQTT-3.8.3-3] No Local: not back to the connection that published it.
+  if (opts.no_local && msg->origin_client_id == s.client_id()) return;
+  Outgoing out;
+  out.msg = msg;
+  out.qos = config_.upgrade_outgoing_qos ? opts.qos : std::min(msg->qos, opts.qos);
+  // [MQTT-3.3.1-8] retained on subscribe: flag set; otherwise only with Retain As Published
+  // [MQTT-3.3.1-12/13] (3.1.1 clients always get 0 for live messages [MQTT-3.3.1-9]).
+  out.retain = retained_on_subscribe || (opts.retain_as_published && msg->retain);
+  out.subscription_id = opts.subscription_id;
+  Connection* conn = s.connection;
+
+  if (out.qos == 0) {
+    if (conn && conn->open()) {
+      send_publish(*conn, out);
+    } else if (config_.queue_qos0_messages) {
+      goto enqueue;
+    } else {
+      stats_.publish_dropped++;
+    }
+    return;
+  }
+  if (conn && conn->open() && s.queue.empty() && s.inflight.size() < inflight_window(*conn)) {
+    out.packet_id = s.next_packet_id();
+    s.inflight.push_back(out);
+    send_publish(*conn, s.inflight.back());
+    return;
+  }
+enqueue:
+  if ((config_.max_queued_messages > 0 && s.queue.size() >= size_t(config_.max_queued_messages)) ||
+      (config_.max_queued_bytes > 0 &&
+       s.queued_bytes + msg->payload.size() > config_.max_queued_bytes)) {
+    s.dropped++;
+    stats_.publish_dropped++;
+    return;
+  }
+  s.queued_bytes += msg->payload.size();
+  s.queue.push_back(std::move(out));
+}
+
+void Broker::pump(Session& s) {
+  Connection* conn = s.connection;
+  if (!conn || !conn->open()) return;
+  int64_t now = clock_.unix_time() * 1000;
+  uint32_t window = inflight_window(*conn);
+  while (!s.queue.empty()) {
+    Outgoing& front = s.queue.front();
+    if (front.qos > 0 && s.inflight.size() >= window) break;
+    Outgoing out = std::move(front);
+    s.queue.pop_front();
+    s.queued_bytes -= out.msg->payload.size();
+    if (expired(*out.msg, now)) {  // [MQTT-3.3.2-5] expired while queued: not sent
+      stats_.publish_dropped++;
+      continue;
+    }
+    if (out.qos == 0) {
+      send_publish(*conn, out);
+      continue;
+    }
+    out.packet_id = s.next_packet_id();
+    s.inflight.push_back(std::move(out));
+    send_publish(*conn, s.inflight.back());
+  }
+}
+
+void Broker::resume_session(Session& s) {
+  Connection* conn = s.connection;
+  if (!conn) return;
+  // [MQTT-4.4.0-1] re-send unacknowledged PUBLISH (DUP set) and PUBREL in their original order.
+  for (Outgoing& out : s.inflight) {
+    if (out.pubrec_received) {
+      send_packet(*conn, codec::Pubrel{out.packet_id, ReasonCode::kSuccess, {}});
+    } else {
+      out.dup = true;
+      send_publish(*conn, out);
+    }
+  }
+  pump(s);
+}
+
+void Broker::send_publish(Connection& conn, Outgoing& out) {
+  const Message& m = *out.msg;
+  codec::Publish p;
+  p.topic = m.topic;
+  p.payload = m.payload;
+  p.qos = out.qos;
+  p.retain = out.retain;
+  p.dup = out.dup && out.qos > 0;
+  p.packet_id = out.packet_id;
+  if (conn.version == ProtocolVersion::kV5) {
+    codec::Properties& pr = p.properties;
+    pr.payload_format_indicator = m.payload_format_indicator;
+    if (m.content_type) pr.content_type = *m.content_type;
+    if (m.response_topic) pr.response_topic = *m.response_topic;
+    if (m.correlation_data) pr.correlation_data = *m.correlation_data;
+    for (const auto& [k, v] : m.user_properties) pr.user_properties.emplace_back(k, v);
+    if (m.expiry_unix_ms) {
+      // [MQTT-3.3.2-6] the interval sent is what is left of it.
+      int64_t left_ms = m.expiry_unix_ms - clock_.unix_time() * 1000;
+      pr.message_expiry_interval = uint32_t(std::max<int64_t>(left_ms / 1000, 1));
+    }
+    if (out.subscription_id) pr.subscription_identifiers.push_back(out.subscription_id);
+  }
+  scratch_.clear();
+  if (!codec::encode_publish_header(p, conn.version, scratch_).ok()) return;
+  if (conn.client_max_packet && scratch_.size() + m.payload.size() > conn.client_max_packet) {
+    // [MQTT-3.1.2-25] too large for this client: discard it as if it had been sent.
+    stats_.publish_dropped++;
+    if (out.qos > 0) {
+      if (Session* s = find_session(conn.session)) {
+        auto it = s->find_inflight(out.packet_id);
+        if (it != s->inflight.end()) s->inflight.erase(it);
+      }
+    }
+    return;
+  }
+  conn.out().append(scratch_);
+  conn.out().append_shared(out.msg, m.payload);
+  stats_.packets_sent++;
+  stats_.publish_sent++;
+  stats_.publish_bytes_sent += m.payload.size();
+  mark_dirty(conn);
+}
+
+void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::Puback& a) {
+  Session* s = find_session(conn.session);
+  if (!s) return;
+  switch (type) {
+    case codec::PacketType::kPuback:
+    case codec::PacketType::kPubcomp: {
+      auto it = s->find_inflight(a.packet_id);
+      // An unknown identifier is ignored, as Mosquitto does.
+      if (it == s->inflight.end()) return;
+      bool qos_matches = type == codec::PacketType::kPuback ? it->qos == 1 : it->qos == 2;
+      if (!qos_matches) return;
+      s->inflight.erase(it);
+      pump(*s);
+      return;
+    }
+    case codec::PacketType::kPubrec: {
+      auto it = s->find_inflight(a.packet_id);
+      if (it == s->inflight.end() || it->qos != 2) {
+        if (conn.version == ProtocolVersion::kV5)
+          send_packet(conn, codec::Pubrel{a.packet_id, ReasonCode::kPacketIdentifierNotFound, {}});
+        return;
+      }
+      if (uint8_t(a.reason_code) >= 0x80) {  // [MQTT-4.3.3-4] an error PUBREC ends the flow
+        s->inflight.erase(it);
+        pump(*s);
+        return;
+      }
+      it->pubrec_received = true;
+      it->msg.reset();  // the payload is no longer needed [MQTT-4.3.3-5]
+      it->msg = std::make_shared<Message>();
+      send_packet(conn, codec::Pubrel{a.packet_id, ReasonCode::kSuccess, {}});
+      return;
+    }
+    case codec::PacketType::kPubrel: {
+      size_t erased = s->incoming_qos2.erase(a.packet_id);
+      ReasonCode rc = erased || conn.version != ProtocolVersion::kV5
+                          ? ReasonCode::kSuccess
+                          : ReasonCode::kPacketIdentifierNotFound;
+      send_packet(conn, codec::Pubcomp{a.packet_id, rc, {}});  // [MQTT-4.3.3-11]
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+}  // namespace mq::broker

@@ -1,0 +1,103 @@
+// SUBSCRIBE and UNSUBSCRIBE, and retained messages sent on subscribe.
+#include "base/log.h"
+#include "broker/broker.h"
+#include "codec/topic.h"
+
+namespace mq::broker {
+
+using codec::ProtocolVersion;
+using codec::ReasonCode;
+
+void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
+  Session* s = find_session(conn.session);
+  if (!s) return;
+  const ListenerConfig& lc = *conn.listener().config;
+  const bool v5 = conn.version == ProtocolVersion::kV5;
+  uint32_t sub_id = p.properties.subscription_identifiers.empty()
+                        ? 0
+                        : p.properties.subscription_identifiers.front();
+  codec::Suback ack;
+  ack.packet_id = p.packet_id;
+  struct Retained {
+    std::string filter;
+    SubscriptionOptions opts;
+  };
+  std::vector<Retained> to_send;
+
+  for (const codec::Subscription& sub : p.subscriptions) {
+    auto shared = codec::parse_shared(sub.filter);
+    std::string_view filter = sub.filter;
+    std::string_view group;
+    if (!shared.ok()) {
+      ack.reason_codes.push_back(v5 ? ReasonCode::kTopicFilterInvalid : ReasonCode::kUnspecifiedError);
+      continue;
+    }
+    if (shared->has_value()) {
+      filter = (*shared)->filter;
+      group = (*shared)->group;
+      if (sub.no_local) {  // [MQTT-3.8.3-4]
+        protocol_close(conn, ReasonCode::kProtocolError, "No Local on a shared subscription");
+        return;
+      }
+    }
+    if (!codec::valid_topic_filter(filter)) {
+      ack.reason_codes.push_back(v5 ? ReasonCode::kTopicFilterInvalid : ReasonCode::kUnspecifiedError);
+      continue;
+    }
+    SubscriptionOptions opts;
+    opts.qos = std::min<uint8_t>(sub.qos, lc.max_qos);  // [MQTT-3.9.3-3] granted may be lower
+    opts.no_local = sub.no_local;
+    opts.retain_as_published = sub.retain_as_published;
+    opts.retain_handling = sub.retain_handling;
+    opts.subscription_id = sub_id;
+    SubscribeOutcome outcome = subs_.subscribe(filter, s->id(), opts, group);
+    s->subscriptions[std::string(sub.filter)] =
+        SessionSubscription{std::string(filter), std::string(group), opts};
+    ack.reason_codes.push_back(ReasonCode(opts.qos));
+    if (config_.connection_messages && logger().enabled(kLogSubscribe)) {
+      MQ_LOG(kLogSubscribe, "%s %u %.*s", conn.client_id.c_str(), unsigned(opts.qos),
+             int(sub.filter.size()), sub.filter.data());
+    }
+    // Retained messages [MQTT-3.3.1-9..11]: never for shared subscriptions [MQTT-4.8.2-?],
+    // retain handling 1 only for a new subscription, 2 never.
+    bool want_retained = group.empty() && (opts.retain_handling == 0 ||
+                                           (opts.retain_handling == 1 &&
+                                            outcome == SubscribeOutcome::kNew));
+    if (want_retained) to_send.push_back(Retained{std::string(filter), opts});
+  }
+  send_packet(conn, ack);  // [MQTT-3.8.4-1] SUBACK before the retained messages
+  for (const Retained& r : to_send) send_retained(*s, r.filter, r.opts);
+}
+
+void Broker::send_retained(Session& s, std::string_view filter, const SubscriptionOptions& opts) {
+  int64_t now = clock_.unix_time() * 1000;
+  std::vector<MessagePtr> matches;
+  retained_.match(filter, [&](const MessagePtr& m) {
+    if (m->expiry_unix_ms == 0 || m->expiry_unix_ms > now) matches.push_back(m);
+  });
+  SubscriptionOptions o = opts;
+  o.no_local = false;  // retained messages are delivered whoever published them
+  for (const MessagePtr& m : matches) deliver(s, m, o, true);
+}
+
+void Broker::handle_unsubscribe(Connection& conn, const codec::Unsubscribe& p) {
+  Session* s = find_session(conn.session);
+  if (!s) return;
+  codec::Unsuback ack;
+  ack.packet_id = p.packet_id;
+  for (std::string_view f : p.filters) {
+    auto it = s->subscriptions.find(std::string(f));
+    if (it == s->subscriptions.end()) {
+      ack.reason_codes.push_back(ReasonCode::kNoSubscriptionExisted);
+      continue;
+    }
+    subs_.unsubscribe(it->second.filter, s->id(), it->second.share_group);
+    s->subscriptions.erase(it);
+    ack.reason_codes.push_back(ReasonCode::kSuccess);
+    if (logger().enabled(kLogUnsubscribe))
+      MQ_LOG(kLogUnsubscribe, "%s %.*s", conn.client_id.c_str(), int(f.size()), f.data());
+  }
+  send_packet(conn, ack);
+}
+
+}  // namespace mq::broker

@@ -1,0 +1,53 @@
+// OutQueue: a connection's pending output. Small writes (acks, headers, small payloads) are
+// copied into contiguous chunks so many packets leave in one writev; large payloads are
+// referenced, not copied, and kept alive by their MessagePtr until written. Flushed once per
+// loop iteration. Single-threaded: owned by one Connection.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstddef>
+#include <vector>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "broker/message.h"
+
+namespace mq::broker {
+
+class OutQueue {
+ public:
+  // Payloads at least this large are referenced instead of copied.
+  static constexpr size_t kShareThreshold = 1024;
+  static constexpr size_t kChunkSize = 16 * 1024;
+
+  void append(std::string_view bytes);
+  // Appends `bytes`, which live inside `owner` (e.g. a Message payload).
+  void append_shared(const MessagePtr& owner, std::string_view bytes);
+
+  size_t size() const { return bytes_; }
+  bool empty() const { return bytes_ == 0; }
+
+  // Fills up to `max` iovecs from the head; returns how many.
+  int fill_iov(iovec* iov, int max) const;
+  // Drops `n` written bytes from the head. REQUIRES: n <= size().
+  void consume(size_t n);
+  void clear();
+
+ private:
+  struct Segment {
+    std::string owned;     // used when `keep` is null
+    MessagePtr keep;       // holds the shared bytes alive
+    const char* data = nullptr;  // shared bytes (when keep is set)
+    size_t len = 0;        // shared length
+    size_t off = 0;        // bytes of this segment already written
+    size_t length() const { return keep ? len : owned.size(); }
+    const char* begin() const { return keep ? data : owned.data(); }
+  };
+  std::vector<Segment> segs_;  // segs_[head_..] are pending; an idle queue allocates nothing
+  size_t head_ = 0;
+  size_t bytes_ = 0;
+};
+
+}  // namespace mq::broker

@@ -1,0 +1,225 @@
+// The broker process: configuration, logging, daemon mode, pid file, privilege drop, signals,
+// then the event loop until SIGINT/SIGTERM.
+#include "broker/serve.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "base/log.h"
+#include "base/version.h"
+#include "broker/broker.h"
+#include "broker/config.h"
+
+namespace mq::broker {
+
+namespace {
+
+// Reads /etc/passwd and /etc/group directly: getpwnam() in a static binary loads NSS modules
+// and can crash (TOOLCHAIN.md).
+bool find_user(const std::string& name, uid_t* uid, gid_t* gid) {
+  FILE* f = fopen("/etc/passwd", "re");
+  if (!f) return false;
+  bool found = false;
+  while (passwd* pw = fgetpwent(f)) {
+    if (name == pw->pw_name) {
+      *uid = pw->pw_uid;
+      *gid = pw->pw_gid;
+      found = true;
+      break;
+    }
+  }
+  fclose(f);
+  return found;
+}
+
+std::vector<gid_t> supplementary_groups(const std::string& user, gid_t primary) {
+  std::vector<gid_t> groups{primary};
+  FILE* f = fopen("/etc/group", "re");
+  if (!f) return groups;
+  while (group* g = fgetgrent(f)) {
+    for (char** m = g->gr_mem; m && *m; m++)
+      if (user == *m && g->gr_gid != primary) groups.push_back(g->gr_gid);
+  }
+  fclose(f);
+  return groups;
+}
+
+// Mosquitto's rule: only when started as root; the configured user, or "nobody" when the
+// default "mosquitto" user does not exist.
+Status drop_privileges(const std::string& configured) {
+  if (geteuid() != 0 || configured.empty()) return {};
+  std::string user = configured;
+  uid_t uid;
+  gid_t gid;
+  if (!find_user(user, &uid, &gid)) {
+    if (user != "mosquitto" || !find_user("nobody", &uid, &gid))
+      return make_error(ErrorKind::kConfig, "Error: Invalid user '" + user + "'.");
+    user = "nobody";
+  }
+  std::vector<gid_t> groups = supplementary_groups(user, gid);
+  if (setgroups(groups.size(), groups.data()) != 0 || setgid(gid) != 0 || setuid(uid) != 0)
+    return make_error(ErrorKind::kIo, std::string("Error: Unable to drop privileges to '") +
+                                          user + "': " + strerror(errno));
+  return {};
+}
+
+void configure_logging(const Config& c, const ServeOptions& o) {
+  uint32_t mask = c.log_type;
+  if (o.verbose) mask = kLogAll;
+  if (o.quiet) mask = kLogNone;
+  logger().set_mask(mask);
+  logger().set_timestamp(c.log_timestamp, c.log_timestamp_format);
+  std::vector<LogDest> dests = c.log_dest;
+  if (o.daemon) std::erase(dests, LogDest::kStderr), std::erase(dests, LogDest::kStdout);
+  if (!logger().set_destinations(dests, c.log_file)) {
+    fprintf(stderr, "Error: Unable to open log file %s for writing.\n", c.log_file.c_str());
+  }
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  FILE* f = fopen(tmp.c_str(), "we");
+  if (!f) return false;
+  bool ok = fputs(text.c_str(), f) >= 0;
+  ok = (fclose(f) == 0) && ok;
+  return ok && rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+bool daemonise() {
+  pid_t pid = fork();
+  if (pid < 0) return false;
+  if (pid > 0) _exit(0);
+  setsid();
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    if (null > 2) close(null);
+  }
+  return true;
+}
+
+}  // namespace
+
+int serve(const ServeOptions& o) {
+  Config config;
+  if (!o.config_file.empty()) {
+    auto loaded = load_config(o.config_file);
+    if (!loaded.ok()) {
+      fprintf(stderr, "%s\n", loaded.error().context.c_str());
+      return 3;
+    }
+    config = std::move(*loaded);
+  }
+  apply_local_only_defaults(config, o.ports);
+  SupportedFeatures supported;
+  supported.unix_socket = true;
+  Status st = check_supported(config, supported);
+  if (!st.ok()) {
+    fprintf(stderr, "%s\n", st.error().context.c_str());
+    return 3;
+  }
+  if (o.test_config) {
+    fprintf(stderr, "Configuration file is OK.\n");
+    return 0;
+  }
+
+  configure_logging(config, o);
+  if (o.daemon && !daemonise()) {
+    fprintf(stderr, "Error: Unable to fork: %s\n", strerror(errno));
+    return 1;
+  }
+  MQ_LOG(kLogNotice, "mq version %s (mosquitto 2.0 compatible) starting", kVersion);
+  if (!config.config_file.empty())
+    MQ_LOG(kLogNotice, "Config loaded from %s.", config.config_file.c_str());
+  else
+    MQ_LOG(kLogNotice, "Using default config.");
+  for (const ConfigNote& n : config.notes) logger().log(n.type, n.text);
+  if (config.local_only) {
+    MQ_LOG(kLogWarning, "Starting in local only mode. Connections will only be possible from "
+                        "clients running on this machine.");
+    MQ_LOG(kLogWarning, "Create a configuration file which defines a listener to allow remote "
+                        "access.");
+    MQ_LOG(kLogWarning, "For more details see https://mosquitto.org/documentation/"
+                        "authentication-methods/");
+  }
+  if (!config.pid_file.empty() && !write_file(config.pid_file, std::to_string(getpid()) + "\n")) {
+    MQ_LOG(kLogError, "Error: Unable to write pid file.");
+    return 1;
+  }
+
+  auto loop = net::EventLoop::create(SystemClock::instance());
+  if (!loop.ok()) {
+    MQ_LOG(kLogError, "Error: %s", loop.error().context.c_str());
+    return 1;
+  }
+  net::EventLoop& ev = **loop;
+  std::string config_file = config.config_file;
+  Broker broker(std::move(config), ev);
+  auto ports = broker.start();
+  if (!ports.ok()) {
+    MQ_LOG(kLogError, "%s", ports.error().context.c_str());
+    return 1;
+  }
+  if (!o.port_file.empty()) {
+    std::string text;
+    for (uint16_t p : *ports) text += std::to_string(p) + "\n";
+    if (!write_file(o.port_file, text)) {
+      MQ_LOG(kLogError, "Error: Unable to write port file %s.", o.port_file.c_str());
+      return 1;
+    }
+  }
+  Status dropped = drop_privileges(broker.config().user);
+  if (!dropped.ok()) {
+    MQ_LOG(kLogError, "%s", dropped.error().context.c_str());
+    return 1;
+  }
+
+  Status sig = ev.watch_signals({SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}, [&](int signo) {
+    switch (signo) {
+      case SIGINT:
+      case SIGTERM:
+        ev.stop();
+        break;
+      case SIGHUP: {
+        MQ_LOG(kLogNotice, "Reloading config.");
+        if (config_file.empty()) break;
+        auto fresh = load_config(config_file);
+        if (!fresh.ok()) {
+          MQ_LOG(kLogError, "%s", fresh.error().context.c_str());
+          break;
+        }
+        broker.reload(*fresh);
+        configure_logging(broker.config(), o);
+        logger().reopen();
+        break;
+      }
+      case SIGUSR2:
+        broker.dump_state();
+        break;
+      default:
+        break;
+    }
+  });
+  if (!sig.ok()) {
+    MQ_LOG(kLogError, "Error: %s", sig.error().context.c_str());
+    return 1;
+  }
+  MQ_LOG(kLogNotice, "mq version %s running", kVersion);
+  ev.run();
+  broker.shutdown();
+  MQ_LOG(kLogNotice, "mq version %s terminating", kVersion);
+  if (!broker.config().pid_file.empty()) unlink(broker.config().pid_file.c_str());
+  return 0;
+}
+
+}  // namespace mq::broker

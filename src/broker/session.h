@@ -1,0 +1,92 @@
+// Session: the broker-side state of one client identifier, which outlives its network
+// connections (MQTT 3.1.1 clean session 0, MQTT 5 session expiry). It holds subscriptions,
+// outgoing messages in flight and queued, incoming QoS 2 packet identifiers not yet released,
+// and the will. No I/O: the broker moves messages between sessions and connections.
+// Owned by the Broker (SessionTable); a connection names its session by SessionId.
+// Single-threaded: lives on the broker loop.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "broker/message.h"
+#include "broker/sub_tree.h"
+#include "codec/packet.h"
+#include "net/loop.h"
+
+namespace mq::broker {
+
+class Connection;
+
+// One message on its way to this session's client.
+struct Outgoing {
+  MessagePtr msg;
+  uint16_t packet_id = 0;     // 0 while queued (QoS 0 never gets one)
+  uint8_t qos = 0;
+  bool retain = false;        // the RETAIN flag to send
+  bool dup = false;           // set when re-sent on a resumed session
+  bool pubrec_received = false;  // QoS 2: PUBREC seen, PUBREL sent, PUBCOMP awaited
+  uint32_t subscription_id = 0;
+};
+
+struct SessionSubscription {
+  std::string filter;       // without $share prefix
+  std::string share_group;  // empty if not shared
+  SubscriptionOptions options;
+};
+
+struct Will {
+  MessagePtr msg;
+  uint32_t delay_interval = 0;  // seconds (MQTT 5 Will Delay Interval)
+};
+
+class Session {
+ public:
+  Session(SessionId id, std::string client_id) : id_(id), client_id_(std::move(client_id)) {}
+
+  SessionId id() const { return id_; }
+  const std::string& client_id() const { return client_id_; }
+
+  // Connection currently bound to this session, or nullptr while offline.
+  Connection* connection = nullptr;
+  std::string username;
+  codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
+  uint32_t expiry_interval = 0;      // seconds; kNeverExpires = forever
+  net::TimerId expiry_timer = 0;
+  std::optional<Will> will;
+  net::TimerId will_timer = 0;
+
+  // Subscriptions keyed by the filter as the client wrote it (including any $share prefix).
+  std::unordered_map<std::string, SessionSubscription> subscriptions;
+
+  // Outgoing QoS 1/2 messages sent and not yet acknowledged, in send order.
+  std::deque<Outgoing> inflight;
+  // Messages waiting for room in the in-flight window (or for the client to come back).
+  std::deque<Outgoing> queue;
+  size_t queued_bytes = 0;
+  uint64_t dropped = 0;
+
+  // Incoming QoS 2 packet identifiers received (PUBREC sent) and not yet released by PUBREL.
+  std::unordered_set<uint16_t> incoming_qos2;
+
+  static constexpr uint32_t kNeverExpires = 0xFFFFFFFF;
+
+  // Next free packet identifier not used by a message in flight. REQUIRES: inflight has fewer
+  // than 65535 entries.
+  uint16_t next_packet_id();
+  // Finds an in-flight message by packet identifier, or inflight.end().
+  std::deque<Outgoing>::iterator find_inflight(uint16_t packet_id);
+
+ private:
+  SessionId id_;
+  std::string client_id_;
+  uint16_t last_packet_id_ = 0;
+};
+
+}  // namespace mq::broker

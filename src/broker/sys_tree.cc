@@ -1,0 +1,77 @@
+#include "broker/sys_tree.h"
+
+#include <cstdio>
+
+#include "broker/broker.h"
+#include "base/version.h"
+
+namespace mq::broker {
+
+SysTree::~SysTree() {
+  if (timer_) broker_.loop().cancel_timer(timer_);
+}
+
+void SysTree::start() {
+  if (broker_.config().sys_interval <= 0) return;
+  set("$SYS/broker/version", std::string("mq version ") + kVersion);
+  update();
+  timer_ = broker_.loop().add_timer_in(int64_t(broker_.config().sys_interval) * 1000,
+                                       [this] { tick(); });
+}
+
+void SysTree::restart() {
+  if (timer_) broker_.loop().cancel_timer(timer_);
+  timer_ = 0;
+  start();
+}
+
+void SysTree::tick() {
+  timer_ = 0;
+  update();
+  if (broker_.config().sys_interval > 0)
+    timer_ = broker_.loop().add_timer_in(int64_t(broker_.config().sys_interval) * 1000,
+                                         [this] { tick(); });
+}
+
+void SysTree::set(const std::string& topic, std::string value) {
+  auto it = last_.find(topic);
+  if (it != last_.end() && it->second == value) return;
+  auto m = std::make_shared<Message>();
+  m->topic = topic;
+  m->payload = value;
+  m->qos = 2;
+  m->retain = true;
+  last_[topic] = std::move(value);
+  broker_.publish(m);
+}
+
+void SysTree::update() {
+  const Stats& st = broker_.stats();
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  int64_t uptime = broker_.clock_.unix_time() - st.start_unix;
+  set("$SYS/broker/uptime", std::to_string(uptime) + " seconds");
+  uint64_t total = broker_.session_count();
+  uint64_t connected = st.clients_connected;
+  set("$SYS/broker/clients/total", n(total));
+  set("$SYS/broker/clients/connected", n(connected));
+  set("$SYS/broker/clients/active", n(connected));
+  set("$SYS/broker/clients/disconnected", n(total - std::min(total, connected)));
+  set("$SYS/broker/clients/inactive", n(total - std::min(total, connected)));
+  set("$SYS/broker/clients/maximum", n(st.clients_maximum));
+  set("$SYS/broker/clients/expired", n(st.clients_expired));
+  set("$SYS/broker/messages/received", n(st.packets_received));
+  set("$SYS/broker/messages/sent", n(st.packets_sent));
+  set("$SYS/broker/bytes/received", n(st.bytes_received));
+  set("$SYS/broker/bytes/sent", n(st.bytes_sent));
+  set("$SYS/broker/publish/messages/received", n(st.publish_received));
+  set("$SYS/broker/publish/messages/sent", n(st.publish_sent));
+  set("$SYS/broker/publish/messages/dropped", n(st.publish_dropped));
+  set("$SYS/broker/publish/bytes/received", n(st.publish_bytes_received));
+  set("$SYS/broker/publish/bytes/sent", n(st.publish_bytes_sent));
+  set("$SYS/broker/subscriptions/count", n(broker_.subscriptions().subscription_count()));
+  set("$SYS/broker/shared_subscriptions/count",
+      n(broker_.subscriptions().shared_subscription_count()));
+  set("$SYS/broker/retained messages/count", n(broker_.retained().count()));
+}
+
+}  // namespace mq::broker
