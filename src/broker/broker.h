@@ -69,8 +69,9 @@ class Broker {
   void schedule_reap(Connection& conn);
 
   // --- message routing (also used by $SYS and wills) ----------------------------------------
-  // Routes a message to every matching subscription and stores it if retained.
-  void publish(const MessagePtr& msg);
+  // Routes a message to every matching subscription and stores it if retained. Returns the
+  // number of matching subscriptions.
+  size_t publish(const MessagePtr& msg);
 
  private:
   friend class SysTree;

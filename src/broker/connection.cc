@@ -2,6 +2,8 @@
 
 #include <sys/epoll.h>
 
+#include <algorithm>
+
 #include "base/log.h"
 #include "broker/broker.h"
 
@@ -11,6 +13,9 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr int kMaxReadsPerWakeup = 4;  // fairness: level-triggered epoll calls us again
 constexpr int kMaxIov = 64;
+// Before CONNECT nothing is known about the client: a CONNECT bigger than this (a will, user
+// name and password of 64 KiB each still fit) is refused before its body is buffered.
+constexpr size_t kMaxConnectPacket = 256 * 1024;
 }  // namespace
 
 Connection::Connection(Broker& broker, uint64_t id, std::unique_ptr<net::Transport> transport,
@@ -19,7 +24,8 @@ Connection::Connection(Broker& broker, uint64_t id, std::unique_ptr<net::Transpo
       id_(id),
       transport_(std::move(transport)),
       listener_(listener),
-      framer_(max_packet_size) {}
+      framer_(std::min<size_t>(max_packet_size, kMaxConnectPacket)),
+      max_packet_size_(max_packet_size) {}
 
 Connection::~Connection() = default;
 

@@ -52,7 +52,10 @@ class Connection final : public net::IoHandler {
   void destroy(net::EventLoop& loop);
 
   // --- protocol state, set by the broker ------------------------------------------------------
-  void set_connected() { state_ = State::kConnected; }
+  void set_connected() {
+    state_ = State::kConnected;
+    framer_.set_max_packet_size(max_packet_size_);
+  }
   codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
   std::string client_id;
   std::string username;
@@ -80,6 +83,7 @@ class Connection final : public net::IoHandler {
   std::unique_ptr<net::Transport> transport_;
   Listener& listener_;
   codec::Framer framer_;
+  uint32_t max_packet_size_;
   OutQueue out_;
   net::EventLoop* loop_ = nullptr;
   State state_ = State::kAwaitConnect;

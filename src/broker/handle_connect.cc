@@ -71,6 +71,8 @@ void Broker::send_connack(Connection& conn, bool session_present, ReasonCode rc,
                         ? rc
                         : ReasonCode(codec::connack_return_code_v3(rc));
   if (conn.version == ProtocolVersion::kV5) ack.properties = std::move(props);
+  MQ_LOG(kLogDebug, "Sending CONNACK to %s (%d, %u)", conn.client_id.c_str(),
+         session_present ? 1 : 0, unsigned(ack.reason_code));
   // The CONNACK goes out even before the client's limits are known to apply.
   uint32_t saved = conn.client_max_packet;
   conn.client_max_packet = 0;
@@ -86,6 +88,8 @@ void Broker::refuse_connect(Connection& conn, ReasonCode rc) {
 
 void Broker::handle_connect(Connection& conn, const codec::Connect& p) {
   conn.version = p.version;
+  MQ_LOG(kLogDebug, "Received CONNECT from %s as %.*s", conn.peer().c_str(),
+         int(p.client_id.size()), p.client_id.data());
   const bool v5 = p.version == ProtocolVersion::kV5;
   const ListenerConfig& lc = *conn.listener().config;
   const SecurityOptions& sec = config_.security_for(lc);

@@ -69,25 +69,38 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
     return;
   }
 
-  bool too_big = config_.message_size_limit && p.payload.size() > config_.message_size_limit;
-  if (!too_big) {
+  if (logger().enabled(kLogDebug)) {
+    MQ_LOG(kLogDebug, "Received PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
+           conn.client_id.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
+           unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
+  }
+  ReasonCode rc = ReasonCode::kSuccess;
+  if (topic.starts_with("$SYS")) {
+    // Clients never write $SYS (Mosquitto's hard-coded ACL rule): acknowledged, then dropped.
+    MQ_LOG(kLogNotice, "Denied PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
+           conn.client_id.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
+           unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
+    rc = ReasonCode::kNotAuthorized;
+    stats_.publish_dropped++;
+  } else if (config_.message_size_limit && p.payload.size() > config_.message_size_limit) {
+    rc = ReasonCode::kImplementationSpecificError;
+    stats_.publish_dropped++;
+  } else {
     MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties,
                                   clock_.unix_time() * 1000, conn.client_id, conn.username,
                                   next_store_id_++);
-    publish(msg);
-  } else {
-    stats_.publish_dropped++;
+    if (publish(msg) == 0) rc = ReasonCode::kNoMatchingSubscribers;
   }
-  ReasonCode rc = too_big && v5 ? ReasonCode::kImplementationSpecificError : ReasonCode::kSuccess;
+  if (!v5) rc = ReasonCode::kSuccess;
   if (p.qos == 1) {
     send_packet(conn, codec::Puback{p.packet_id, rc, {}});
   } else if (p.qos == 2) {
-    if (s && rc == ReasonCode::kSuccess) s->incoming_qos2.insert(p.packet_id);
+    if (s && uint8_t(rc) < 0x80) s->incoming_qos2.insert(p.packet_id);
     send_packet(conn, codec::Pubrec{p.packet_id, rc, {}});
   }
 }
 
-void Broker::publish(const MessagePtr& msg) {
+size_t Broker::publish(const MessagePtr& msg) {
   if (msg->retain) {
     // [MQTT-3.3.1-6] store, [MQTT-3.3.1-10] an empty payload clears, [MQTT-3.3.1-11].
     if (msg->payload.empty())
@@ -95,9 +108,12 @@ void Broker::publish(const MessagePtr& msg) {
     else
       retained_.set(msg->topic, msg);
   }
+  size_t matched = 0;
   subs_.match(msg->topic, [&](SessionId id, const SubscriptionOptions& opts, std::string_view) {
+    matched++;
     if (Session* s = find_session(id)) deliver(*s, msg, opts, false);
   });
+  return matched;
 }
 
 uint32_t Broker::inflight_window(const Connection& conn) const {
