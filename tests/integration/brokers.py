@@ -149,9 +149,16 @@ class Broker:
         return None
 
 
-def run_broker(args, cwd, timeout=10):
-    """Run the broker with `args` to completion (for exit-status tests)."""
-    return subprocess.run(broker_argv() + list(args), cwd=str(cwd), stdin=subprocess.DEVNULL,
+def run_broker(args, cwd, timeout=10, as_mosquitto=False):
+    """Run the broker with `args` to completion (for exit-status tests). With as_mosquitto, mq
+    is started through a link named `mosquitto`, where it must behave exactly as Mosquitto."""
+    argv = broker_argv()
+    if as_mosquitto and not REFERENCE:
+        link = os.path.join(str(cwd), "mosquitto")
+        if not os.path.exists(link):
+            os.symlink(MQ_BIN, link)
+        argv = [link]
+    return subprocess.run(argv + list(args), cwd=str(cwd), stdin=subprocess.DEVNULL,
                           capture_output=True, timeout=timeout)
 
 

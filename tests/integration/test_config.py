@@ -73,10 +73,18 @@ def test_missing_config_file_fails(tmp_path):
 
 
 def test_help_prints_usage_exit_3(tmp_path):
-    res = run_broker(["-h"], tmp_path)
+    res = run_broker(["-h"], tmp_path, as_mosquitto=True)
     text = output(res)
     assert res.returncode == 3, text
     assert "Usage" in text and "-c" in text and "-p" in text
+
+
+@pytest.mark.mq_only
+def test_mq_serve_help_exits_0(tmp_path):
+    # Under the mq name --help is a request, not an error (the multicall convention).
+    res = run_broker(["--help"], tmp_path)
+    assert res.returncode == 0, output(res)
+    assert "--port-file" in output(res)
 
 
 def test_unknown_command_line_option(tmp_path):
