@@ -39,7 +39,8 @@ struct RetainedFrame {
 // pointers and child indices, and guarantees: every topic retained for the whole walk is yielded
 // exactly once, a topic is never yielded twice, a topic erased before the cursor reaches it is not
 // yielded, and a replaced one yields the message current when it is reached. Topics added during
-// the walk may or may not be yielded.
+// the walk may or may not be yielded. Keep cursors short-lived (advance one every loop turn): while
+// any is alive, erased topics keep their (empty) nodes until the last cursor finishes.
 class RetainedCursor {
  public:
   static constexpr size_t kUnbounded = std::numeric_limits<size_t>::max();

@@ -2,7 +2,7 @@
 
 namespace mq::broker {
 
-std::deque<Outgoing>::iterator Session::find_inflight(uint16_t packet_id) {
+Fifo<Outgoing>::iterator Session::find_inflight(uint16_t packet_id) {
   // Acknowledgements usually arrive in order: the front is the common case.
   for (auto it = inflight.begin(); it != inflight.end(); ++it)
     if (it->packet_id == packet_id) return it;

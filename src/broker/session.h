@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +14,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "broker/fifo.h"
 #include "broker/message.h"
 #include "broker/sub_tree.h"
 #include "codec/packet.h"
@@ -66,9 +66,9 @@ class Session {
   std::unordered_map<std::string, SessionSubscription> subscriptions;
 
   // Outgoing QoS 1/2 messages sent and not yet acknowledged, in send order.
-  std::deque<Outgoing> inflight;
+  Fifo<Outgoing> inflight;
   // Messages waiting for room in the in-flight window (or for the client to come back).
-  std::deque<Outgoing> queue;
+  Fifo<Outgoing> queue;
   size_t queued_bytes = 0;
   uint64_t dropped = 0;
 
@@ -81,7 +81,7 @@ class Session {
   // than 65535 entries.
   uint16_t next_packet_id();
   // Finds an in-flight message by packet identifier, or inflight.end().
-  std::deque<Outgoing>::iterator find_inflight(uint16_t packet_id);
+  Fifo<Outgoing>::iterator find_inflight(uint16_t packet_id);
 
  private:
   SessionId id_;
