@@ -40,6 +40,8 @@ Broker::Broker(Config config, net::EventLoop& loop)
 Broker::~Broker() {
   if (flush_hook_) loop_.remove_before_sleep(flush_hook_);
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
+  // Pending retained deliveries hold cursors into retained_: drop them while it lives.
+  for (net::TimerId t : retained_timers_) loop_.cancel_timer(t);
   for (auto& [id, conn] : connections_) conn->destroy(loop_);
 }
 

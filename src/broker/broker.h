@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "base/clock.h"
@@ -108,6 +109,10 @@ class Broker {
   void handle_subscribe(Connection& conn, const codec::Subscribe& packet);
   void handle_unsubscribe(Connection& conn, const codec::Unsubscribe& packet);
   void send_retained(Session& session, std::string_view filter, const SubscriptionOptions& opts);
+  void continue_retained(SessionId id, std::shared_ptr<RetainedCursor> cursor,
+                         SubscriptionOptions opts);
+  void schedule_retained(SessionId id, std::shared_ptr<RetainedCursor> cursor,
+                         SubscriptionOptions opts, int64_t delay_ms);
 
   // Protocol violations: v5 gets DISCONNECT with the reason code, then the connection closes.
   void protocol_close(Connection& conn, codec::ReasonCode rc, const char* why);
@@ -135,6 +140,7 @@ class Broker {
   uint64_t next_store_id_ = 1;
 
   net::TimerId keepalive_timer_ = 0;
+  std::unordered_set<net::TimerId> retained_timers_;  // retained deliveries in progress
   net::HookId flush_hook_ = 0;
   std::string scratch_;  // encoding buffer reused across packets
   bool shutting_down_ = false;

@@ -18,13 +18,26 @@ Result<int64_t> parse_expiration_value(std::string_view value) {
   if (value.empty()) return bad;
   int64_t mult = 0;
   switch (value.back()) {
-    case 's': mult = 1; break;  // Mosquitto 2.1
-    case 'h': mult = 3600; break;
-    case 'd': mult = 86400; break;
-    case 'w': mult = 86400 * 7; break;
-    case 'm': mult = 86400 * 30; break;
-    case 'y': mult = 86400 * 365; break;
-    default: return bad;
+    case 's':
+      mult = 1;
+      break;  // Mosquitto 2.1
+    case 'h':
+      mult = 3600;
+      break;
+    case 'd':
+      mult = 86400;
+      break;
+    case 'w':
+      mult = 86400 * 7;
+      break;
+    case 'm':
+      mult = 86400 * 30;
+      break;
+    case 'y':
+      mult = 86400 * 365;
+      break;
+    default:
+      return bad;
   }
   long long n = parse_atoi(value.substr(0, value.size() - 1));
   if (n <= 0 || n > INT32_MAX) return bad;
@@ -73,21 +86,33 @@ Status ConfigParser::finish() {
 
 bool SupportedFeatures::supports(Feature f) const {
   switch (f) {
-    case Feature::kTls: return tls;
-    case Feature::kWebsockets: return websockets;
-    case Feature::kPasswordFile: return password_file;
-    case Feature::kAclFile: return acl_file;
-    case Feature::kPsk: return psk;
-    case Feature::kPersistence: return persistence;
-    case Feature::kBridge: return bridge;
-    case Feature::kPlugin: return plugin;
-    case Feature::kUnixSocket: return unix_socket;
-    case Feature::kBindInterface: return bind_interface;
+    case Feature::kTls:
+      return tls;
+    case Feature::kWebsockets:
+      return websockets;
+    case Feature::kPasswordFile:
+      return password_file;
+    case Feature::kAclFile:
+      return acl_file;
+    case Feature::kPsk:
+      return psk;
+    case Feature::kPersistence:
+      return persistence;
+    case Feature::kBridge:
+      return bridge;
+    case Feature::kPlugin:
+      return plugin;
+    case Feature::kUnixSocket:
+      return unix_socket;
+    case Feature::kBindInterface:
+      return bind_interface;
   }
   return false;
 }
 
-Result<int64_t> parse_expiration(std::string_view value) { return detail::parse_expiration_value(value); }
+Result<int64_t> parse_expiration(std::string_view value) {
+  return detail::parse_expiration_value(value);
+}
 
 namespace {
 
@@ -99,7 +124,8 @@ Result<Config> parse_main(std::string_view text, std::string_view name) {
   Status st = parser.parse_text(text, name, 0, &err_line);
   if (!st) {
     Error e = st.error();
-    if (err_line > 0) e.context += "\nError found at " + std::string(name) + ":" + std::to_string(err_line) + ".";
+    if (err_line > 0)
+      e.context += "\nError found at " + std::string(name) + ":" + std::to_string(err_line) + ".";
     return e;
   }
   if (Status fin = parser.finish(); !fin) return fin.error();
@@ -156,7 +182,8 @@ Status check_supported(const Config& config, const SupportedFeatures& supported)
 namespace {
 
 bool same_listener(const ListenerConfig& a, const ListenerConfig& b) {
-  if (a.port == 0 || b.port == 0) return a.port == b.port && a.unix_socket_path == b.unix_socket_path;
+  if (a.port == 0 || b.port == 0)
+    return a.port == b.port && a.unix_socket_path == b.unix_socket_path;
   return a.port == b.port && a.host == b.host;
 }
 

@@ -38,7 +38,7 @@ enum class TlsKeyform : uint8_t { kPem, kEngine };
 struct PluginConfig {
   std::string path;
   std::vector<std::pair<std::string, std::string>> options;  // plugin_opt_<key> <value>
-  bool deny_special_chars = true;                             // auth_plugin_deny_special_chars
+  bool deny_special_chars = true;                            // auth_plugin_deny_special_chars
 };
 
 // The options that follow per_listener_settings: global when it is false, else per listener.
@@ -54,13 +54,13 @@ struct SecurityOptions {
 };
 
 struct ListenerConfig {
-  uint16_t port = 0;            // 0 with unix_socket_path = Unix socket listener
-  std::string host;             // bind address; empty = all addresses
+  uint16_t port = 0;  // 0 with unix_socket_path = Unix socket listener
+  std::string host;   // bind address; empty = all addresses
   std::string unix_socket_path;
   std::string bind_interface;
   SocketDomain socket_domain = SocketDomain::kAny;
   ListenerProtocol protocol = ListenerProtocol::kMqtt;
-  int max_connections = -1;     // -1 = unlimited
+  int max_connections = -1;  // -1 = unlimited
   uint8_t max_qos = 2;
   uint16_t max_topic_alias = 10;
   std::string mount_point;
@@ -75,10 +75,10 @@ struct ListenerConfig {
   // WebSockets (not implemented yet).
   std::string http_dir;
   std::vector<std::string> websockets_origins;
-  SecurityOptions security;     // used only when per_listener_settings is true
-  SourceLocation where;         // the `listener` line (default listener: first option for it)
-  bool is_default = false;      // built from port/bind_address/options before any `listener`
-  bool local_only = false;      // created by apply_local_only_defaults()
+  SecurityOptions security;  // used only when per_listener_settings is true
+  SourceLocation where;      // the `listener` line (default listener: first option for it)
+  bool is_default = false;   // built from port/bind_address/options before any `listener`
+  bool local_only = false;   // created by apply_local_only_defaults()
 
   bool uses_tls() const { return !certfile.empty() || !keyfile.empty() || !psk_hint.empty(); }
 };
@@ -93,18 +93,18 @@ struct BridgeAddress {
 };
 
 struct BridgeTopic {
-  std::string topic;          // pattern; empty for a single-topic remap (`""`)
+  std::string topic;  // pattern; empty for a single-topic remap (`""`)
   BridgeDirection direction = BridgeDirection::kOut;
   uint8_t qos = 0;
-  std::string local_prefix;   // empty = none
+  std::string local_prefix;  // empty = none
   std::string remote_prefix;
-  std::string local_topic;    // local_prefix + topic
-  std::string remote_topic;   // remote_prefix + topic
+  std::string local_topic;   // local_prefix + topic
+  std::string remote_topic;  // remote_prefix + topic
 };
 
 struct BridgeConfig {
   std::string name;
-  SourceLocation where;       // the `connection` line
+  SourceLocation where;  // the `connection` line
   std::vector<BridgeAddress> addresses;
   bool round_robin = false;
   std::vector<BridgeTopic> topics;
@@ -116,7 +116,7 @@ struct BridgeConfig {
   std::string remote_username, remote_password, local_username, local_password;
   uint16_t keepalive = 60;
   BridgeStartType start_type = BridgeStartType::kAutomatic;
-  int restart_timeout = 0;        // 0 = use backoff_base/backoff_cap jitter
+  int restart_timeout = 0;  // 0 = use backoff_base/backoff_cap jitter
   int backoff_base = 5;
   int backoff_cap = 30;
   int idle_timeout = 60;
@@ -136,13 +136,21 @@ struct BridgeConfig {
 
 // Features whose options the parser accepts before mq implements them.
 enum class Feature : uint8_t {
-  kTls, kWebsockets, kPasswordFile, kAclFile, kPsk, kPersistence, kBridge, kPlugin,
-  kUnixSocket, kBindInterface,
+  kTls,
+  kWebsockets,
+  kPasswordFile,
+  kAclFile,
+  kPsk,
+  kPersistence,
+  kBridge,
+  kPlugin,
+  kUnixSocket,
+  kBindInterface,
 };
 
 struct FeatureUse {
   Feature feature;
-  std::string option;   // as the user would recognise it: "password_file", "protocol websockets"
+  std::string option;  // as the user would recognise it: "password_file", "protocol websockets"
   SourceLocation where;
 };
 
@@ -158,25 +166,25 @@ struct Config {
   std::vector<ListenerConfig> listeners;  // explicit listeners, then the default listener
   bool local_only = true;                 // no listener/port/bind_address configured
   bool per_listener_settings = false;
-  SecurityOptions security;               // global security options
+  SecurityOptions security;  // global security options
   bool check_retain_source = false;
   std::string clientid_prefixes;
   bool allow_duplicate_messages = false;
 
   // Limits.
-  uint16_t max_keepalive = 0;             // 0 = no limit (2.0 code default)
-  uint32_t max_packet_size = 0;           // 0 = no limit
+  uint16_t max_keepalive = 0;    // 0 = no limit (2.0 code default)
+  uint32_t max_packet_size = 0;  // 0 = no limit
   uint32_t message_size_limit = 0;
-  uint16_t max_inflight_messages = 20;    // 0 = unlimited
+  uint16_t max_inflight_messages = 20;  // 0 = unlimited
   uint64_t max_inflight_bytes = 0;
-  int max_queued_messages = 1000;         // 0 = unlimited
+  int max_queued_messages = 1000;  // 0 = unlimited
   uint64_t max_queued_bytes = 0;
   int64_t memory_limit = 0;
   bool queue_qos0_messages = false;
   bool retain_available = true;
   bool upgrade_outgoing_qos = false;
   bool set_tcp_nodelay = false;
-  int sys_interval = 10;                  // seconds; 0 disables $SYS
+  int sys_interval = 10;                     // seconds; 0 disables $SYS
   int64_t persistent_client_expiration = 0;  // seconds; 0 = never
 
   // Process.
@@ -186,17 +194,17 @@ struct Config {
   // Logging.
   uint32_t log_type = kLogDefault;
   std::vector<LogDest> log_dest{LogDest::kStderr};  // empty = `log_dest none`
-  std::string log_file;                   // with LogDest::kFile
-  int log_facility = -1;                  // -1 = daemon, else local0..local7
+  std::string log_file;                             // with LogDest::kFile
+  int log_facility = -1;                            // -1 = daemon, else local0..local7
   bool log_timestamp = true;
-  std::string log_timestamp_format;       // empty = epoch seconds
+  std::string log_timestamp_format;  // empty = epoch seconds
   bool connection_messages = true;
 
   // Persistence (not implemented yet).
   bool persistence = false;
   std::string persistence_file = "mosquitto.db";
   std::string persistence_location;
-  std::string persistence_filepath;       // location + "/" + file, set after parsing
+  std::string persistence_filepath;  // location + "/" + file, set after parsing
   int autosave_interval = 1800;
   bool autosave_on_changes = false;
 
@@ -206,8 +214,8 @@ struct Config {
 
   std::vector<BridgeConfig> bridges;
 
-  std::vector<FeatureUse> feature_uses;   // options of not-yet-implemented features
-  std::vector<ConfigNote> notes;          // to be logged by the caller
+  std::vector<FeatureUse> feature_uses;  // options of not-yet-implemented features
+  std::vector<ConfigNote> notes;         // to be logged by the caller
 
   // The security options in force for clients of `listener`.
   const SecurityOptions& security_for(const ListenerConfig& listener) const {

@@ -13,13 +13,15 @@ namespace mq::broker::detail {
 namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
          });
 }
 
-Error invalid_bridge() { return config_error("Invalid bridge configuration."); }
+Error invalid_bridge() {
+  return config_error("Invalid bridge configuration.");
+}
 
 // bridge__add_topic: validates prefixes and builds the local and remote topics.
 Status add_topic(BridgeConfig& b, std::string_view topic, BridgeDirection dir, uint8_t qos,
@@ -51,7 +53,8 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
     auto tok = t.next();
     if (!tok) return config_error("Empty connection value in configuration.");
     for (const BridgeConfig& b : config_.bridges) {
-      if (b.name == *tok) return config_error("Duplicate bridge name \"" + std::string(*tok) + "\".");
+      if (b.name == *tok)
+        return config_error("Duplicate bridge name \"" + std::string(*tok) + "\".");
     }
     BridgeConfig b;
     b.name = std::string(*tok);
@@ -63,16 +66,45 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
   }
 
   // Everything below needs a `connection` first.
-  static constexpr std::string_view kBridgeKeys[] = {
-      "address", "addresses", "topic", "bridge_protocol_version", "cleansession",
-      "local_cleansession", "notifications", "notifications_local_only", "round_robin",
-      "try_private", "bridge_attempt_unsubscribe", "bridge_outgoing_retain", "bridge_insecure",
-      "bridge_require_ocsp", "keepalive_interval", "idle_timeout", "threshold", "restart_timeout",
-      "start_type", "bridge_max_packet_size", "clientid", "remote_clientid", "local_clientid",
-      "username", "remote_username", "password", "remote_password", "local_username",
-      "local_password", "notification_topic", "bridge_bind_address", "bridge_cafile",
-      "bridge_capath", "bridge_certfile", "bridge_keyfile", "bridge_identity", "bridge_psk",
-      "bridge_tls_version", "bridge_alpn"};
+  static constexpr std::string_view kBridgeKeys[] = {"address",
+                                                     "addresses",
+                                                     "topic",
+                                                     "bridge_protocol_version",
+                                                     "cleansession",
+                                                     "local_cleansession",
+                                                     "notifications",
+                                                     "notifications_local_only",
+                                                     "round_robin",
+                                                     "try_private",
+                                                     "bridge_attempt_unsubscribe",
+                                                     "bridge_outgoing_retain",
+                                                     "bridge_insecure",
+                                                     "bridge_require_ocsp",
+                                                     "keepalive_interval",
+                                                     "idle_timeout",
+                                                     "threshold",
+                                                     "restart_timeout",
+                                                     "start_type",
+                                                     "bridge_max_packet_size",
+                                                     "clientid",
+                                                     "remote_clientid",
+                                                     "local_clientid",
+                                                     "username",
+                                                     "remote_username",
+                                                     "password",
+                                                     "remote_password",
+                                                     "local_username",
+                                                     "local_password",
+                                                     "notification_topic",
+                                                     "bridge_bind_address",
+                                                     "bridge_cafile",
+                                                     "bridge_capath",
+                                                     "bridge_certfile",
+                                                     "bridge_keyfile",
+                                                     "bridge_identity",
+                                                     "bridge_psk",
+                                                     "bridge_tls_version",
+                                                     "bridge_alpn"};
   if (std::find(std::begin(kBridgeKeys), std::end(kBridgeKeys), key) == std::end(kBridgeKeys)) {
     return std::nullopt;
   }
@@ -89,11 +121,13 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
       size_t colon = host.rfind(':');
       if (colon != std::string_view::npos) {
         v = parse_atoi(host.substr(colon + 1));
-        if (v < 1 || v > 65535) return config_error("Invalid port value (" + std::to_string(v) + ").");
+        if (v < 1 || v > 65535)
+          return config_error("Invalid port value (" + std::to_string(v) + ").");
         a.port = uint16_t(v);
         host = host.substr(0, colon);
       }
-      if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+        host = host.substr(1, host.size() - 2);
       a.host = std::string(host);
       b.addresses.push_back(std::move(a));
     }
@@ -119,7 +153,8 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
       // A token starting with '#' ends the line (a trailing comment).
       if (auto q = t.next(); q && (*q)[0] != '#') {
         v = parse_atoi(*q);
-        if (v < 0 || v > 2) return config_error("Invalid bridge QoS level '" + std::string(*q) + "'.");
+        if (v < 0 || v > 2)
+          return config_error("Invalid bridge QoS level '" + std::string(*q) + "'.");
         qos = uint8_t(v);
         if (auto lp = t.next(); lp && (*lp)[0] != '#') {
           if (*lp != "\"\"") local = *lp;
@@ -241,17 +276,18 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
     if (!b.psk_identity.empty() || !b.psk.empty()) {
       return config_error("Cannot use both certificate and psk encryption in a single bridge.");
     }
-    std::string* field = key == "bridge_cafile"   ? &b.cafile
-                         : key == "bridge_capath" ? &b.capath
+    std::string* field = key == "bridge_cafile"     ? &b.cafile
+                         : key == "bridge_capath"   ? &b.capath
                          : key == "bridge_certfile" ? &b.certfile
                                                     : &b.keyfile;
     return parse_string(t, key, field);
   }
   // bridge_identity / bridge_psk
   if (!b.cafile.empty() || !b.capath.empty() || !b.certfile.empty() || !b.keyfile.empty()) {
-    return config_error(key == "bridge_identity"
-                            ? "Cannot use both certificate and identity encryption in a single bridge."
-                            : "Cannot use both certificate and psk encryption in a single bridge.");
+    return config_error(
+        key == "bridge_identity"
+            ? "Cannot use both certificate and identity encryption in a single bridge."
+            : "Cannot use both certificate and psk encryption in a single bridge.");
   }
   return parse_string(t, key, key == "bridge_identity" ? &b.psk_identity : &b.psk);
 }
@@ -259,7 +295,8 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
 // config__read / config__check_bridges: checks after the whole file (no file:line).
 Status ConfigParser::finish_bridges() {
   for (BridgeConfig& b : config_.bridges) {
-    if (b.addresses.empty()) return config_error("Invalid bridge configuration: no remote addresses defined.");
+    if (b.addresses.empty())
+      return config_error("Invalid bridge configuration: no remote addresses defined.");
     if (b.topics.empty()) return config_error("Invalid bridge configuration: no topics defined.");
     if (!b.psk.empty() && b.psk_identity.empty()) {
       return config_error("Invalid bridge configuration: missing bridge_identity.");
@@ -271,7 +308,8 @@ Status ConfigParser::finish_bridges() {
   for (BridgeConfig& b : config_.bridges) {
     if (b.remote_clientid.empty()) {
       char host[256] = {};
-      if (::gethostname(host, sizeof(host) - 1) != 0) return config_error("Unable to get the host name.");
+      if (::gethostname(host, sizeof(host) - 1) != 0)
+        return config_error("Unable to get the host name.");
       b.remote_clientid = std::string(host) + "." + b.name;  // the code's order, not the man page's
     }
     if (b.local_clientid.empty()) b.local_clientid = "local." + b.remote_clientid;

@@ -9,7 +9,9 @@ namespace mq::broker::detail {
 
 namespace {
 
-std::string num(long long v) { return std::to_string(v); }
+std::string num(long long v) {
+  return std::to_string(v);
+}
 
 }  // namespace
 
@@ -21,11 +23,14 @@ std::optional<Status> ConfigParser::general_option(std::string_view key, LineTok
   if (key == "include_dir") return include_dir(t, level);
   if (key == "listener") return listener_line(t);
   if (key == "port") {
-    note(kLogNotice, "The 'port' option is now deprecated and will be removed in a future version. "
-                     "Please use 'listener' instead.");
+    note(kLogNotice,
+         "The 'port' option is now deprecated and will be removed in a future version. "
+         "Please use 'listener' instead.");
     c.local_only = false;
     if (default_listener_.port != 0) {
-      note(kLogWarning, "Warning: Default listener port specified multiple times. Only the latest will be used.");
+      note(
+          kLogWarning,
+          "Warning: Default listener port specified multiple times. Only the latest will be used.");
     }
     if (Status st = parse_int(t, "port", &v); !st) return st;
     if (v < 1 || v > 65535) return config_error("Invalid port value (" + num(v) + ").");
@@ -34,8 +39,9 @@ std::optional<Status> ConfigParser::general_option(std::string_view key, LineTok
     return Status{};
   }
   if (key == "bind_address") {
-    note(kLogNotice, "The 'bind_address' option is now deprecated and will be removed in a future "
-                     "version. The behaviour will default to true.");
+    note(kLogNotice,
+         "The 'bind_address' option is now deprecated and will be removed in a future "
+         "version. The behaviour will default to true.");
     c.local_only = false;
     if (default_listener_.where.line == 0) default_listener_.where = where();
     return parse_string(t, "default listener bind_address", &default_listener_.host);
@@ -56,7 +62,9 @@ std::optional<Status> ConfigParser::general_option(std::string_view key, LineTok
   }
   if (key == "autosave_on_changes") return parse_bool(t, key, &c.autosave_on_changes);
   if (key == "clientid_prefixes") {
-    note(kLogNotice, "The 'clientid_prefixes' option is now deprecated and will be removed in a future version.");
+    note(kLogNotice,
+         "The 'clientid_prefixes' option is now deprecated and will be removed in a future "
+         "version.");
     return parse_global_string(t, key, &c.clientid_prefixes);
   }
   if (key == "max_inflight_bytes") {
@@ -105,7 +113,8 @@ std::optional<Status> ConfigParser::general_option(std::string_view key, LineTok
     return Status{};
   }
   if (key == "message_size_limit") {
-    note(kLogNotice, "Note: It is recommended to replace `message_size_limit` with `max_packet_size`.");
+    note(kLogNotice,
+         "Note: It is recommended to replace `message_size_limit` with `max_packet_size`.");
     if (Status st = parse_int(t, key, &v); !st) return st;
     // Mosquitto reads it into an unsigned int, so a negative value shows up as a huge one.
     auto u = static_cast<uint32_t>(static_cast<int>(v));
@@ -213,8 +222,9 @@ std::optional<Status> ConfigParser::security_option(std::string_view key, LineTo
       return config_error("An auth_opt_ option exists in the config file without an auth_plugin.");
     }
     size_t prefix = key.starts_with("auth_opt_") ? 9 : 11;
+    // Mosquitto 2.0.11 rejects keys shorter than three characters (plugin_opt_db, verified).
+    if (key.size() < prefix + 3) return config_error("Invalid auth_opt_ config option.");
     std::string opt(key.substr(prefix));
-    if (opt.empty()) return config_error("Invalid auth_opt_ config option.");
     auto rest = t.rest();
     std::string_view value = rest ? trim_blanks(*rest) : std::string_view();
     if (value.empty()) return config_error("Empty " + opt + " value in configuration.");
@@ -224,8 +234,9 @@ std::optional<Status> ConfigParser::security_option(std::string_view key, LineTo
   if (key == "auth_plugin_deny_special_chars") {
     PluginConfig* p = cur_plugin();
     if (p == nullptr) {
-      return config_error("An auth_plugin_deny_special_chars option exists in the config file "
-                          "without an auth_plugin.");
+      return config_error(
+          "An auth_plugin_deny_special_chars option exists in the config file "
+          "without an auth_plugin.");
     }
     return parse_bool(t, key, &p->deny_special_chars);
   }
@@ -239,7 +250,8 @@ std::optional<Status> ConfigParser::logging_option(std::string_view key, LineTok
     if (!tok) return config_error("Empty log_dest value in configuration.");
     log_dest_set_ = true;
     auto add = [this](LogDest d) {
-      if (std::find(log_dest_.begin(), log_dest_.end(), d) == log_dest_.end()) log_dest_.push_back(d);
+      if (std::find(log_dest_.begin(), log_dest_.end(), d) == log_dest_.end())
+        log_dest_.push_back(d);
     };
     if (*tok == "none") {
       log_dest_.clear();
@@ -321,7 +333,8 @@ std::optional<Status> ConfigParser::listener_option(std::string_view key, LineTo
     } else if (*tok == "ipv6") {
       cur_listener().socket_domain = SocketDomain::kIpv6;
     } else {
-      return config_error("Invalid socket_domain value \"" + std::string(*tok) + "\" in configuration.");
+      return config_error("Invalid socket_domain value \"" + std::string(*tok) +
+                          "\" in configuration.");
     }
     return Status{};
   }
@@ -376,17 +389,20 @@ std::optional<Status> ConfigParser::listener_option(std::string_view key, LineTo
   }
   if (key == "mount_point") {
     if (config_.listeners.empty()) {
-      return config_error("You must use create a listener before using the mount_point option in "
-                          "the configuration file.");
+      return config_error(
+          "You must use create a listener before using the mount_point option in "
+          "the configuration file.");
     }
     ListenerConfig& l = cur_listener();
     if (Status st = parse_string(t, key, &l.mount_point); !st) return st;
     if (!valid_publish_topic(l.mount_point)) {
-      return config_error("Invalid mount_point '" + l.mount_point + "'. Does it contain a wildcard character?");
+      return config_error("Invalid mount_point '" + l.mount_point +
+                          "'. Does it contain a wildcard character?");
     }
     return Status{};
   }
-  if (key == "use_username_as_clientid") return parse_bool(t, key, &cur_listener().use_username_as_clientid);
+  if (key == "use_username_as_clientid")
+    return parse_bool(t, key, &cur_listener().use_username_as_clientid);
   // TLS
   if (key == "cafile" || key == "certfile") {
     ListenerConfig& l = cur_listener();
@@ -406,9 +422,10 @@ std::optional<Status> ConfigParser::listener_option(std::string_view key, LineTo
   if (key == "tls_engine_kpass_sha1") {
     ListenerConfig& l = cur_listener();
     if (Status st = tls_string(&l.tls_engine_kpass_sha1); !st) return st;
-    bool hex = l.tls_engine_kpass_sha1.size() == 40 &&
-               std::all_of(l.tls_engine_kpass_sha1.begin(), l.tls_engine_kpass_sha1.end(),
-                           [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)) != 0; });
+    bool hex =
+        l.tls_engine_kpass_sha1.size() == 40 &&
+        std::all_of(l.tls_engine_kpass_sha1.begin(), l.tls_engine_kpass_sha1.end(),
+                    [](char ch) { return std::isxdigit(static_cast<unsigned char>(ch)) != 0; });
     if (!hex) return config_error("Invalid tls_engine_kpass_sha1 value (need 40 hex digits).");
     return Status{};
   }

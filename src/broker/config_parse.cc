@@ -63,18 +63,28 @@ bool valid_utf8(std::string_view s) {
     auto c = static_cast<unsigned char>(s[i]);
     uint32_t cp;
     size_t len;
-    if (c < 0x80) { cp = c; len = 1; }
-    else if ((c & 0xE0) == 0xC0) { cp = c & 0x1F; len = 2; }
-    else if ((c & 0xF0) == 0xE0) { cp = c & 0x0F; len = 3; }
-    else if ((c & 0xF8) == 0xF0) { cp = c & 0x07; len = 4; }
-    else return false;
+    if (c < 0x80) {
+      cp = c;
+      len = 1;
+    } else if ((c & 0xE0) == 0xC0) {
+      cp = c & 0x1F;
+      len = 2;
+    } else if ((c & 0xF0) == 0xE0) {
+      cp = c & 0x0F;
+      len = 3;
+    } else if ((c & 0xF8) == 0xF0) {
+      cp = c & 0x07;
+      len = 4;
+    } else
+      return false;
     if (i + len > s.size()) return false;
     for (size_t k = 1; k < len; ++k) {
       auto cc = static_cast<unsigned char>(s[i + k]);
       if ((cc & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (cc & 0x3F);
     }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000))
+      return false;
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
     if ((cp & 0xFFFF) >= 0xFFFE) return false;
     if (cp <= 0x1F || (cp >= 0x7F && cp <= 0x9F)) return false;
@@ -130,8 +140,7 @@ Status ConfigParser::parse_string(LineTokens& t, std::string_view name, std::str
   return {};
 }
 
-Status ConfigParser::parse_global_string(LineTokens& t, std::string_view name,
-                                         std::string* value) {
+Status ConfigParser::parse_global_string(LineTokens& t, std::string_view name, std::string* value) {
   std::string fresh;
   if (seen_strings_.count(name) != 0) fresh = "x";  // makes parse_string report the duplicate
   Status st = parse_string(t, name, &fresh);
@@ -184,7 +193,8 @@ Status ConfigParser::include_dir(LineTokens& t, int level) {
   std::vector<std::string> files;
   while (const dirent* de = ::readdir(d)) {
     std::string_view n(de->d_name);
-    if (n.size() > 5 && n.substr(n.size() - 5) == ".conf") files.push_back(dir + "/" + std::string(n));
+    if (n.size() > 5 && n.substr(n.size() - 5) == ".conf")
+      files.push_back(dir + "/" + std::string(n));
   }
   ::closedir(d);
   std::sort(files.begin(), files.end(), include_order);
@@ -201,7 +211,8 @@ Status ConfigParser::include_dir(LineTokens& t, int level) {
     line_ = saved_line;
     if (!st) {
       Error e = st.error();
-      if (err_line > 0) e.context += "\nError found at " + path + ":" + std::to_string(err_line) + ".";
+      if (err_line > 0)
+        e.context += "\nError found at " + path + ":" + std::to_string(err_line) + ".";
       return e;
     }
   }
@@ -216,7 +227,8 @@ Status ConfigParser::parse_text(std::string_view text, std::string_view name, in
   size_t pos = 0;
   while (pos < text.size()) {
     size_t nl = text.find('\n', pos);
-    std::string_view raw = nl == std::string_view::npos ? text.substr(pos) : text.substr(pos, nl + 1 - pos);
+    std::string_view raw =
+        nl == std::string_view::npos ? text.substr(pos) : text.substr(pos, nl + 1 - pos);
     pos = nl == std::string_view::npos ? text.size() : nl + 1;
     ++line_;
     // Comments only when '#' is the very first character; blank lines skipped.
@@ -264,7 +276,7 @@ PluginConfig* ConfigParser::cur_plugin() {
   if (plugin_owner_ == kNoPlugin) return nullptr;
   SecurityOptions& s = plugin_owner_ == kGlobalPlugin ? config_.security
                        : plugin_owner_ == -1          ? default_listener_.security
-                                                      : config_.listeners[size_t(plugin_owner_)].security;
+                                             : config_.listeners[size_t(plugin_owner_)].security;
   return &s.plugins.at(plugin_index_);
 }
 
@@ -278,14 +290,16 @@ Status ConfigParser::listener_line(LineTokens& t) {
   }
   auto addr = t.next();
   if (addr && !addr->empty() && (*addr)[0] == '#') addr.reset();
-  if (port == 0 && !addr) return config_error("A listener with port 0 must provide a Unix socket path.");
+  if (port == 0 && !addr)
+    return config_error("A listener with port 0 must provide a Unix socket path.");
   ListenerConfig l;
   l.port = uint16_t(port);
   l.where = where();
   if (addr) {
     if (port == 0) {
       l.unix_socket_path = std::string(*addr);
-      config_.feature_uses.push_back({Feature::kUnixSocket, "listener 0 " + l.unix_socket_path, where()});
+      config_.feature_uses.push_back(
+          {Feature::kUnixSocket, "listener 0 " + l.unix_socket_path, where()});
     } else {
       l.host = std::string(*addr);
     }
@@ -303,12 +317,12 @@ bool ConfigParser::default_listener_used() const {
          d.tls_keyform != TlsKeyform::kPem || !d.tls_engine_kpass_sha1.empty() ||
          !d.ciphers.empty() || !d.ciphers_tls13.empty() || !d.dhparamfile.empty() ||
          !d.psk_hint.empty() || d.require_certificate || !d.crlfile.empty() ||
-         d.use_identity_as_username || d.use_subject_as_username ||
-         d.use_username_as_clientid || !d.host.empty() || d.port != 0 ||
-         d.max_connections != -1 || d.max_qos != 2 || !d.mount_point.empty() ||
-         d.protocol != ListenerProtocol::kMqtt || d.socket_domain != SocketDomain::kAny ||
-         !d.security.password_file.empty() || !d.security.psk_file.empty() ||
-         !d.security.plugins.empty() || !d.security.allow_zero_length_clientid;
+         d.use_identity_as_username || d.use_subject_as_username || d.use_username_as_clientid ||
+         !d.host.empty() || d.port != 0 || d.max_connections != -1 || d.max_qos != 2 ||
+         !d.mount_point.empty() || d.protocol != ListenerProtocol::kMqtt ||
+         d.socket_domain != SocketDomain::kAny || !d.security.password_file.empty() ||
+         !d.security.psk_file.empty() || !d.security.plugins.empty() ||
+         !d.security.allow_zero_length_clientid;
 }
 
 }  // namespace mq::broker::detail

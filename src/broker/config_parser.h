@@ -89,7 +89,7 @@ class ConfigParser {
   std::string file_;
   int line_ = 0;
   ListenerConfig default_listener_;
-  int cur_listener_ = -1;   // index into config_.listeners; -1 = the default listener
+  int cur_listener_ = -1;  // index into config_.listeners; -1 = the default listener
   bool default_touched_ = false;
   bool security_touched_ = false;
   // The plugin that plugin_opt_* lines apply to: its owner (a listener index, -1 for the
@@ -105,7 +105,7 @@ class ConfigParser {
   bool log_dest_set_ = false;
 
  public:
-  int cur_bridge_ = -1;     // index into config_.bridges; -1 = none yet
+  int cur_bridge_ = -1;  // index into config_.bridges; -1 = none yet
 };
 
 }  // namespace mq::broker::detail

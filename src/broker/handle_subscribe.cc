@@ -70,14 +70,43 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
 }
 
 void Broker::send_retained(Session& s, std::string_view filter, const SubscriptionOptions& opts) {
-  int64_t now = clock_.unix_time() * 1000;
-  std::vector<MessagePtr> matches;
-  retained_.match(filter, [&](const MessagePtr& m) {
-    if (m->expiry_unix_ms == 0 || m->expiry_unix_ms > now) matches.push_back(m);
-  });
   SubscriptionOptions o = opts;
   o.no_local = false;  // retained messages are delivered whoever published them
-  for (const MessagePtr& m : matches) deliver(s, m, o, true);
+  auto cursor = std::make_shared<RetainedCursor>(retained_.cursor(filter));
+  continue_retained(s.id(), std::move(cursor), o);
+}
+
+void Broker::continue_retained(SessionId id, std::shared_ptr<RetainedCursor> cursor,
+                               SubscriptionOptions opts) {
+  // A `#` subscription over a huge store is sent in batches across loop iterations, paced by
+  // the subscriber's output queue, so it neither stalls the loop nor buffers the whole store.
+  constexpr size_t kBatch = 500;
+  constexpr size_t kMaxNodes = 20'000;
+  constexpr size_t kPaceBytes = 1 << 20;
+  Session* s = find_session(id);
+  if (!s) return;
+  Connection* conn = s->connection;
+  if (conn && conn->open() && conn->out().size() > kPaceBytes) {
+    schedule_retained(id, std::move(cursor), opts, 10);
+    return;
+  }
+  int64_t now = clock_.unix_time() * 1000;
+  std::vector<MessagePtr> batch;
+  cursor->next(batch, kBatch, kMaxNodes);
+  for (const MessagePtr& m : batch) {
+    if (m->expiry_unix_ms == 0 || m->expiry_unix_ms > now) deliver(*s, m, opts, true);
+  }
+  if (!cursor->done()) schedule_retained(id, std::move(cursor), opts, 0);
+}
+
+void Broker::schedule_retained(SessionId id, std::shared_ptr<RetainedCursor> cursor,
+                               SubscriptionOptions opts, int64_t delay_ms) {
+  auto timer = std::make_shared<net::TimerId>(0);
+  *timer = loop_.add_timer_in(delay_ms, [this, id, cursor, opts, timer] {
+    retained_timers_.erase(*timer);
+    continue_retained(id, cursor, opts);
+  });
+  retained_timers_.insert(*timer);
 }
 
 void Broker::handle_unsubscribe(Connection& conn, const codec::Unsubscribe& p) {

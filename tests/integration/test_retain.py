@@ -141,3 +141,22 @@ def test_retain_unavailable_v311_closed_and_not_stored(start_broker, conns):
     s.sub([("nr/t", 0), ("marker", 0)])
     s.send(mr.publish("marker", b""))
     assert s.publishes_until("marker") == []
+
+
+def test_many_retained_on_wildcard_subscribe_all_delivered_and_others_served(port, conns):
+    # A `#` subscription over many retained messages is sent in batches: the subscriber gets
+    # every one, and another client is served meanwhile (bad-input.md, Resources).
+    n = 20000
+    pub = publisher(port, conns)
+    pub.send(b"".join(mr.publish("bulk/%d" % i, b"v%d" % i, retain=True) for i in range(n)))
+    pub.pub("bulk-done", b"", qos=1)  # QoS 1 round trip: everything before it was processed
+    s = conns(mr.client(port, "bulk-sub"))
+    s.send(mr.subscribe(s.next_pid(), [("bulk/#", 0)]))
+    assert_broker_alive(port)
+    seen = set()
+    while len(seen) < n:
+        p = s.recv(10)
+        if p.type == 3:
+            assert p.retain
+            seen.add(p.topic)
+    assert len(seen) == n
