@@ -59,7 +59,7 @@ std::string Broker::assign_client_id(const ListenerConfig& listener) {
   uint64_t a = rng(), b = rng();
   snprintf(buf, sizeof buf, "%08X-%04X-%04X-%04X-%012" PRIX64, uint32_t(a >> 32),
            unsigned(a >> 16) & 0xFFFF, unsigned(a) & 0xFFFF, unsigned(b >> 48) & 0xFFFF,
-           b & 0xFFFFFFFFFFFFull);
+           uint64_t(b & 0xFFFFFFFFFFFFull));
   return prefix + buf;
 }
 
