@@ -238,8 +238,8 @@ struct Config {
 // (Mosquitto ignores -p then).
 void apply_local_only_defaults(Config& config, const std::vector<uint16_t>& cmdline_ports);
 
-// Refuses options of features not in `supported`:
-// `Error: The "password_file" option is not supported yet (/etc/x.conf:12).`
+// Refuses the first option (in file order) of a feature not in `supported`, as a kUnsupported
+// error: `Error: The "password_file" option is not supported yet (/etc/x.conf:12).`
 [[nodiscard]] Status check_supported(const Config& config, const SupportedFeatures& supported);
 
 // SIGHUP: copies the reloadable options of `fresh` (a newly loaded Config) into `running`.
@@ -257,8 +257,8 @@ void apply_local_only_defaults(Config& config, const std::vector<uint16_t>& cmdl
 // address, or Unix path) is an error, as in Mosquitto; `running` is unchanged then.
 [[nodiscard]] Status apply_reload(Config& running, const Config& fresh);
 
-// "3600" style helpers exposed for tests and the broker.
-// Parses a persistent_client_expiration value: N followed by s, h, d, w, m (30 d) or y (365 d).
+// Parses a persistent_client_expiration value into seconds: N followed by h, d, w, m (30 days),
+// y (365 days), or s (Mosquitto 2.1). N must be positive.
 [[nodiscard]] Result<int64_t> parse_expiration(std::string_view value);
 
 }  // namespace mq::broker

@@ -2,6 +2,9 @@
 // Each returns nullopt when the key is not one of its options. Limits, defaults and message
 // texts follow Mosquitto 2.0 (src/conf.c), checked against the Debian 2.0.11 binary.
 #include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstdint>
 
 #include "broker/config_parser.h"
 
@@ -14,8 +17,6 @@ std::string num(long long v) {
 }
 
 }  // namespace
-
-Result<int64_t> parse_expiration_value(std::string_view value);
 
 std::optional<Status> ConfigParser::general_option(std::string_view key, LineTokens& t, int level) {
   Config& c = config_;

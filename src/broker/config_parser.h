@@ -41,6 +41,9 @@ bool valid_publish_topic(std::string_view topic);
 
 bool valid_utf8(std::string_view s);
 
+// persistent_client_expiration: N[s|h|d|w|m|y] in seconds (defined in config.cc).
+Result<int64_t> parse_expiration_value(std::string_view value);
+
 // "Error: <message>" as a kConfig error.
 Error config_error(std::string message);
 
