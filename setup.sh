@@ -7,10 +7,15 @@ cd "$(dirname "$0")"
 
 build_pkgs=(g++ meson ninja-build pkg-config libmbedtls-dev libargon2-dev libcxxopts-dev libgtest-dev)
 test_pkgs=(mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest openssl
-           clang libclang-rt-14-dev nodejs npm procps)
+           clang libclang-rt-14-dev procps)
 
 want=("${build_pkgs[@]}")
-[[ "${1:-}" == "--test" ]] && want+=("${test_pkgs[@]}")
+testing=0
+[[ "${1:-}" == "--test" ]] && testing=1
+((testing)) && want+=("${test_pkgs[@]}")
+# Node.js and npm usually come with the machine (not from Debian); install Debian's only if absent.
+((testing)) && ! command -v node >/dev/null && want+=(nodejs)
+((testing)) && ! command -v npm >/dev/null && want+=(npm)
 
 missing=()
 for p in "${want[@]}"; do
@@ -22,6 +27,12 @@ if ((${#missing[@]})); then
   echo "Installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# MQTT.js for the integration tests, from the npm registry (versions pinned by package-lock.json).
+if ((testing)) && [[ ! -d tests/integration/js/node_modules/mqtt ]]; then
+  (cd tests/integration/js && npm ci --no-audit --no-fund >/dev/null 2>&1) ||
+    echo "warning: npm could not install MQTT.js; its tests will be skipped"
 fi
 
 if [[ ! -f build/build.ninja ]]; then
