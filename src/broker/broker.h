@@ -29,6 +29,12 @@
 
 namespace mq::broker {
 
+// Builds the immutable Message for a PUBLISH or a will: copies what the broker keeps.
+std::shared_ptr<Message> make_message(std::string_view topic, std::string_view payload,
+                                      uint8_t qos, bool retain, const codec::Properties& props,
+                                      int64_t now_unix_ms, const std::string& origin_client,
+                                      const std::string& origin_user, uint64_t store_id);
+
 // A listening endpoint and the options of the `listener` it came from.
 struct Listener {
   const ListenerConfig* config = nullptr;  // points into Broker::config_ (stable after start)
@@ -103,6 +109,7 @@ class Broker {
   void pump(Session& session);  // moves queued messages into the in-flight window
   void send_publish(Connection& conn, Outgoing& out);
   void resume_session(Session& session);
+  void resend(Connection& conn, Outgoing& out);
   uint32_t inflight_window(const Connection& conn) const;
 
   // Handlers (handle_subscribe.cc).

@@ -71,6 +71,7 @@ void Connection::on_readable() {
     }
     if (r.bytes < space.size()) break;  // drained the socket
   }
+  framer_.release_if_empty();
 }
 
 bool Connection::flush() {

@@ -26,8 +26,7 @@ int protocol_log_number(ProtocolVersion v) {
 
 }  // namespace
 
-// Builds the immutable Message for a PUBLISH or a will: copies what the broker keeps.
-MessagePtr make_message(std::string_view topic, std::string_view payload, uint8_t qos,
+std::shared_ptr<Message> make_message(std::string_view topic, std::string_view payload, uint8_t qos,
                         bool retain, const codec::Properties& props, int64_t now_unix_ms,
                         const std::string& origin_client, const std::string& origin_user,
                         uint64_t store_id) {
@@ -238,10 +237,14 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
                                                     Session::kNeverExpires - 1));
   if (p.will) {
     Will w;
-    w.msg = make_message(p.will->topic, p.will->payload, p.will->qos, p.will->retain,
-                         p.will->properties, clock_.unix_time() * 1000, conn.client_id,
-                         conn.username, next_store_id_++);
+    auto msg = make_message(p.will->topic, p.will->payload, p.will->qos, p.will->retain,
+                            p.will->properties, clock_.unix_time() * 1000, conn.client_id,
+                            conn.username, next_store_id_++);
+    msg->expiry_unix_ms = 0;  // counts from publication: see publish_will
     w.delay_interval = p.will->properties.will_delay_interval.value_or(0);
+    // The will's Message Expiry Interval counts from when it is published (MQTT 5 3.1.3.2.4).
+    w.message_expiry = p.will->properties.message_expiry_interval;
+    w.msg = std::move(msg);
     s->will = std::move(w);
   }
   return *s;
@@ -290,6 +293,11 @@ void Broker::publish_will(Session& s) {
   if (s.will_timer) loop_.cancel_timer(s.will_timer);
   s.will_timer = 0;
   MessagePtr msg = std::move(s.will->msg);
+  if (s.will->message_expiry) {
+    auto stamped = std::make_shared<Message>(*msg);
+    stamped->expiry_unix_ms = clock_.unix_time() * 1000 + int64_t(*s.will->message_expiry) * 1000;
+    msg = std::move(stamped);
+  }
   s.will.reset();
   publish(msg);
 }
@@ -299,7 +307,7 @@ void Broker::end_session(Session& s) {
   if (s.will && s.will_timer) publish_will(s);
   if (s.expiry_timer) loop_.cancel_timer(s.expiry_timer);
   for (auto& [key, sub] : s.subscriptions) subs_.unsubscribe(sub.filter, s.id(), sub.share_group);
-  stats_.publish_dropped += s.queue.size();
+  stats_.publish_dropped += s.queue.size() + s.inflight.size();
   session_by_id_.erase(s.id());
   sessions_.erase(s.client_id());  // destroys s
 }

@@ -10,10 +10,6 @@ namespace mq::broker {
 using codec::ProtocolVersion;
 using codec::ReasonCode;
 
-MessagePtr make_message(std::string_view topic, std::string_view payload, uint8_t qos,
-                        bool retain, const codec::Properties& props, int64_t now_unix_ms,
-                        const std::string& origin_client, const std::string& origin_user,
-                        uint64_t store_id);
 
 namespace {
 
@@ -66,6 +62,12 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   Session* s = find_session(conn.session);
   if (p.qos == 2 && s && s->incoming_qos2.count(p.packet_id)) {
     send_packet(conn, codec::Pubrec{p.packet_id, ReasonCode::kSuccess, {}});
+    return;
+  }
+  // [MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISH than the Receive Maximum we announced.
+  if (p.qos == 2 && s && v5 && config_.max_inflight_messages &&
+      s->incoming_qos2.size() >= config_.max_inflight_messages) {
+    protocol_close(conn, ReasonCode::kReceiveMaximumExceeded, "receive maximum exceeded");
     return;
   }
 
@@ -168,6 +170,18 @@ void Broker::pump(Session& s) {
   if (!conn || !conn->open()) return;
   int64_t now = clock_.unix_time() * 1000;
   uint32_t window = inflight_window(*conn);
+  if (s.unsent_inflight > 0) {
+    // Messages carried over from an earlier connection first, in order, within the window.
+    size_t sent = s.inflight.size() - s.unsent_inflight;
+    for (Outgoing& out : s.inflight) {
+      if (sent >= window || s.unsent_inflight == 0) break;
+      if (out.sent) continue;
+      resend(*conn, out);
+      s.unsent_inflight--;
+      sent++;
+    }
+    if (s.unsent_inflight > 0) return;
+  }
   while (!s.queue.empty()) {
     Outgoing& front = s.queue.front();
     if (front.qos > 0 && s.inflight.size() >= window) break;
@@ -191,16 +205,25 @@ void Broker::pump(Session& s) {
 void Broker::resume_session(Session& s) {
   Connection* conn = s.connection;
   if (!conn) return;
-  // [MQTT-4.4.0-1] re-send unacknowledged PUBLISH (DUP set) and PUBREL in their original order.
+  // [MQTT-4.4.0-1] re-send unacknowledged PUBLISH (DUP set) and PUBREL in their original order,
+  // keeping their packet identifiers; no more at once than the new Receive Maximum allows
+  // [MQTT-3.3.4-7]: the rest go out as acknowledgements free the window (pump).
+  s.unsent_inflight = 0;
   for (Outgoing& out : s.inflight) {
-    if (out.pubrec_received) {
-      send_packet(*conn, codec::Pubrel{out.packet_id, ReasonCode::kSuccess, {}});
-    } else {
-      out.dup = true;
-      send_publish(*conn, out);
-    }
+    out.sent = false;
+    s.unsent_inflight++;
   }
   pump(s);
+}
+
+void Broker::resend(Connection& conn, Outgoing& out) {
+  out.sent = true;
+  if (out.pubrec_received) {
+    send_packet(conn, codec::Pubrel{out.packet_id, ReasonCode::kSuccess, {}});
+  } else {
+    out.dup = true;
+    send_publish(conn, out);
+  }
 }
 
 void Broker::send_publish(Connection& conn, Outgoing& out) {
@@ -258,6 +281,7 @@ void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::P
       if (it == s->inflight.end()) return;
       bool qos_matches = type == codec::PacketType::kPuback ? it->qos == 1 : it->qos == 2;
       if (!qos_matches) return;
+      if (!it->sent) s->unsent_inflight--;
       s->inflight.erase(it);
       pump(*s);
       return;
@@ -270,6 +294,7 @@ void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::P
         return;
       }
       if (uint8_t(a.reason_code) >= 0x80) {  // [MQTT-4.3.3-4] an error PUBREC ends the flow
+        if (!it->sent) s->unsent_inflight--;
         s->inflight.erase(it);
         pump(*s);
         return;

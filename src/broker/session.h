@@ -32,6 +32,7 @@ struct Outgoing {
   bool retain = false;        // the RETAIN flag to send
   bool dup = false;           // set when re-sent on a resumed session
   bool pubrec_received = false;  // QoS 2: PUBREC seen, PUBREL sent, PUBCOMP awaited
+  bool sent = true;           // false: in flight from an earlier connection, not yet re-sent
   uint32_t subscription_id = 0;
 };
 
@@ -42,8 +43,9 @@ struct SessionSubscription {
 };
 
 struct Will {
-  MessagePtr msg;
+  MessagePtr msg;               // expiry_unix_ms unset: it counts from publication
   uint32_t delay_interval = 0;  // seconds (MQTT 5 Will Delay Interval)
+  std::optional<uint32_t> message_expiry;  // seconds, from the will properties
 };
 
 class Session {
@@ -67,6 +69,7 @@ class Session {
 
   // Outgoing QoS 1/2 messages sent and not yet acknowledged, in send order.
   Fifo<Outgoing> inflight;
+  size_t unsent_inflight = 0;  // entries of `inflight` with sent == false
   // Messages waiting for room in the in-flight window (or for the client to come back).
   Fifo<Outgoing> queue;
   size_t queued_bytes = 0;

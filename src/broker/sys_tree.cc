@@ -1,5 +1,6 @@
 #include "broker/sys_tree.h"
 
+#include <cmath>
 #include <cstdio>
 
 #include "broker/broker.h"
@@ -72,6 +73,37 @@ void SysTree::update() {
   set("$SYS/broker/shared_subscriptions/count",
       n(broker_.subscriptions().shared_subscription_count()));
   set("$SYS/broker/retained messages/count", n(broker_.retained().count()));
+  update_loads(broker_.loop().now_ms());
+}
+
+void SysTree::update_loads(int64_t now_ms) {
+  const Stats& st = broker_.stats();
+  const uint64_t current[9] = {st.packets_received, st.packets_sent, st.publish_received,
+                               st.publish_sent,     st.publish_dropped, st.bytes_received,
+                               st.bytes_sent,       st.connections_accepted,
+                               st.connections_accepted};
+  if (last_load_ms_ == 0) {
+    for (int i = 0; i < 9; i++) loads_[i].last = current[i];
+    last_load_ms_ = now_ms;
+    return;
+  }
+  double interval_s = double(now_ms - last_load_ms_) / 1000.0;
+  if (interval_s <= 0) return;
+  last_load_ms_ = now_ms;
+  static const char* kSuffix[3] = {"1min", "5min", "15min"};
+  static const double kMinutes[3] = {1, 5, 15};
+  for (int i = 0; i < 9; i++) {
+    Load& l = loads_[i];
+    double per_minute = double(current[i] - l.last) * 60.0 / interval_s;
+    l.last = current[i];
+    for (int k = 0; k < 3; k++) {
+      double decay = std::exp(-interval_s / (60.0 * kMinutes[k]));
+      l.avg[k] = l.avg[k] * decay + per_minute * (1.0 - decay);
+      char buf[32];
+      snprintf(buf, sizeof buf, "%.2f", l.avg[k]);
+      set(std::string("$SYS/broker/load/") + l.name + "/" + kSuffix[k], buf);
+    }
+  }
 }
 
 }  // namespace mq::broker

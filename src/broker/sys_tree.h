@@ -23,6 +23,18 @@ class SysTree {
   void tick();
   void update();
   void set(const std::string& topic, std::string value);
+  void update_loads(int64_t now_ms);
+
+  // $SYS/broker/load/<name>/{1min,5min,15min}: per-minute rates, exponentially averaged.
+  struct Load {
+    const char* name;
+    uint64_t last = 0;
+    double avg[3] = {0, 0, 0};
+  };
+  Load loads_[9] = {{"messages/received"}, {"messages/sent"}, {"publish/received"},
+                    {"publish/sent"},      {"publish/dropped"}, {"bytes/received"},
+                    {"bytes/sent"},        {"sockets"},         {"connections"}};
+  int64_t last_load_ms_ = 0;
 
   Broker& broker_;
   net::TimerId timer_ = 0;

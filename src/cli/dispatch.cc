@@ -156,8 +156,8 @@ int dispatch(std::span<const Subcommand> table, int argc, char** argv) {
     fprintf(stderr, "mq: unknown subcommand '%s' (try 'mq --list')\n", argv[1]);
     return 127;
   }
-  if (argc >= 3 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) &&
-      s->add_options) {
+  // Only the long form: `-h` belongs to the subcommand (the clients' -h is the host).
+  if (argc >= 3 && strcmp(argv[2], "--help") == 0 && s->add_options) {
     fputs(subcommand_help(*s).c_str(), stdout);
     return 0;
   }

@@ -1,5 +1,5 @@
 // Decoding CONNECT and CONNACK, the two packets whose layout depends on the protocol version
-// being negotiated.
+// being negotiated. Rule IDs are MQTT 5.0's unless marked (3.1.1).
 #include <string>
 
 #include "codec/decode.h"
@@ -42,8 +42,7 @@ Result<Packet> decode_connect(std::string_view body) {
   if (!version) {
     // [MQTT-3.1.2-1] [MQTT-3.1.2-2]: answer 0x84 / return code 1, then close.
     return make_error(ErrorKind::kUnsupported,
-                      "CONNECT: unsupported protocol name or level " + std::to_string(level),
-                      0x84);
+                      "CONNECT: unsupported protocol name or level " + std::to_string(level), 0x84);
   }
   c.version = *version;
   c.bridge = (level & 0x80) != 0;
@@ -59,11 +58,12 @@ Result<Packet> decode_connect(std::string_view body) {
   const bool password_flag = (flags & 0x40) != 0;
   const bool username_flag = (flags & 0x80) != 0;
   if (!will_flag && (will_qos != 0 || will_retain)) {
-    return malformed("CONNECT: will QoS or retain without will flag");  // [MQTT-3.1.2-11] [-13] [-15]
+    return malformed(
+        "CONNECT: will QoS or retain without will flag");  // (3.1.1) [MQTT-3.1.2-11] [-13] [-15]
   }
-  if (will_qos == 3) return malformed("CONNECT: will QoS 3");  // [MQTT-3.1.2-14]
+  if (will_qos == 3) return malformed("CONNECT: will QoS 3");  // (3.1.1) [MQTT-3.1.2-14]
   if (!v5 && password_flag && !username_flag) {
-    return malformed("CONNECT: password without user name");  // [MQTT-3.1.2-22]
+    return malformed("CONNECT: password without user name");  // (3.1.1) [MQTT-3.1.2-22]
   }
   if (Status s = read_u16(r, c.keep_alive, "CONNECT keep alive"); !s) return s.error();
   if (Status s = read_properties(r, c.version, PropertyScope::kConnect, c.properties); !s) {
@@ -89,7 +89,8 @@ Result<Packet> decode_connect(std::string_view body) {
   }
   if (username_flag) {
     std::string_view u;
-    if (Status s = read_string(r, u, "CONNECT user name"); !s) return s.error();  // [MQTT-3.1.3-11]
+    if (Status s = read_string(r, u, "CONNECT user name"); !s)
+      return s.error();  // (3.1.1) [MQTT-3.1.3-11]
     c.username = u;
   }
   if (password_flag) {
@@ -108,7 +109,7 @@ Result<Packet> decode_connack(std::string_view body, ProtocolVersion v) {
   uint8_t rc = 0;
   if (Status s = read_u8(r, flags, "CONNACK flags"); !s) return s.error();
   if (Status s = read_u8(r, rc, "CONNACK reason code"); !s) return s.error();
-  if (flags & 0xFE) return malformed("CONNACK: reserved flags set");  // [MQTT-3.2.2-1]
+  if (flags & 0xFE) return malformed("CONNACK: reserved flags set");  // (3.1.1) [MQTT-3.2.2-1]
   c.session_present = (flags & 0x01) != 0;
   c.reason_code = static_cast<ReasonCode>(rc);
   if (v == ProtocolVersion::kV5 && r.at_end()) {
@@ -127,7 +128,8 @@ Result<Packet> decode_connack(std::string_view body, ProtocolVersion v) {
     return protocol("CONNACK: reserved return code");  // section 3.2.2.3
   }
   if (c.session_present && rc != 0) {
-    return protocol("CONNACK: session present with an error");  // [MQTT-3.2.2-4] [MQTT-3.2.2-6]
+    return protocol(
+        "CONNACK: session present with an error");  // [MQTT-3.2.2-6], (3.1.1) [MQTT-3.2.2-4]
   }
   if (Status s = expect_end(r, "CONNACK"); !s) return s.error();
   return Packet(std::move(c));

@@ -8,14 +8,18 @@ namespace mq::codec {
 
 namespace {
 
-bool v5(ProtocolVersion v) { return v == ProtocolVersion::kV5; }
+bool v5(ProtocolVersion v) {
+  return v == ProtocolVersion::kV5;
+}
 
 template <bool M>
 void props(Sink<M>& s, ProtocolVersion v, const Properties& p) {
   if (v5(v)) encode_properties(s, p);
 }
 
-uint8_t rc(ReasonCode r) { return static_cast<uint8_t>(r); }
+uint8_t rc(ReasonCode r) {
+  return static_cast<uint8_t>(r);
+}
 
 // --- fixed header flags (section 2.1.3) ---
 
@@ -156,7 +160,9 @@ void body(Sink<M>& s, const Auth& p, ProtocolVersion v) {
 
 // --- drivers ---
 
-Error too_large(const char* what) { return make_error(ErrorKind::kTooLarge, what, 0x95); }
+Error too_large(const char* what) {
+  return make_error(ErrorKind::kTooLarge, what, 0x95);
+}
 
 // Measures the body and checks it fits; sets remaining to the remaining length.
 template <class T>
@@ -194,21 +200,51 @@ Status encode(const Packet& p, ProtocolVersion v, std::string& out) {
   return std::visit([&](const auto& x) { return encode_one(x, v, out); }, p);
 }
 
-Status encode(const Connect& p, std::string& out) { return encode_one(p, p.version, out); }
-Status encode(const Connack& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Publish& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Puback& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Pubrec& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Pubrel& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Pubcomp& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Subscribe& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Suback& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Unsubscribe& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Unsuback& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Pingreq& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Pingresp& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Disconnect& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
-Status encode(const Auth& p, ProtocolVersion v, std::string& out) { return encode_one(p, v, out); }
+Status encode(const Connect& p, std::string& out) {
+  return encode_one(p, p.version, out);
+}
+Status encode(const Connack& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Publish& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Puback& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Pubrec& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Pubrel& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Pubcomp& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Subscribe& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Suback& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Unsubscribe& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Unsuback& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Pingreq& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Pingresp& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Disconnect& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
+Status encode(const Auth& p, ProtocolVersion v, std::string& out) {
+  return encode_one(p, v, out);
+}
 
 Status encode_publish_header(const Publish& p, ProtocolVersion v, std::string& out) {
   size_t remaining = 0;
@@ -232,6 +268,8 @@ Result<size_t> encoded_size(const Packet& p, ProtocolVersion v) {
       p);
 }
 
-Result<size_t> encoded_size(const Publish& p, ProtocolVersion v) { return size_one(p, v); }
+Result<size_t> encoded_size(const Publish& p, ProtocolVersion v) {
+  return size_one(p, v);
+}
 
 }  // namespace mq::codec

@@ -71,8 +71,10 @@ Result<std::optional<Frame>> Framer::next() {
   uint32_t remaining = 0;
   size_t used = 0;
   switch (decode_varint(p + 1, avail - 1, remaining, used)) {
-    case VarintStatus::kOk: break;
-    case VarintStatus::kNeedMore: return std::optional<Frame>();
+    case VarintStatus::kOk:
+      break;
+    case VarintStatus::kNeedMore:
+      return std::optional<Frame>();
     case VarintStatus::kTooLong:
       return make_error(ErrorKind::kMalformed, "remaining length longer than 4 bytes", 0x81);
     case VarintStatus::kNonMinimal:

@@ -52,6 +52,13 @@ class Framer {
   // close the connection (next() keeps returning the error).
   [[nodiscard]] Result<std::optional<Frame>> next();
 
+  // Frees the buffer when no bytes are buffered, so an idle connection holds no read buffer.
+  void release_if_empty() {
+    if (begin_ != end_) return;
+    buf_.reset();
+    capacity_ = begin_ = end_ = 0;
+  }
+
   size_t buffered() const { return end_ - begin_; }  // bytes received but not yet returned
   size_t capacity() const { return capacity_; }
   // Whole size of the packet being received when its header is complete, else 0: lets a

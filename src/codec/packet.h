@@ -115,7 +115,7 @@ struct Subscribe {
   static constexpr PacketType kType = PacketType::kSubscribe;
   uint16_t packet_id = 0;
   Properties properties;
-  std::vector<Subscription> subscriptions;  // at least one [MQTT-3.8.3-3]
+  std::vector<Subscription> subscriptions;  // at least one [MQTT-3.8.3-2]
   bool operator==(const Subscribe&) const = default;
 };
 

@@ -20,7 +20,9 @@ struct Info {
   uint32_t scopes = 0;  // bit n set: allowed in PropertyScope n
 };
 
-constexpr uint32_t bit(PropertyScope s) { return 1u << static_cast<uint8_t>(s); }
+constexpr uint32_t bit(PropertyScope s) {
+  return 1u << static_cast<uint8_t>(s);
+}
 
 using S = PropertyScope;
 constexpr uint32_t kMessage = bit(S::kPublish) | bit(S::kWill);
@@ -33,43 +35,67 @@ constexpr uint32_t kEverywhere = bit(S::kConnect) | bit(S::kConnack) | bit(S::kP
 Info info(uint32_t id) {
   using T = DataType;
   switch (id) {
-    case 0x01: return {"Payload Format Indicator", T::kByte, kMessage};
-    case 0x02: return {"Message Expiry Interval", T::kFourByte, kMessage};
-    case 0x03: return {"Content Type", T::kString, kMessage};
-    case 0x08: return {"Response Topic", T::kString, kMessage};
-    case 0x09: return {"Correlation Data", T::kBinary, kMessage};
-    case 0x0B: return {"Subscription Identifier", T::kVarint, bit(S::kPublish) | bit(S::kSubscribe)};
+    case 0x01:
+      return {"Payload Format Indicator", T::kByte, kMessage};
+    case 0x02:
+      return {"Message Expiry Interval", T::kFourByte, kMessage};
+    case 0x03:
+      return {"Content Type", T::kString, kMessage};
+    case 0x08:
+      return {"Response Topic", T::kString, kMessage};
+    case 0x09:
+      return {"Correlation Data", T::kBinary, kMessage};
+    case 0x0B:
+      return {"Subscription Identifier", T::kVarint, bit(S::kPublish) | bit(S::kSubscribe)};
     case 0x11:
       return {"Session Expiry Interval", T::kFourByte,
               bit(S::kConnect) | bit(S::kConnack) | bit(S::kDisconnect)};
-    case 0x12: return {"Assigned Client Identifier", T::kString, bit(S::kConnack)};
-    case 0x13: return {"Server Keep Alive", T::kTwoByte, bit(S::kConnack)};
+    case 0x12:
+      return {"Assigned Client Identifier", T::kString, bit(S::kConnack)};
+    case 0x13:
+      return {"Server Keep Alive", T::kTwoByte, bit(S::kConnack)};
     case 0x15:
       return {"Authentication Method", T::kString,
               bit(S::kConnect) | bit(S::kConnack) | bit(S::kAuth)};
     case 0x16:
       return {"Authentication Data", T::kBinary,
               bit(S::kConnect) | bit(S::kConnack) | bit(S::kAuth)};
-    case 0x17: return {"Request Problem Information", T::kByte, bit(S::kConnect)};
-    case 0x18: return {"Will Delay Interval", T::kFourByte, bit(S::kWill)};
-    case 0x19: return {"Request Response Information", T::kByte, bit(S::kConnect)};
-    case 0x1A: return {"Response Information", T::kString, bit(S::kConnack)};
-    case 0x1C: return {"Server Reference", T::kString, bit(S::kConnack) | bit(S::kDisconnect)};
+    case 0x17:
+      return {"Request Problem Information", T::kByte, bit(S::kConnect)};
+    case 0x18:
+      return {"Will Delay Interval", T::kFourByte, bit(S::kWill)};
+    case 0x19:
+      return {"Request Response Information", T::kByte, bit(S::kConnect)};
+    case 0x1A:
+      return {"Response Information", T::kString, bit(S::kConnack)};
+    case 0x1C:
+      return {"Server Reference", T::kString, bit(S::kConnack) | bit(S::kDisconnect)};
     case 0x1F:
       return {"Reason String", T::kString,
-              bit(S::kConnack) | kAcks | bit(S::kSuback) | bit(S::kUnsuback) |
-                  bit(S::kDisconnect) | bit(S::kAuth)};
-    case 0x21: return {"Receive Maximum", T::kTwoByte, bit(S::kConnect) | bit(S::kConnack)};
-    case 0x22: return {"Topic Alias Maximum", T::kTwoByte, bit(S::kConnect) | bit(S::kConnack)};
-    case 0x23: return {"Topic Alias", T::kTwoByte, bit(S::kPublish)};
-    case 0x24: return {"Maximum QoS", T::kByte, bit(S::kConnack)};
-    case 0x25: return {"Retain Available", T::kByte, bit(S::kConnack)};
-    case 0x26: return {"User Property", T::kPair, kEverywhere};
-    case 0x27: return {"Maximum Packet Size", T::kFourByte, bit(S::kConnect) | bit(S::kConnack)};
-    case 0x28: return {"Wildcard Subscription Available", T::kByte, bit(S::kConnack)};
-    case 0x29: return {"Subscription Identifier Available", T::kByte, bit(S::kConnack)};
-    case 0x2A: return {"Shared Subscription Available", T::kByte, bit(S::kConnack)};
-    default: return {};
+              bit(S::kConnack) | kAcks | bit(S::kSuback) | bit(S::kUnsuback) | bit(S::kDisconnect) |
+                  bit(S::kAuth)};
+    case 0x21:
+      return {"Receive Maximum", T::kTwoByte, bit(S::kConnect) | bit(S::kConnack)};
+    case 0x22:
+      return {"Topic Alias Maximum", T::kTwoByte, bit(S::kConnect) | bit(S::kConnack)};
+    case 0x23:
+      return {"Topic Alias", T::kTwoByte, bit(S::kPublish)};
+    case 0x24:
+      return {"Maximum QoS", T::kByte, bit(S::kConnack)};
+    case 0x25:
+      return {"Retain Available", T::kByte, bit(S::kConnack)};
+    case 0x26:
+      return {"User Property", T::kPair, kEverywhere};
+    case 0x27:
+      return {"Maximum Packet Size", T::kFourByte, bit(S::kConnect) | bit(S::kConnack)};
+    case 0x28:
+      return {"Wildcard Subscription Available", T::kByte, bit(S::kConnack)};
+    case 0x29:
+      return {"Subscription Identifier Available", T::kByte, bit(S::kConnack)};
+    case 0x2A:
+      return {"Shared Subscription Available", T::kByte, bit(S::kConnack)};
+    default:
+      return {};
   }
 }
 
@@ -82,19 +108,22 @@ Error protocol(const char* name, const char* what, uint8_t reason = 0x82) {
 
 }  // namespace
 
-const char* property_name(PropertyId id) { return info(static_cast<uint8_t>(id)).name; }
+const char* property_name(PropertyId id) {
+  return info(static_cast<uint8_t>(id)).name;
+}
 
 bool property_allowed(PropertyId id, PropertyScope scope) {
   return (info(static_cast<uint8_t>(id)).scopes & bit(scope)) != 0;
 }
 
-bool Properties::empty() const { return *this == Properties{}; }
+bool Properties::empty() const {
+  return *this == Properties{};
+}
 
 bool Properties::operator==(const Properties& o) const {
   return payload_format_indicator == o.payload_format_indicator &&
-         message_expiry_interval == o.message_expiry_interval &&
-         content_type == o.content_type && response_topic == o.response_topic &&
-         correlation_data == o.correlation_data &&
+         message_expiry_interval == o.message_expiry_interval && content_type == o.content_type &&
+         response_topic == o.response_topic && correlation_data == o.correlation_data &&
          subscription_identifiers == o.subscription_identifiers &&
          session_expiry_interval == o.session_expiry_interval &&
          assigned_client_identifier == o.assigned_client_identifier &&
@@ -104,11 +133,11 @@ bool Properties::operator==(const Properties& o) const {
          request_problem_information == o.request_problem_information &&
          will_delay_interval == o.will_delay_interval &&
          request_response_information == o.request_response_information &&
-         response_information == o.response_information &&
-         server_reference == o.server_reference && reason_string == o.reason_string &&
-         receive_maximum == o.receive_maximum && topic_alias_maximum == o.topic_alias_maximum &&
-         topic_alias == o.topic_alias && maximum_qos == o.maximum_qos &&
-         retain_available == o.retain_available && maximum_packet_size == o.maximum_packet_size &&
+         response_information == o.response_information && server_reference == o.server_reference &&
+         reason_string == o.reason_string && receive_maximum == o.receive_maximum &&
+         topic_alias_maximum == o.topic_alias_maximum && topic_alias == o.topic_alias &&
+         maximum_qos == o.maximum_qos && retain_available == o.retain_available &&
+         maximum_packet_size == o.maximum_packet_size &&
          wildcard_subscription_available == o.wildcard_subscription_available &&
          subscription_identifier_available == o.subscription_identifier_available &&
          shared_subscription_available == o.shared_subscription_available &&
@@ -118,10 +147,14 @@ bool Properties::operator==(const Properties& o) const {
 Status decode_properties(Reader& r, PropertyScope scope, Properties& out) {
   uint32_t length = 0;
   switch (r.varint(length)) {
-    case VarintStatus::kOk: break;
-    case VarintStatus::kNeedMore: return malformed("Property Length", "truncated");
-    case VarintStatus::kTooLong: return malformed("Property Length", "longer than 4 bytes");
-    case VarintStatus::kNonMinimal: return malformed("Property Length", "not minimally encoded");
+    case VarintStatus::kOk:
+      break;
+    case VarintStatus::kNeedMore:
+      return malformed("Property Length", "truncated");
+    case VarintStatus::kTooLong:
+      return malformed("Property Length", "longer than 4 bytes");
+    case VarintStatus::kNonMinimal:
+      return malformed("Property Length", "not minimally encoded");
   }
   std::string_view block;
   if (!r.take(length, block)) return malformed("Property Length", "runs past the packet");
@@ -148,12 +181,24 @@ Status decode_properties(Reader& r, PropertyScope scope, Properties& out) {
     std::string_view s2;
     bool ok = true;
     switch (in.type) {
-      case DataType::kByte: ok = pr.u8(b); break;
-      case DataType::kTwoByte: ok = pr.u16(h); break;
-      case DataType::kFourByte: ok = pr.u32(w); break;
-      case DataType::kVarint: ok = pr.varint(w) == VarintStatus::kOk; break;
-      case DataType::kBinary: ok = pr.binary(s1); break;
-      case DataType::kString: ok = pr.binary(s1) && valid_utf8(s1); break;
+      case DataType::kByte:
+        ok = pr.u8(b);
+        break;
+      case DataType::kTwoByte:
+        ok = pr.u16(h);
+        break;
+      case DataType::kFourByte:
+        ok = pr.u32(w);
+        break;
+      case DataType::kVarint:
+        ok = pr.varint(w) == VarintStatus::kOk;
+        break;
+      case DataType::kBinary:
+        ok = pr.binary(s1);
+        break;
+      case DataType::kString:
+        ok = pr.binary(s1) && valid_utf8(s1);
+        break;
       case DataType::kPair:
         ok = pr.binary(s1) && pr.binary(s2) && valid_utf8(s1) && valid_utf8(s2);
         break;
@@ -167,45 +212,79 @@ Status decode_properties(Reader& r, PropertyScope scope, Properties& out) {
     };
     Status st;
     switch (static_cast<PropertyId>(id)) {
-      case PropertyId::kPayloadFormatIndicator: st = boolean(out.payload_format_indicator); break;
-      case PropertyId::kMessageExpiryInterval: out.message_expiry_interval = w; break;
-      case PropertyId::kContentType: out.content_type = s1; break;
+      case PropertyId::kPayloadFormatIndicator:
+        st = boolean(out.payload_format_indicator);
+        break;
+      case PropertyId::kMessageExpiryInterval:
+        out.message_expiry_interval = w;
+        break;
+      case PropertyId::kContentType:
+        out.content_type = s1;
+        break;
       case PropertyId::kResponseTopic:
         if (!valid_topic_name(s1)) return protocol(in.name, "not a topic name");  // [MQTT-3.3.2-14]
         out.response_topic = s1;
         break;
-      case PropertyId::kCorrelationData: out.correlation_data = s1; break;
+      case PropertyId::kCorrelationData:
+        out.correlation_data = s1;
+        break;
       case PropertyId::kSubscriptionIdentifier:
         if (w == 0) return protocol(in.name, "value 0");  // section 3.8.2.1.2
         out.subscription_identifiers.push_back(w);
         break;
-      case PropertyId::kSessionExpiryInterval: out.session_expiry_interval = w; break;
-      case PropertyId::kAssignedClientIdentifier: out.assigned_client_identifier = s1; break;
-      case PropertyId::kServerKeepAlive: out.server_keep_alive = h; break;
-      case PropertyId::kAuthenticationMethod: out.authentication_method = s1; break;
-      case PropertyId::kAuthenticationData: out.authentication_data = s1; break;
+      case PropertyId::kSessionExpiryInterval:
+        out.session_expiry_interval = w;
+        break;
+      case PropertyId::kAssignedClientIdentifier:
+        out.assigned_client_identifier = s1;
+        break;
+      case PropertyId::kServerKeepAlive:
+        out.server_keep_alive = h;
+        break;
+      case PropertyId::kAuthenticationMethod:
+        out.authentication_method = s1;
+        break;
+      case PropertyId::kAuthenticationData:
+        out.authentication_data = s1;
+        break;
       case PropertyId::kRequestProblemInformation:
         st = boolean(out.request_problem_information);
         break;
-      case PropertyId::kWillDelayInterval: out.will_delay_interval = w; break;
+      case PropertyId::kWillDelayInterval:
+        out.will_delay_interval = w;
+        break;
       case PropertyId::kRequestResponseInformation:
         st = boolean(out.request_response_information);
         break;
-      case PropertyId::kResponseInformation: out.response_information = s1; break;
-      case PropertyId::kServerReference: out.server_reference = s1; break;
-      case PropertyId::kReasonString: out.reason_string = s1; break;
+      case PropertyId::kResponseInformation:
+        out.response_information = s1;
+        break;
+      case PropertyId::kServerReference:
+        out.server_reference = s1;
+        break;
+      case PropertyId::kReasonString:
+        out.reason_string = s1;
+        break;
       case PropertyId::kReceiveMaximum:
         if (h == 0) return protocol(in.name, "value 0");  // section 3.1.2.11.3
         out.receive_maximum = h;
         break;
-      case PropertyId::kTopicAliasMaximum: out.topic_alias_maximum = h; break;
+      case PropertyId::kTopicAliasMaximum:
+        out.topic_alias_maximum = h;
+        break;
       case PropertyId::kTopicAlias:
         if (h == 0) return protocol(in.name, "value 0", 0x94);  // [MQTT-3.3.2-8]
         out.topic_alias = h;
         break;
-      case PropertyId::kMaximumQos: st = boolean(out.maximum_qos); break;
-      case PropertyId::kRetainAvailable: st = boolean(out.retain_available); break;
-      case PropertyId::kUserProperty: out.user_properties.emplace_back(s1, s2); break;
+      case PropertyId::kMaximumQos:
+        st = boolean(out.maximum_qos);
+        break;
+      case PropertyId::kRetainAvailable:
+        st = boolean(out.retain_available);
+        break;
+      case PropertyId::kUserProperty:
+        out.user_properties.emplace_back(s1, s2);
+        break;
       case PropertyId::kMaximumPacketSize:
         if (w == 0) return protocol(in.name, "value 0");  // section 3.1.2.11.4
         out.maximum_packet_size = w;

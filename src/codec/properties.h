@@ -51,8 +51,21 @@ enum class PropertyId : uint8_t {
 // Where a property block sits: in a packet's variable header (values equal PacketType), or the
 // will properties inside CONNECT's payload.
 enum class PropertyScope : uint8_t {
-  kConnect = 1, kConnack, kPublish, kPuback, kPubrec, kPubrel, kPubcomp, kSubscribe, kSuback,
-  kUnsubscribe, kUnsuback, kPingreq, kPingresp, kDisconnect, kAuth,
+  kConnect = 1,
+  kConnack,
+  kPublish,
+  kPuback,
+  kPubrec,
+  kPubrel,
+  kPubcomp,
+  kSubscribe,
+  kSuback,
+  kUnsubscribe,
+  kUnsuback,
+  kPingreq,
+  kPingresp,
+  kDisconnect,
+  kAuth,
   kWill = 16,
 };
 
@@ -62,32 +75,33 @@ const char* property_name(PropertyId id);
 bool property_allowed(PropertyId id, PropertyScope scope);
 
 struct Properties {
-  std::optional<uint8_t> payload_format_indicator;      // 0x01 PUBLISH, will
-  std::optional<uint32_t> message_expiry_interval;      // 0x02 PUBLISH, will
-  std::optional<std::string_view> content_type;         // 0x03 PUBLISH, will
-  std::optional<std::string_view> response_topic;       // 0x08 PUBLISH, will
-  std::optional<std::string_view> correlation_data;     // 0x09 PUBLISH, will (binary)
-  std::vector<uint32_t> subscription_identifiers;       // 0x0B PUBLISH (to client, several), SUBSCRIBE (one)
-  std::optional<uint32_t> session_expiry_interval;      // 0x11 CONNECT, CONNACK, DISCONNECT
+  std::optional<uint8_t> payload_format_indicator;   // 0x01 PUBLISH, will
+  std::optional<uint32_t> message_expiry_interval;   // 0x02 PUBLISH, will
+  std::optional<std::string_view> content_type;      // 0x03 PUBLISH, will
+  std::optional<std::string_view> response_topic;    // 0x08 PUBLISH, will
+  std::optional<std::string_view> correlation_data;  // 0x09 PUBLISH, will (binary)
+  std::vector<uint32_t>
+      subscription_identifiers;  // 0x0B PUBLISH (to client, several), SUBSCRIBE (one)
+  std::optional<uint32_t> session_expiry_interval;             // 0x11 CONNECT, CONNACK, DISCONNECT
   std::optional<std::string_view> assigned_client_identifier;  // 0x12 CONNACK
-  std::optional<uint16_t> server_keep_alive;            // 0x13 CONNACK
-  std::optional<std::string_view> authentication_method;  // 0x15 CONNECT, CONNACK, AUTH
-  std::optional<std::string_view> authentication_data;  // 0x16 CONNECT, CONNACK, AUTH (binary)
-  std::optional<uint8_t> request_problem_information;   // 0x17 CONNECT
-  std::optional<uint32_t> will_delay_interval;          // 0x18 will
-  std::optional<uint8_t> request_response_information;  // 0x19 CONNECT
-  std::optional<std::string_view> response_information;  // 0x1A CONNACK
-  std::optional<std::string_view> server_reference;     // 0x1C CONNACK, DISCONNECT
-  std::optional<std::string_view> reason_string;        // 0x1F acks, DISCONNECT, AUTH
-  std::optional<uint16_t> receive_maximum;              // 0x21 CONNECT, CONNACK
-  std::optional<uint16_t> topic_alias_maximum;          // 0x22 CONNECT, CONNACK
-  std::optional<uint16_t> topic_alias;                  // 0x23 PUBLISH
-  std::optional<uint8_t> maximum_qos;                   // 0x24 CONNACK
-  std::optional<uint8_t> retain_available;              // 0x25 CONNACK
-  std::optional<uint32_t> maximum_packet_size;          // 0x27 CONNECT, CONNACK
-  std::optional<uint8_t> wildcard_subscription_available;      // 0x28 CONNACK
-  std::optional<uint8_t> subscription_identifier_available;    // 0x29 CONNACK
-  std::optional<uint8_t> shared_subscription_available;        // 0x2A CONNACK
+  std::optional<uint16_t> server_keep_alive;                   // 0x13 CONNACK
+  std::optional<std::string_view> authentication_method;       // 0x15 CONNECT, CONNACK, AUTH
+  std::optional<std::string_view> authentication_data;       // 0x16 CONNECT, CONNACK, AUTH (binary)
+  std::optional<uint8_t> request_problem_information;        // 0x17 CONNECT
+  std::optional<uint32_t> will_delay_interval;               // 0x18 will
+  std::optional<uint8_t> request_response_information;       // 0x19 CONNECT
+  std::optional<std::string_view> response_information;      // 0x1A CONNACK
+  std::optional<std::string_view> server_reference;          // 0x1C CONNACK, DISCONNECT
+  std::optional<std::string_view> reason_string;             // 0x1F acks, DISCONNECT, AUTH
+  std::optional<uint16_t> receive_maximum;                   // 0x21 CONNECT, CONNACK
+  std::optional<uint16_t> topic_alias_maximum;               // 0x22 CONNECT, CONNACK
+  std::optional<uint16_t> topic_alias;                       // 0x23 PUBLISH
+  std::optional<uint8_t> maximum_qos;                        // 0x24 CONNACK
+  std::optional<uint8_t> retain_available;                   // 0x25 CONNACK
+  std::optional<uint32_t> maximum_packet_size;               // 0x27 CONNECT, CONNACK
+  std::optional<uint8_t> wildcard_subscription_available;    // 0x28 CONNACK
+  std::optional<uint8_t> subscription_identifier_available;  // 0x29 CONNACK
+  std::optional<uint8_t> shared_subscription_available;      // 0x2A CONNACK
   std::vector<std::pair<std::string_view, std::string_view>> user_properties;  // 0x26 anywhere
 
   // Decode only: the encoded property bytes after the Property Length, a view into the input, so

@@ -8,12 +8,14 @@ namespace {
 
 constexpr std::string_view kSharePrefix = "$share/";
 
-bool valid_length(std::string_view s) { return !s.empty() && s.size() <= 0xFFFF; }
+bool valid_length(std::string_view s) {
+  return !s.empty() && s.size() <= 0xFFFF;
+}
 
 }  // namespace
 
 bool valid_topic_name(std::string_view topic) {
-  if (!valid_length(topic)) return false;  // [MQTT-4.7.3-1]
+  if (!valid_length(topic)) return false;                                 // [MQTT-4.7.3-1]
   if (topic.find_first_of("+#") != std::string_view::npos) return false;  // [MQTT-3.3.2-2]
   return valid_utf8(topic);
 }

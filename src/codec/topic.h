@@ -1,6 +1,7 @@
 // Topic names, topic filters and shared subscriptions (sections 4.7 and 4.8): validation,
 // matching a filter against a name, and splitting `$share/{group}/{filter}`.
 // Views returned point into the caller's string. Pure functions; safe on any thread.
+// Rule IDs are MQTT 5.0's (3.1.1 numbers section 4.7 differently).
 #pragma once
 
 #include <optional>

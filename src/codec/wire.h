@@ -75,8 +75,8 @@ class Reader {
   }
   [[nodiscard]] VarintStatus varint(uint32_t& v) {
     size_t used = 0;
-    VarintStatus s = decode_varint(reinterpret_cast<const uint8_t*>(in_.data()) + pos_,
-                                   remaining(), v, used);
+    VarintStatus s =
+        decode_varint(reinterpret_cast<const uint8_t*>(in_.data()) + pos_, remaining(), v, used);
     if (s == VarintStatus::kOk) pos_ += used;
     return s;
   }

@@ -7,16 +7,16 @@ namespace {
 
 TEST(GoldenV311, Connect) {
   const std::string wire = bytes({
-      0x10, 0x20,                    // CONNECT, remaining length 32
+      0x10, 0x20,                      // CONNECT, remaining length 32
       0x00, 0x04, 'M', 'Q', 'T', 'T',  // protocol name "MQTT"
-      0x04,                          // protocol level 4
-      0xEE,                          // flags: user name, password, will retain, will QoS 1, will, clean session
-      0x00, 0x3C,                    // keep alive 60
-      0x00, 0x03, 'c', 'i', 'd',     // client identifier "cid"
-      0x00, 0x03, 'w', '/', 't',     // will topic "w/t"
-      0x00, 0x03, 'b', 'y', 'e',     // will payload "bye"
-      0x00, 0x01, 'u',               // user name "u"
-      0x00, 0x02, 'p', 'w',          // password "pw"
+      0x04,                            // protocol level 4
+      0xEE,                            // flags: user, password, will retain/QoS 1/flag, clean
+      0x00, 0x3C,                      // keep alive 60
+      0x00, 0x03, 'c', 'i', 'd',       // client identifier "cid"
+      0x00, 0x03, 'w', '/', 't',       // will topic "w/t"
+      0x00, 0x03, 'b', 'y', 'e',       // will payload "bye"
+      0x00, 0x01, 'u',                 // user name "u"
+      0x00, 0x02, 'p', 'w',            // password "pw"
   });
   Connect c;
   c.version = kV311;
@@ -31,12 +31,12 @@ TEST(GoldenV311, Connect) {
 
 TEST(GoldenV311, ConnectMinimal) {
   const std::string wire = bytes({
-      0x10, 0x0C,                    // CONNECT, remaining length 12
+      0x10, 0x0C,                      // CONNECT, remaining length 12
       0x00, 0x04, 'M', 'Q', 'T', 'T',  // protocol name
-      0x04,                          // level 4
-      0x00,                          // flags: none (clean session 0)
-      0x00, 0x00,                    // keep alive 0
-      0x00, 0x00,                    // empty client identifier
+      0x04,                            // level 4
+      0x00,                            // flags: none (clean session 0)
+      0x00, 0x00,                      // keep alive 0
+      0x00, 0x00,                      // empty client identifier
   });
   Connect c;
   c.version = kV311;
@@ -46,12 +46,12 @@ TEST(GoldenV311, ConnectMinimal) {
 
 TEST(GoldenV31, Connect) {
   const std::string wire = bytes({
-      0x10, 0x0F,                                  // CONNECT, remaining length 15
-      0x00, 0x06, 'M', 'Q', 'I', 's', 'd', 'p',    // protocol name "MQIsdp"
-      0x03,                                        // protocol level 3
-      0x02,                                        // flags: clean session
-      0x00, 0x0A,                                  // keep alive 10
-      0x00, 0x01, 'c',                             // client identifier "c"
+      0x10, 0x0F,                                // CONNECT, remaining length 15
+      0x00, 0x06, 'M', 'Q', 'I', 's', 'd', 'p',  // protocol name "MQIsdp"
+      0x03,                                      // protocol level 3
+      0x02,                                      // flags: clean session
+      0x00, 0x0A,                                // keep alive 10
+      0x00, 0x01, 'c',                           // client identifier "c"
   });
   Connect c;
   c.version = kV31;
@@ -98,9 +98,9 @@ TEST(GoldenV311, Connack) {
 
 TEST(GoldenV311, PublishQos0) {
   const std::string wire = bytes({
-      0x30, 0x07,                  // PUBLISH QoS 0, remaining length 7
-      0x00, 0x03, 'a', '/', 'b',   // topic name "a/b"
-      'h', 'i',                    // payload "hi"
+      0x30, 0x07,                 // PUBLISH QoS 0, remaining length 7
+      0x00, 0x03, 'a', '/', 'b',  // topic name "a/b"
+      'h', 'i',                   // payload "hi"
   });
   Publish p;
   p.topic = "a/b";
@@ -111,10 +111,10 @@ TEST(GoldenV311, PublishQos0) {
 
 TEST(GoldenV311, PublishQos1DupRetain) {
   const std::string wire = bytes({
-      0x3B, 0x08,                  // PUBLISH DUP, QoS 1, RETAIN; remaining length 8
-      0x00, 0x03, 'a', '/', 'b',   // topic name
-      0x00, 0x0A,                  // packet identifier 10
-      'x',                         // payload
+      0x3B, 0x08,                 // PUBLISH DUP, QoS 1, RETAIN; remaining length 8
+      0x00, 0x03, 'a', '/', 'b',  // topic name
+      0x00, 0x0A,                 // packet identifier 10
+      'x',                        // payload
   });
   Publish p;
   p.topic = "a/b";
@@ -128,9 +128,9 @@ TEST(GoldenV311, PublishQos1DupRetain) {
 
 TEST(GoldenV311, PublishQos2EmptyPayload) {
   const std::string wire = bytes({
-      0x34, 0x05,             // PUBLISH QoS 2, remaining length 5
-      0x00, 0x01, 't',        // topic name "t"
-      0xFF, 0xFF,             // packet identifier 65535
+      0x34, 0x05,       // PUBLISH QoS 2, remaining length 5
+      0x00, 0x01, 't',  // topic name "t"
+      0xFF, 0xFF,       // packet identifier 65535
   });
   Publish p;
   p.topic = "t";
@@ -140,10 +140,14 @@ TEST(GoldenV311, PublishQos2EmptyPayload) {
 }
 
 TEST(GoldenV311, Acks) {
-  expect_golden(bytes({0x40, 0x02, 0x00, 0x0A}), Puback{10, {}, {}}, kV311, kToServer);  // PUBACK id 10
-  expect_golden(bytes({0x50, 0x02, 0x00, 0x0B}), Pubrec{11, {}, {}}, kV311, kToClient);  // PUBREC id 11
-  expect_golden(bytes({0x62, 0x02, 0x00, 0x0C}), Pubrel{12, {}, {}}, kV311, kToServer);  // PUBREL (flags 0010) id 12
-  expect_golden(bytes({0x70, 0x02, 0x01, 0x00}), Pubcomp{256, {}, {}}, kV311, kToClient);  // PUBCOMP id 256
+  expect_golden(bytes({0x40, 0x02, 0x00, 0x0A}), Puback{10, {}, {}}, kV311,
+                kToServer);  // PUBACK id 10
+  expect_golden(bytes({0x50, 0x02, 0x00, 0x0B}), Pubrec{11, {}, {}}, kV311,
+                kToClient);  // PUBREC id 11
+  expect_golden(bytes({0x62, 0x02, 0x00, 0x0C}), Pubrel{12, {}, {}}, kV311,
+                kToServer);  // PUBREL (flags 0010) id 12
+  expect_golden(bytes({0x70, 0x02, 0x01, 0x00}), Pubcomp{256, {}, {}}, kV311,
+                kToClient);  // PUBCOMP id 256
 }
 
 TEST(GoldenV311, Subscribe) {

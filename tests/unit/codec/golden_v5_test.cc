@@ -7,21 +7,21 @@ namespace {
 
 TEST(GoldenV5, Connect) {
   const std::string wire = bytes({
-      0x10, 0x28,                      // CONNECT, remaining length 40
-      0x00, 0x04, 'M', 'Q', 'T', 'T',  // protocol name "MQTT"
-      0x05,                            // protocol level 5
-      0xC6,                            // flags: user name, password, will (QoS 0), clean start
-      0x00, 0x1E,                      // keep alive 30
-      0x08,                            // property length 8
-      0x11, 0x00, 0x00, 0x0E, 0x10,    //   session expiry interval 3600
-      0x21, 0x00, 0x14,                //   receive maximum 20
-      0x00, 0x02, 'c', '1',            // client identifier "c1"
-      0x05,                            // will property length 5
-      0x18, 0x00, 0x00, 0x00, 0x05,    //   will delay interval 5
-      0x00, 0x01, 'w',                 // will topic "w"
-      0x00, 0x00,                      // will payload, empty
-      0x00, 0x01, 'u',                 // user name "u"
-      0x00, 0x01, 'p',                 // password "p"
+      0x10, 0x28,                         // CONNECT, remaining length 40
+      0x00, 0x04, 'M',  'Q',  'T',  'T',  // protocol name "MQTT"
+      0x05,                               // protocol level 5
+      0xC6,                               // flags: user name, password, will (QoS 0), clean start
+      0x00, 0x1E,                         // keep alive 30
+      0x08,                               // property length 8
+      0x11, 0x00, 0x00, 0x0E, 0x10,       //   session expiry interval 3600
+      0x21, 0x00, 0x14,                   //   receive maximum 20
+      0x00, 0x02, 'c',  '1',              // client identifier "c1"
+      0x05,                               // will property length 5
+      0x18, 0x00, 0x00, 0x00, 0x05,       //   will delay interval 5
+      0x00, 0x01, 'w',                    // will topic "w"
+      0x00, 0x00,                         // will payload, empty
+      0x00, 0x01, 'u',                    // user name "u"
+      0x00, 0x01, 'p',                    // password "p"
   });
   Connect c;
   c.version = kV5;
@@ -59,12 +59,12 @@ TEST(GoldenV5, ConnectPasswordWithoutUserName) {
 
 TEST(GoldenV5, Connack) {
   const std::string wire = bytes({
-      0x20, 0x0C,                           // CONNACK, remaining length 12
-      0x00,                                 // no session present
-      0x00,                                 // reason code Success
-      0x09,                                 // property length 9
-      0x12, 0x00, 0x03, 'a', 'b', 'c',      //   assigned client identifier "abc"
-      0x22, 0x00, 0x0A,                     //   topic alias maximum 10
+      0x20, 0x0C,                       // CONNACK, remaining length 12
+      0x00,                             // no session present
+      0x00,                             // reason code Success
+      0x09,                             // property length 9
+      0x12, 0x00, 0x03, 'a', 'b', 'c',  //   assigned client identifier "abc"
+      0x22, 0x00, 0x0A,                 //   topic alias maximum 10
   });
   Connack c;
   c.properties.assigned_client_identifier = "abc";
@@ -90,12 +90,12 @@ TEST(GoldenV5, ConnackFromOldServer) {
 
 TEST(GoldenV5, PublishWithTopicAlias) {
   const std::string wire = bytes({
-      0x32, 0x0B,          // PUBLISH QoS 1, remaining length 11
-      0x00, 0x01, 't',     // topic name "t"
-      0x00, 0x07,          // packet identifier 7
-      0x03,                // property length 3
-      0x23, 0x00, 0x01,    //   topic alias 1
-      'o', 'k',            // payload "ok"
+      0x32, 0x0B,        // PUBLISH QoS 1, remaining length 11
+      0x00, 0x01, 't',   // topic name "t"
+      0x00, 0x07,        // packet identifier 7
+      0x03,              // property length 3
+      0x23, 0x00, 0x01,  //   topic alias 1
+      'o', 'k',          // payload "ok"
   });
   Publish p;
   p.topic = "t";
@@ -108,11 +108,11 @@ TEST(GoldenV5, PublishWithTopicAlias) {
 
 TEST(GoldenV5, PublishEmptyTopicUsesAlias) {
   const std::string wire = bytes({
-      0x30, 0x07,          // PUBLISH QoS 0, remaining length 7
-      0x00, 0x00,          // empty topic name
-      0x03,                // property length 3
-      0x23, 0x00, 0x01,    //   topic alias 1
-      'z',                 // payload
+      0x30, 0x07,        // PUBLISH QoS 0, remaining length 7
+      0x00, 0x00,        // empty topic name
+      0x03,              // property length 3
+      0x23, 0x00, 0x01,  //   topic alias 1
+      'z',               // payload
   });
   Publish p;
   p.payload = "z";
@@ -122,12 +122,12 @@ TEST(GoldenV5, PublishEmptyTopicUsesAlias) {
 
 TEST(GoldenV5, PublishToClientWithSubscriptionIdentifiers) {
   const std::string wire = bytes({
-      0x30, 0x0A,          // PUBLISH QoS 0, remaining length 10
-      0x00, 0x01, 't',     // topic name "t"
-      0x05,                // property length 5
-      0x0B, 0x01,          //   subscription identifier 1
-      0x0B, 0x80, 0x01,    //   subscription identifier 128 (two-byte varint)
-      'p',                 // payload
+      0x30, 0x0A,        // PUBLISH QoS 0, remaining length 10
+      0x00, 0x01, 't',   // topic name "t"
+      0x05,              // property length 5
+      0x0B, 0x01,        //   subscription identifier 1
+      0x0B, 0x80, 0x01,  //   subscription identifier 128 (two-byte varint)
+      'p',               // payload
   });
   Publish p;
   p.topic = "t";
@@ -154,11 +154,11 @@ TEST(GoldenV5, AckForms) {
   Puback with_props{1, ReasonCode::kNotAuthorized, {}};
   with_props.properties.reason_string = "x";
   expect_golden(bytes({
-                    0x40, 0x08,              // PUBACK, remaining length 8
-                    0x00, 0x01,              // packet identifier 1
-                    0x87,                    // Not authorized
-                    0x04,                    // property length 4
-                    0x1F, 0x00, 0x01, 'x',   //   reason string "x"
+                    0x40, 0x08,             // PUBACK, remaining length 8
+                    0x00, 0x01,             // packet identifier 1
+                    0x87,                   // Not authorized
+                    0x04,                   // property length 4
+                    0x1F, 0x00, 0x01, 'x',  //   reason string "x"
                 }),
                 with_props, kV5, kToClient);
   expect_golden(bytes({0x50, 0x03, 0x00, 0x02, 0x80}),  // PUBREC id 2, Unspecified error
@@ -179,14 +179,14 @@ TEST(GoldenV5, AckWithEmptyPropertyLengthDecodes) {
 
 TEST(GoldenV5, Subscribe) {
   const std::string wire = bytes({
-      0x82, 0x16,                  // SUBSCRIBE (flags 0010), remaining length 22
-      0x00, 0x03,                  // packet identifier 3
-      0x02,                        // property length 2
-      0x0B, 0x05,                  //   subscription identifier 5
-      0x00, 0x01, 'a',             // topic filter "a"
-      0x2D,                        // options: retain handling 2, retain as published, no local, QoS 1
+      0x82, 0x16,       // SUBSCRIBE (flags 0010), remaining length 22
+      0x00, 0x03,       // packet identifier 3
+      0x02,             // property length 2
+      0x0B, 0x05,       //   subscription identifier 5
+      0x00, 0x01, 'a',  // topic filter "a"
+      0x2D,             // options: retain handling 2, retain as published, no local, QoS 1
       0x00, 0x0A, '$', 's', 'h', 'a', 'r', 'e', '/', 'g', '/', 't',  // "$share/g/t"
-      0x00,                        // options: QoS 0
+      0x00,                                                          // options: QoS 0
   });
   Subscribe s;
   s.packet_id = 3;
@@ -211,10 +211,10 @@ TEST(GoldenV5, Suback) {
 
 TEST(GoldenV5, Unsubscribe) {
   const std::string wire = bytes({
-      0xA2, 0x06,        // UNSUBSCRIBE (flags 0010), remaining length 6
-      0x00, 0x04,        // packet identifier 4
-      0x00,              // property length 0
-      0x00, 0x01, 'a',   // topic filter "a"
+      0xA2, 0x06,       // UNSUBSCRIBE (flags 0010), remaining length 6
+      0x00, 0x04,       // packet identifier 4
+      0x00,             // property length 0
+      0x00, 0x01, 'a',  // topic filter "a"
   });
   expect_golden(wire, Unsubscribe{4, {}, {"a"}}, kV5, kToServer);
 }
@@ -251,11 +251,11 @@ TEST(GoldenV5, Disconnect) {
 
 TEST(GoldenV5, Auth) {
   const std::string wire = bytes({
-      0xF0, 0x0E,                          // AUTH, remaining length 14
-      0x18,                                // Continue authentication
-      0x0C,                                // property length 12
+      0xF0, 0x0E,                            // AUTH, remaining length 14
+      0x18,                                  // Continue authentication
+      0x0C,                                  // property length 12
       0x15, 0x00, 0x04, 'S', 'C', 'R', 'M',  //   authentication method "SCRM"
-      0x16, 0x00, 0x02, 0x01, 0x02,        //   authentication data 01 02
+      0x16, 0x00, 0x02, 0x01, 0x02,          //   authentication data 01 02
   });
   Auth a{ReasonCode::kContinueAuthentication, {}};
   a.properties.authentication_method = "SCRM";

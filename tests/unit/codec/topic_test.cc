@@ -13,8 +13,8 @@ TEST(TopicName, Validity) {
   EXPECT_TRUE(valid_topic_name("/"));
   EXPECT_TRUE(valid_topic_name("$SYS/x"));
   EXPECT_TRUE(valid_topic_name(" "));
-  EXPECT_FALSE(valid_topic_name(""));        // [MQTT-4.7.3-1]
-  EXPECT_FALSE(valid_topic_name("a/+"));     // [MQTT-3.3.2-2]
+  EXPECT_FALSE(valid_topic_name(""));     // [MQTT-4.7.3-1]
+  EXPECT_FALSE(valid_topic_name("a/+"));  // [MQTT-3.3.2-2]
   EXPECT_FALSE(valid_topic_name("a/#"));
   EXPECT_FALSE(valid_topic_name("a+b"));
   EXPECT_FALSE(valid_topic_name(std::string_view("a\0b", 3)));

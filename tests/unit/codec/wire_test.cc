@@ -1,6 +1,7 @@
 // Variable byte integers, the bounds-checked Reader, UTF-8 validation and reason code names.
-#include "codec/utf8.h"
 #include "codec/wire.h"
+
+#include "codec/utf8.h"
 #include "test_util.h"
 
 namespace mq::codec::testing {
@@ -11,8 +12,14 @@ TEST(Varint, BoundaryValuesRoundTripMinimally) {
     uint32_t value;
     size_t size;
   };
-  for (Case c : {Case{0, 1}, {127, 1}, {128, 2}, {16383, 2}, {16384, 3}, {2097151, 3},
-                 {2097152, 4}, {268435455, 4}}) {
+  for (Case c : {Case{0, 1},
+                 {127, 1},
+                 {128, 2},
+                 {16383, 2},
+                 {16384, 3},
+                 {2097151, 3},
+                 {2097152, 4},
+                 {268435455, 4}}) {
     std::string out;
     append_varint(out, c.value);
     EXPECT_EQ(out.size(), c.size) << c.value;
@@ -55,7 +62,7 @@ TEST(Reader, BoundsChecked) {
   const std::string in = bytes({0x00, 0x05, 'a', 'b'});
   Reader r(in);
   std::string_view s;
-  EXPECT_FALSE(r.binary(s));  // length 5 runs past the 2 bytes left
+  EXPECT_FALSE(r.binary(s));     // length 5 runs past the 2 bytes left
   EXPECT_EQ(r.remaining(), 4u);  // a failed read consumes nothing
   uint32_t w = 0;
   EXPECT_TRUE(r.u32(w));
@@ -84,13 +91,15 @@ TEST(Sink, MeasureMatchesEmit) {
 TEST(Utf8, AcceptsValidText) {
   EXPECT_TRUE(valid_utf8(""));
   EXPECT_TRUE(valid_utf8("plain ascii text longer than eight bytes"));
-  EXPECT_TRUE(valid_utf8("\xC3\xA9"));              // U+00E9
-  EXPECT_TRUE(valid_utf8("\xE2\x82\xAC"));          // U+20AC
-  EXPECT_TRUE(valid_utf8("\xF0\x9F\x98\x80"));      // U+1F600
-  EXPECT_TRUE(valid_utf8("\xF4\x8F\xBF\xBF"));      // U+10FFFF
-  EXPECT_TRUE(valid_utf8("\xEF\xBB\xBF" "abc"));    // BOM is data [MQTT-1.5.4-3]
-  EXPECT_TRUE(valid_utf8("\x01\x1F\x7F"));          // control characters are allowed
-  EXPECT_TRUE(valid_utf8("\xEF\xBF\xBF"));          // U+FFFF non-character allowed
+  EXPECT_TRUE(valid_utf8("\xC3\xA9"));          // U+00E9
+  EXPECT_TRUE(valid_utf8("\xE2\x82\xAC"));      // U+20AC
+  EXPECT_TRUE(valid_utf8("\xF0\x9F\x98\x80"));  // U+1F600
+  EXPECT_TRUE(valid_utf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
+  EXPECT_TRUE(
+      valid_utf8("\xEF\xBB\xBF"
+                 "abc"));                   // BOM is data [MQTT-1.5.4-3]
+  EXPECT_TRUE(valid_utf8("\x01\x1F\x7F"));  // control characters are allowed
+  EXPECT_TRUE(valid_utf8("\xEF\xBF\xBF"));  // U+FFFF non-character allowed
 }
 
 TEST(Utf8, RejectsWhatMqttForbids) {

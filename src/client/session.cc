@@ -1,0 +1,513 @@
+// Session: the client side of one MQTT connection (see session.h). Output is coalesced in out_
+// and written once per loop iteration by a before-sleep hook; EPOLLOUT is armed only while
+// bytes remain after a short write.
+#include "client/session.h"
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <span>
+
+#include "codec/decode.h"
+#include "codec/encode.h"
+#include "net/tcp_transport.h"
+
+namespace mq::client {
+
+namespace {
+constexpr size_t kReadChunk = 16 * 1024;
+}
+
+Session::Session(net::EventLoop& loop, SessionConfig config, SessionListener& listener)
+    : loop_(loop), config_(std::move(config)), listener_(listener), client_id_(config_.client_id) {
+  flush_hook_ = loop_.add_before_sleep([this] { flush(); });
+}
+
+Session::~Session() {
+  loop_.remove_before_sleep(flush_hook_);
+  if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
+  if (transport_) {
+    loop_.remove(transport_->fd());
+    transport_->close();
+  }
+}
+
+void Session::debug(const char* fmt, ...) {
+  if (!config_.debug) return;
+  va_list ap;
+  va_start(ap, fmt);
+  printf("Client %s ", debug_id());
+  vprintf(fmt, ap);
+  printf("\n");
+  va_end(ap);
+  fflush(stdout);
+}
+
+Status Session::connect() {
+  Result<net::UniqueFd> fd = net::connect_blocking(config_.connect);
+  if (!fd) return fd.error();
+  int raw = fd->get();
+  bool is_unix = !config_.connect.unix_path.empty();
+  transport_ = std::make_unique<net::TcpTransport>(std::move(*fd), "", is_unix);
+  if (Status s = loop_.add(raw, EPOLLIN, this); !s) return s;
+  state_ = State::kConnecting;
+  ping_outstanding_ = false;
+  send_quota_ = 65535;
+  topic_aliases_.clear();
+  framer_ = std::make_unique<codec::Framer>();
+
+  codec::Connect c;
+  c.version = config_.version;
+  c.clean_start = config_.clean_start;
+  c.keep_alive = config_.keepalive;
+  c.client_id = config_.client_id;
+  if (config_.will_topic) {
+    codec::Will w;
+    w.topic = *config_.will_topic;
+    w.payload = config_.will_payload;
+    w.qos = config_.will_qos;
+    w.retain = config_.will_retain;
+    w.properties = config_.will_properties;
+    c.will = w;
+  }
+  if (config_.username) c.username = *config_.username;
+  if (config_.password) c.password = *config_.password;
+  c.properties = config_.connect_properties;
+  debug("sending CONNECT");
+  send(c);
+  arm_keepalive();
+  return Status();
+}
+
+uint16_t Session::next_mid() {
+  if (++last_mid_ == 0) last_mid_ = 1;
+  return last_mid_;
+}
+
+void Session::send(const codec::Packet& p) {
+  if (!transport_ || state_ == State::kClosing) return;
+  Status s = codec::encode(p, config_.version, out_);
+  (void)s;  // sizes were checked when the options were parsed
+  last_send_ms_ = loop_.now_ms();
+}
+
+void Session::send_publish(Outgoing& o) {
+  codec::Publish p;
+  p.topic = o.topic;
+  p.payload = o.payload;
+  p.qos = o.qos;
+  p.retain = o.retain;
+  p.packet_id = o.qos ? o.mid : 0;
+  p.properties = o.properties;
+  debug("sending PUBLISH (d0, q%d, r%d, m%d, '%s', ... (%zu bytes))", o.qos, o.retain ? 1 : 0,
+        o.mid, o.topic.c_str(), o.payload.size());
+  send(p);
+}
+
+uint16_t Session::publish(std::string_view topic, std::string_view payload, uint8_t qos,
+                          bool retain, const codec::Properties& properties) {
+  Outgoing o;
+  o.mid = next_mid();
+  o.topic = std::string(topic);
+  o.payload = std::string(payload);
+  o.qos = qos;
+  o.retain = retain;
+  // Copy the property strings so the message may wait in the queue.
+  o.properties = properties;
+  o.storage.reserve(4 + properties.user_properties.size() * 2);
+  auto keep = [&o](std::optional<std::string_view>& v) {
+    if (v) v = o.storage.emplace_back(*v);
+  };
+  keep(o.properties.content_type);
+  keep(o.properties.response_topic);
+  keep(o.properties.correlation_data);
+  for (auto& [k, v] : o.properties.user_properties) {
+    k = o.storage.emplace_back(k);
+    v = o.storage.emplace_back(v);
+  }
+  o.properties.raw = {};
+  uint16_t mid = o.mid;
+  if (qos == 0) {
+    if (connected()) send_publish(o);
+    loop_.post([this, mid] { listener_.on_published(mid); });
+    return mid;
+  }
+  waiting_.push_back(std::move(o));
+  pump_waiting();
+  return mid;
+}
+
+void Session::pump_waiting() {
+  if (!connected()) return;
+  unsigned limit = std::min<unsigned>(config_.max_inflight, send_quota_);
+  while (!waiting_.empty() && inflight_.size() < limit) {
+    Outgoing o = std::move(waiting_.front());
+    waiting_.pop_front();
+    uint16_t mid = o.mid;
+    auto [it, inserted] = inflight_.emplace(mid, std::move(o));
+    // Properties hold views into `storage` strings, which moved with their heap buffers intact
+    // except for short (SSO) strings: re-point them.
+    Outgoing& in = it->second;
+    size_t k = 0;
+    if (in.properties.content_type) in.properties.content_type = in.storage[k++];
+    if (in.properties.response_topic) in.properties.response_topic = in.storage[k++];
+    if (in.properties.correlation_data) in.properties.correlation_data = in.storage[k++];
+    for (auto& [key, value] : in.properties.user_properties) {
+      key = in.storage[k++];
+      value = in.storage[k++];
+    }
+    (void)inserted;
+    send_publish(in);
+  }
+}
+
+uint16_t Session::subscribe(const std::vector<std::string>& filters, uint8_t qos, uint8_t options,
+                            const codec::Properties& properties) {
+  codec::Subscribe s;
+  s.packet_id = next_mid();
+  s.properties = properties;
+  for (const std::string& f : filters) {
+    codec::Subscription sub;
+    sub.filter = f;
+    sub.qos = qos;
+    sub.no_local = options & 0x04;
+    sub.retain_as_published = options & 0x08;
+    sub.retain_handling = uint8_t((options >> 4) & 0x03);
+    s.subscriptions.push_back(sub);
+    debug("sending SUBSCRIBE (Mid: %d, Topic: %s, QoS: %d, Options: 0x%02x)", s.packet_id,
+          f.c_str(), qos, options);
+  }
+  send(s);
+  return s.packet_id;
+}
+
+uint16_t Session::unsubscribe(const std::string& filter, const codec::Properties& properties) {
+  codec::Unsubscribe u;
+  u.packet_id = next_mid();
+  u.properties = properties;
+  u.filters.push_back(filter);
+  debug("sending UNSUBSCRIBE (Mid: %d, Topic: %s)", u.packet_id, filter.c_str());
+  send(u);
+  return u.packet_id;
+}
+
+void Session::disconnect(uint8_t reason, const codec::Properties& properties) {
+  if (!transport_) return;
+  if (state_ != State::kClosing) {
+    codec::Disconnect d;
+    d.reason_code = codec::ReasonCode(reason);
+    d.properties = properties;
+    debug("sending DISCONNECT");
+    send(d);
+  }
+  state_ = State::kClosing;
+  close_pending_ = true;
+  flush();
+}
+
+void Session::flush() {
+  if (!transport_) return;
+  while (!out_.empty()) {
+    iovec iov{out_.data(), out_.size()};
+    net::IoResult r = transport_->writev(&iov, 1);
+    if (r.status == net::IoStatus::kOk) {
+      out_.erase(0, r.bytes);
+      continue;
+    }
+    if (r.status == net::IoStatus::kWouldBlock) break;
+    lose(transport_->error_text(r));
+    return;
+  }
+  if (out_.empty() && close_pending_) {
+    close_now(true, "");
+    return;
+  }
+  update_events();
+}
+
+void Session::update_events() {
+  if (!transport_) return;
+  Status s = loop_.modify(transport_->fd(), transport_->wanted_events(true, !out_.empty()));
+  (void)s;
+}
+
+void Session::on_io(uint32_t events) {
+  if (!transport_) return;
+  if (events & EPOLLOUT) flush();
+  if (transport_ && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) read_input();
+}
+
+void Session::read_input() {
+  while (transport_) {
+    std::span<char> buf = framer_->prepare(kReadChunk);
+    net::IoResult r = transport_->read(buf.data(), buf.size());
+    if (r.status == net::IoStatus::kWouldBlock) break;
+    if (r.status == net::IoStatus::kClosed) {
+      if (close_pending_) close_now(true, "");
+      else lose("The connection was lost.");
+      return;
+    }
+    if (r.status == net::IoStatus::kError) {
+      lose(transport_->error_text(r));
+      return;
+    }
+    framer_->commit(r.bytes);
+    for (;;) {
+      Result<std::optional<codec::Frame>> f = framer_->next();
+      if (!f) {
+        lose("A network protocol error occurred when communicating with the broker.");
+        return;
+      }
+      if (!*f) break;
+      Result<codec::Packet> p = codec::decode((*f)->fixed_header, (*f)->body, config_.version,
+                                              codec::Direction::kServerToClient);
+      if (!p) {
+        lose("A network protocol error occurred when communicating with the broker.");
+        return;
+      }
+      handle(*p);
+      if (!transport_) return;
+    }
+  }
+}
+
+void Session::handle(const codec::Packet& packet) {
+  using codec::PacketType;
+  switch (codec::packet_type(packet)) {
+    case PacketType::kConnack: {
+      const auto& c = std::get<codec::Connack>(packet);
+      uint8_t rc = uint8_t(c.reason_code);
+      if (c.properties.assigned_client_identifier)
+        client_id_ = std::string(*c.properties.assigned_client_identifier);
+      if (c.properties.receive_maximum) send_quota_ = *c.properties.receive_maximum;
+      if (c.properties.server_keep_alive) {
+        config_.keepalive = *c.properties.server_keep_alive;
+        arm_keepalive();
+      }
+      debug("received CONNACK (%d)", rc);
+      if (rc == 0) {
+        state_ = State::kConnected;
+        // Messages left in flight by a lost connection go again (DUP not tracked).
+        for (auto& [mid, o] : inflight_) {
+          if (o.pubrel_sent) {
+            codec::Pubrel rel;
+            rel.packet_id = mid;
+            send(rel);
+          } else {
+            send_publish(o);
+          }
+        }
+      }
+      listener_.on_connack(rc, c);
+      if (rc == 0) pump_waiting();
+      break;
+    }
+    case PacketType::kPublish: handle_publish(std::get<codec::Publish>(packet)); break;
+    case PacketType::kPuback: {
+      const auto& a = std::get<codec::Puback>(packet);
+      debug("received PUBACK (Mid: %d, RC:%d)", a.packet_id, int(a.reason_code));
+      if (inflight_.erase(a.packet_id)) {
+        listener_.on_published(a.packet_id);
+        pump_waiting();
+      }
+      break;
+    }
+    case PacketType::kPubrec: {
+      const auto& a = std::get<codec::Pubrec>(packet);
+      debug("received PUBREC (Mid: %d)", a.packet_id);
+      auto it = inflight_.find(a.packet_id);
+      if (uint8_t(a.reason_code) >= 0x80) {
+        if (it != inflight_.end()) {
+          inflight_.erase(it);
+          listener_.on_published(a.packet_id);
+          pump_waiting();
+        }
+        break;
+      }
+      if (it != inflight_.end()) it->second.pubrel_sent = true;
+      codec::Pubrel rel;
+      rel.packet_id = a.packet_id;
+      debug("sending PUBREL (m%d)", a.packet_id);
+      send(rel);
+      break;
+    }
+    case PacketType::kPubcomp: {
+      const auto& a = std::get<codec::Pubcomp>(packet);
+      debug("received PUBCOMP (Mid: %d, RC:%d)", a.packet_id, int(a.reason_code));
+      if (inflight_.erase(a.packet_id)) {
+        listener_.on_published(a.packet_id);
+        pump_waiting();
+      }
+      break;
+    }
+    case PacketType::kPubrel: {
+      const auto& a = std::get<codec::Pubrel>(packet);
+      debug("received PUBREL (Mid: %d)", a.packet_id);
+      codec::Pubcomp comp;
+      comp.packet_id = a.packet_id;
+      debug("sending PUBCOMP (m%d)", a.packet_id);
+      send(comp);
+      auto it = incoming_qos2_.find(a.packet_id);
+      if (it != incoming_qos2_.end()) {
+        Incoming in = std::move(it->second);
+        incoming_qos2_.erase(it);
+        ReceivedMessage m{in.topic, in.payload, in.qos, in.retain, in.mid, in.properties};
+        listener_.on_message(m);
+      }
+      break;
+    }
+    case PacketType::kSuback: {
+      const auto& s = std::get<codec::Suback>(packet);
+      debug("received SUBACK");
+      listener_.on_suback(s.packet_id, s.reason_codes);
+      break;
+    }
+    case PacketType::kUnsuback: {
+      const auto& u = std::get<codec::Unsuback>(packet);
+      debug("received UNSUBACK");
+      listener_.on_unsuback(u.packet_id);
+      break;
+    }
+    case PacketType::kPingresp:
+      debug("received PINGRESP");
+      ping_outstanding_ = false;
+      break;
+    case PacketType::kDisconnect: {
+      const auto& d = std::get<codec::Disconnect>(packet);
+      debug("received DISCONNECT (%d)", int(d.reason_code));
+      close_now(false, reason_string_v5(uint8_t(d.reason_code)));
+      break;
+    }
+    default:
+      lose("A network protocol error occurred when communicating with the broker.");
+      break;
+  }
+}
+
+void Session::handle_publish(const codec::Publish& p) {
+  std::string_view topic = p.topic;
+  if (p.properties.topic_alias) {
+    uint16_t alias = *p.properties.topic_alias;
+    if (!topic.empty()) {
+      topic_aliases_[alias] = std::string(topic);
+    } else {
+      auto it = topic_aliases_.find(alias);
+      if (it == topic_aliases_.end()) {
+        lose("A network protocol error occurred when communicating with the broker.");
+        return;
+      }
+      topic = it->second;
+    }
+  }
+  debug("received PUBLISH (d%d, q%d, r%d, m%d, '%.*s', ... (%zu bytes))", p.dup ? 1 : 0, p.qos,
+        p.retain ? 1 : 0, p.packet_id, int(topic.size()), topic.data(), p.payload.size());
+  ReceivedMessage m{topic, p.payload, p.qos, p.retain, p.packet_id, p.properties.raw};
+  if (p.qos == 1) {
+    codec::Puback ack;
+    ack.packet_id = p.packet_id;
+    debug("sending PUBACK (m%d, rc0)", p.packet_id);
+    send(ack);
+    listener_.on_message(m);
+  } else if (p.qos == 2) {
+    codec::Pubrec rec;
+    rec.packet_id = p.packet_id;
+    debug("sending PUBREC (m%d, rc0)", p.packet_id);
+    send(rec);
+    Incoming in{std::string(topic), std::string(p.payload), std::string(p.properties.raw), 2,
+                p.retain, p.packet_id};
+    incoming_qos2_[p.packet_id] = std::move(in);
+  } else {
+    listener_.on_message(m);
+  }
+}
+
+void Session::arm_keepalive() {
+  if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
+  keepalive_timer_ = 0;
+  if (config_.keepalive == 0 || !transport_) return;
+  int64_t period = int64_t(config_.keepalive) * 1000;
+  keepalive_timer_ = loop_.add_timer(last_send_ms_ + period, [this, period] {
+    keepalive_timer_ = 0;
+    if (!transport_) return;
+    if (loop_.now_ms() - last_send_ms_ >= period) {
+      if (ping_outstanding_) {
+        lose("The connection was lost.");
+        return;
+      }
+      ping_outstanding_ = true;
+      debug("sending PINGREQ");
+      send(codec::Pingreq{});
+    }
+    arm_keepalive();
+  });
+}
+
+void Session::lose(const std::string& why) { close_now(false, why); }
+
+void Session::close_now(bool requested, const std::string& why) {
+  if (!transport_) return;
+  loop_.remove(transport_->fd());
+  transport_->close();
+  transport_.reset();
+  out_.clear();
+  close_pending_ = false;
+  state_ = State::kIdle;
+  if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
+  keepalive_timer_ = 0;
+  incoming_qos2_.clear();
+  listener_.on_closed(requested, why);
+}
+
+std::string connect_error_text(const Error& e) {
+  const std::string& c = e.context;
+  if (c.rfind("cannot resolve", 0) == 0 || c.rfind("no usable address", 0) == 0)
+    return "Unable to connect (Lookup error.).\n";
+  size_t colon = c.rfind(": ");
+  std::string text = colon == std::string::npos ? c : c.substr(colon + 2);
+  if (text == "timed out") text = "Connection timed out";
+  return "Error: " + text + "\n";
+}
+
+const char* connack_string_v3(uint8_t code) {
+  switch (code) {
+    case 0: return "Connection Accepted.";
+    case 1: return "Connection Refused: unacceptable protocol version.";
+    case 2: return "Connection Refused: identifier rejected.";
+    case 3: return "Connection Refused: broker unavailable.";
+    case 4: return "Connection Refused: bad user name or password.";
+    case 5: return "Connection Refused: not authorised.";
+    default: return "Connection Refused: unknown reason.";
+  }
+}
+
+const char* reason_string_v5(uint8_t code) {
+  switch (code) {
+    case 0x00: return "Success";
+    case 0x04: return "Disconnect with Will Message";
+    case 0x80: return "Unspecified error";
+    case 0x81: return "Malformed Packet";
+    case 0x82: return "Protocol Error";
+    case 0x83: return "Implementation specific error";
+    case 0x84: return "Unsupported Protocol Version";
+    case 0x85: return "Client Identifier not valid";
+    case 0x86: return "Bad User Name or Password";
+    case 0x87: return "Not authorized";
+    case 0x88: return "Server unavailable";
+    case 0x89: return "Server busy";
+    case 0x8A: return "Banned";
+    case 0x8B: return "Server shutting down";
+    case 0x8C: return "Bad authentication method";
+    case 0x8D: return "Keep Alive timeout";
+    case 0x8E: return "Session taken over";
+    case 0x95: return "Packet too large";
+    case 0x97: return "Quota exceeded";
+    case 0x98: return "Administrative action";
+    case 0x9C: return "Use another server";
+    case 0x9D: return "Server moved";
+    case 0x9F: return "Connection rate exceeded";
+    default: return "Unknown reason";
+  }
+}
+
+}  // namespace mq::client

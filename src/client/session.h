@@ -1,0 +1,153 @@
+// Session: one MQTT client connection driven by an EventLoop, the engine behind pub, sub and rr.
+// It connects (blocking, as a CLI's first step), sends CONNECT, keeps the connection alive with
+// PINGREQ, runs the QoS 1 and 2 flows both ways (outgoing messages beyond the in-flight limit wait
+// in a queue; incoming QoS 2 messages are delivered on PUBREL, as libmosquitto does), resolves
+// incoming topic aliases and reports events to a SessionListener. With `debug` it prints
+// libmosquitto's "Client <id> sending ..." lines on stdout.
+// Ownership: the Session owns its transport and copies of everything it must keep; the listener
+// and loop outlive it. Listener callbacks run on the loop and may call back into the Session.
+// Single-threaded: use on the loop's thread only.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "client/format.h"
+#include "codec/framer.h"
+#include "codec/packet.h"
+#include "net/connect.h"
+#include "net/loop.h"
+#include "net/transport.h"
+
+namespace mq::client {
+
+struct SessionConfig {
+  net::ConnectOptions connect;
+  codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
+  std::string client_id;  // empty: let the broker assign one
+  bool clean_start = true;
+  uint16_t keepalive = 60;
+  std::optional<std::string> username;
+  std::optional<std::string> password;
+  std::optional<std::string> will_topic;
+  std::string will_payload;
+  uint8_t will_qos = 0;
+  bool will_retain = false;
+  codec::Properties will_properties;     // views into storage that outlives the Session
+  codec::Properties connect_properties;  // same
+  unsigned max_inflight = 20;
+  bool debug = false;
+};
+
+class SessionListener {
+ public:
+  virtual ~SessionListener() = default;
+  // CONNACK arrived; reason is the v5 reason code or the v3 return code.
+  virtual void on_connack(uint8_t reason, const codec::Connack& connack) = 0;
+  virtual void on_message(const ReceivedMessage& message) = 0;
+  virtual void on_suback(uint16_t /*mid*/, const std::vector<codec::ReasonCode>& /*codes*/) {}
+  virtual void on_unsuback(uint16_t /*mid*/) {}
+  // A publish completed: QoS 0 once queued for writing, QoS 1 on PUBACK, QoS 2 on PUBCOMP.
+  virtual void on_published(uint16_t /*mid*/) {}
+  // The connection is gone: `requested` after our own disconnect(), else lost (`why`).
+  virtual void on_closed(bool requested, const std::string& why) = 0;
+};
+
+class Session final : public net::IoHandler {
+ public:
+  Session(net::EventLoop& loop, SessionConfig config, SessionListener& listener);
+  ~Session() override;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Connects the socket (blocking) and queues CONNECT. Error text as Mosquitto prints it.
+  [[nodiscard]] Status connect();
+
+  // Returns the packet identifier (libmosquitto's "mid"; QoS 0 messages get one too).
+  uint16_t publish(std::string_view topic, std::string_view payload, uint8_t qos, bool retain,
+                   const codec::Properties& properties);
+  uint16_t subscribe(const std::vector<std::string>& filters, uint8_t qos, uint8_t options,
+                     const codec::Properties& properties);
+  uint16_t unsubscribe(const std::string& filter, const codec::Properties& properties);
+  // Queues DISCONNECT and closes once it is written; on_closed(true) follows.
+  void disconnect(uint8_t reason, const codec::Properties& properties);
+
+  bool connected() const { return state_ == State::kConnected; }
+  bool open() const { return transport_ != nullptr; }
+  // Outgoing QoS > 0 messages not yet completed (in flight + waiting).
+  size_t unfinished_publishes() const { return inflight_.size() + waiting_.size(); }
+  const std::string& client_id() const { return client_id_; }
+  codec::ProtocolVersion version() const { return config_.version; }
+
+  void on_io(uint32_t events) override;
+
+ private:
+  enum class State : uint8_t { kIdle, kConnecting, kConnected, kClosing };
+  struct Outgoing {
+    uint16_t mid = 0;
+    std::string topic, payload;
+    uint8_t qos = 0;
+    bool retain = false;
+    codec::Properties properties;  // views into `storage`
+    std::vector<std::string> storage;
+    bool pubrel_sent = false;
+  };
+  struct Incoming {
+    std::string topic, payload, properties;
+    uint8_t qos = 2;
+    bool retain = false;
+    uint16_t mid = 0;
+  };
+
+  uint16_t next_mid();
+  void send(const codec::Packet& p);
+  void send_publish(Outgoing& o);
+  void pump_waiting();
+  void flush();
+  void read_input();
+  void handle(const codec::Packet& p);
+  void handle_publish(const codec::Publish& p);
+  void lose(const std::string& why);
+  void close_now(bool requested, const std::string& why);
+  void arm_keepalive();
+  void debug(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+  const char* debug_id() const { return client_id_.empty() ? "(null)" : client_id_.c_str(); }
+  void update_events();
+
+  net::EventLoop& loop_;
+  SessionConfig config_;
+  SessionListener& listener_;
+  State state_ = State::kIdle;
+  std::unique_ptr<net::Transport> transport_;
+  std::unique_ptr<codec::Framer> framer_;
+  std::string out_;
+  net::HookId flush_hook_ = 0;
+  net::TimerId keepalive_timer_ = 0;
+  int64_t last_send_ms_ = 0;
+  bool ping_outstanding_ = false;
+  std::string client_id_;
+  uint16_t last_mid_ = 0;
+  unsigned send_quota_ = 65535;  // the broker's Receive Maximum
+  std::map<uint16_t, Outgoing> inflight_;
+  std::deque<Outgoing> waiting_;
+  std::map<uint16_t, Incoming> incoming_qos2_;
+  std::map<uint16_t, std::string> topic_aliases_;
+  bool close_pending_ = false;
+};
+
+// The text Mosquitto prints when the first connect fails ("Error: Connection refused\n",
+// "Unable to connect (Lookup error.).\n").
+std::string connect_error_text(const Error& e);
+
+// libmosquitto's CONNACK refusal strings: mosquitto_connack_string (v3) and
+// mosquitto_reason_string (v5).
+const char* connack_string_v3(uint8_t code);
+const char* reason_string_v5(uint8_t code);
+
+}  // namespace mq::client

@@ -1,0 +1,108 @@
+// Shared set-up for pub, sub and rr: session settings from the config, refusals for what is not
+// implemented yet (TLS, SOCKS), client id rules, the password prompt.
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdio>
+#include <random>
+
+#include "client/tools.h"
+
+namespace mq::client {
+
+void err_printf(const ClientConfig& cfg, const char* fmt, ...) {
+  if (cfg.quiet) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+}
+
+namespace {
+
+bool uses_tls(const ClientConfig& cfg) {
+  if (cfg.no_tls) return false;
+  return !cfg.cafile.empty() || !cfg.capath.empty() || !cfg.psk.empty() || !cfg.certfile.empty() ||
+         cfg.tls_use_os_certs || !cfg.tls_alpn.empty() || !cfg.tls_engine.empty() ||
+         cfg.port == 8883;
+}
+
+std::string random_v31_id() {
+  static const char kChars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  std::random_device rd;
+  std::string id = "mosq-";
+  for (int i = 0; i < 18; i++) id += kChars[rd() % 62];
+  return id;
+}
+
+}  // namespace
+
+int prepare_session(const ClientConfig& cfg, SessionConfig* out) {
+  if (uses_tls(cfg)) {
+    err_printf(cfg, "Error: TLS is not supported yet (a TLS option or port 8883 was given; "
+                    "--no-tls connects without TLS).\n");
+    return 1;
+  }
+  if (!cfg.proxy_host.empty()) {
+    err_printf(cfg, "Error: --proxy is not supported yet.\n");
+    return 1;
+  }
+  SessionConfig s;
+  s.connect.host = cfg.host.empty() ? "localhost" : cfg.host;
+  s.connect.port = uint16_t(cfg.port < 0 ? 1883 : cfg.port);
+  s.connect.unix_path = cfg.unix_path;
+  s.connect.bind_address = cfg.bind_address;
+  s.connect.nodelay = cfg.nodelay;
+  s.version = cfg.version;
+  if (cfg.id_prefix) s.client_id = *cfg.id_prefix + std::to_string(getpid());
+  else if (cfg.id) s.client_id = *cfg.id;
+  if (s.client_id.empty() && !cfg.clean_session) {
+    err_printf(cfg, "Error: Invalid id and/or clean_session.\n");
+    return 1;
+  }
+  if (s.client_id.empty() && cfg.version == codec::ProtocolVersion::kV31) s.client_id = random_v31_id();
+  s.clean_start = cfg.clean_session;
+  s.keepalive = uint16_t(cfg.keepalive);
+  s.username = cfg.username;
+  s.password = cfg.password;
+  if (cfg.will_topic) {
+    s.will_topic = cfg.will_topic;
+    s.will_payload = cfg.will_payload.value_or("");
+    s.will_qos = uint8_t(cfg.will_qos);
+    s.will_retain = cfg.will_retain;
+    if (cfg.version == codec::ProtocolVersion::kV5) s.will_properties = cfg.will_props.view();
+  }
+  if (cfg.version == codec::ProtocolVersion::kV5) {
+    s.connect_properties = cfg.connect_props.view();
+    // Without this the broker may send more than -C messages before we stop (libmosquitto).
+    if (cfg.msg_count > 0 && cfg.msg_count < 20 && !s.connect_properties.receive_maximum)
+      s.connect_properties.receive_maximum = uint16_t(cfg.msg_count);
+  }
+  s.max_inflight = cfg.max_inflight;
+  s.debug = cfg.debug;
+  *out = std::move(s);
+  return -1;
+}
+
+bool prompt_password(ClientConfig& cfg) {
+  if (!isatty(STDIN_FILENO)) return false;
+  fprintf(stderr, "Password: ");
+  fflush(stderr);
+  termios old{};
+  bool restore = tcgetattr(STDIN_FILENO, &old) == 0;
+  if (restore) {
+    termios quiet = old;
+    quiet.c_lflag &= ~tcflag_t(ECHO);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::string pw;
+  int c;
+  while ((c = fgetc(stdin)) != EOF && c != '\n') pw += char(c);
+  if (restore) tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  fprintf(stderr, "\n");
+  cfg.password = pw;
+  return true;
+}
+
+}  // namespace mq::client
