@@ -48,7 +48,8 @@ if ((full)); then
   step "fuzzing (libFuzzer, bounded)"
   [[ -f build-fuzz/build.ninja ]] || CXX=clang++ meson setup build-fuzz --buildtype=debugoptimized \
     -Dfuzz=true -Dtests=false -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-  if ninja -C build-fuzz; then
+  fuzz_targets=$(ninja -C build-fuzz -t targets all 2>/dev/null | grep -o '^tests/fuzz/[a-z_]*_fuzz' | sort -u)
+  if [[ -n "$fuzz_targets" ]] && ninja -C build-fuzz $fuzz_targets; then
     for target in build-fuzz/tests/fuzz/*_fuzz; do
       [[ -x "$target" ]] || continue
       name=$(basename "$target" _fuzz)

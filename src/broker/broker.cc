@@ -85,6 +85,7 @@ Result<std::vector<uint16_t>> Broker::start() {
       listeners_.push_back(std::move(listener));
     }
   }
+  if (Status st = load_all_security(); !st.ok()) return st.error();
   flush_hook_ = loop_.add_before_sleep([this] {
     flush_dirty();
     reap_closed();
@@ -93,6 +94,55 @@ Result<std::vector<uint16_t>> Broker::start() {
   sys_ = std::make_unique<SysTree>(*this);
   sys_->start();
   return ports;
+}
+
+Result<std::shared_ptr<const SecurityState>> Broker::load_security(const SecurityOptions& o) {
+  auto state = std::make_shared<SecurityState>();
+  state->allow_anonymous = o.allow_anonymous == 1;
+  if (!o.password_file.empty()) {
+    auto db = PasswordDb::load(o.password_file);
+    if (!db.ok()) return db.error();
+    state->passwords = std::move(*db);
+  }
+  if (!o.acl_file.empty()) {
+    AclOptions acl_options;
+    acl_options.subscribe_check = config_.acl_subscribe_check;
+    auto acl = AclFile::load(o.acl_file, acl_options);
+    if (!acl.ok()) return acl.error();
+    state->acl = std::move(*acl);
+  }
+  return std::shared_ptr<const SecurityState>(std::move(state));
+}
+
+Status Broker::load_all_security() {
+  // Every listener gets its own state under per_listener_settings, else all share one.
+  std::shared_ptr<const SecurityState> global;
+  std::vector<std::shared_ptr<const SecurityState>> fresh;
+  for (auto& l : listeners_) {
+    if (config_.per_listener_settings) {
+      auto st = load_security(l->config->security);
+      if (!st.ok()) return st.error();
+      fresh.push_back(std::move(*st));
+    } else {
+      if (!global) {
+        auto st = load_security(config_.security);
+        if (!st.ok()) return st.error();
+        global = std::move(*st);
+      }
+      fresh.push_back(global);
+    }
+  }
+  // All loaded: only now replace (a bad file on reload leaves the old state in force).
+  bool need_worker = false;
+  for (size_t i = 0; i < listeners_.size(); i++) {
+    listeners_[i]->security = std::move(fresh[i]);
+    need_worker = need_worker || listeners_[i]->security->passwords;
+  }
+  if (need_worker && !auth_worker_) {
+    unsigned n = std::thread::hardware_concurrency();
+    auth_worker_ = std::make_unique<AuthWorker>(n > 1 ? n - 1 : 1);
+  }
+  return {};
 }
 
 void Broker::accept(Listener& listener, net::UniqueFd fd, std::string peer) {
@@ -181,7 +231,8 @@ void Broker::check_keepalives() {
   for (auto& [id, conn] : connections_) {
     Connection& c = *conn;
     if (!c.open()) continue;
-    if (c.state() == Connection::State::kAwaitConnect) {
+    if (c.state() == Connection::State::kAwaitConnect ||
+        c.state() == Connection::State::kAuthenticating) {
       if (now - c.connected_ms > kConnectTimeoutMs) c.close("did not send CONNECT in time.");
       continue;
     }
@@ -250,7 +301,7 @@ void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view b
       }
       return;
     }
-    handle_connect(conn, std::get<codec::Connect>(*r));
+    handle_connect(conn, std::get<codec::Connect>(*r), body, false);
     return;
   }
   auto r = codec::decode(fixed_header, body, conn.version, codec::Direction::kClientToServer);
@@ -294,6 +345,26 @@ void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view b
   }
 }
 
+void Broker::finish_authentication(uint64_t connection_id, bool ok) {
+  auto it = connections_.find(connection_id);
+  if (it == connections_.end()) return;  // gone while its password was being checked
+  Connection& conn = *it->second;
+  if (conn.state() != Connection::State::kAuthenticating) return;
+  std::string body = conn.end_authentication();
+  if (!ok) {
+    refuse_connect(conn, codec::ReasonCode::kNotAuthorized, "disconnected, not authorised.");
+    return;
+  }
+  auto r = codec::decode(0x10, body, codec::ProtocolVersion::kV5,
+                         codec::Direction::kClientToServer);
+  if (!r.ok()) {  // it decoded the first time
+    conn.close("disconnected due to malformed packet.");
+    return;
+  }
+  handle_connect(conn, std::get<codec::Connect>(*r), body, true);
+  conn.resume_reading();  // packets that followed the CONNECT
+}
+
 void Broker::protocol_close(Connection& conn, codec::ReasonCode rc, const char* why) {
   if (!conn.open()) return;
   MQ_LOG(kLogDebug, "Protocol error from %s (%s): %s", conn.client_id.c_str(),
@@ -330,6 +401,10 @@ void Broker::reload(const Config& fresh) {
     MQ_LOG(kLogError, "%s", st.error().context.c_str());
     return;
   }
+  // Password and ACL files are read again; new connections use them (a file that fails to
+  // load leaves the previous one in force, with the error logged).
+  if (Status sec = load_all_security(); !sec.ok())
+    MQ_LOG(kLogError, "%s", sec.error().context.c_str());
   sys_->restart();
 }
 

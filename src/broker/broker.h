@@ -16,9 +16,12 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "broker/acl.h"
+#include "broker/auth_worker.h"
 #include "broker/config.h"
 #include "broker/connection.h"
 #include "broker/message.h"
+#include "broker/password_db.h"
 #include "broker/retained_store.h"
 #include "broker/session.h"
 #include "broker/stats.h"
@@ -36,10 +39,20 @@ std::shared_ptr<Message> make_message(std::string_view topic, std::string_view p
                                       const std::string& origin_user, uint64_t store_id);
 
 // A listening endpoint and the options of the `listener` it came from.
+// Authentication and authorisation in force for one listener (shared by every listener when
+// per_listener_settings is false). Loaded at start and on SIGHUP; immutable once loaded, so
+// worker threads may read the password database.
+struct SecurityState {
+  bool allow_anonymous = false;
+  std::shared_ptr<const PasswordDb> passwords;  // null: no password_file
+  std::shared_ptr<const AclFile> acl;           // null: no acl_file (everything allowed)
+};
+
 struct Listener {
   const ListenerConfig* config = nullptr;  // points into Broker::config_ (stable after start)
   std::unique_ptr<net::Acceptor> acceptor;
   int connections = 0;
+  std::shared_ptr<const SecurityState> security;
 };
 
 class Broker {
@@ -90,10 +103,16 @@ class Broker {
   void check_keepalives();
 
   // Handlers (handle_connect.cc).
-  void handle_connect(Connection& conn, const codec::Connect& packet);
+  // `authenticated`: the password was already verified (second pass after the worker).
+  void handle_connect(Connection& conn, const codec::Connect& packet, std::string_view body,
+                      bool authenticated);
+  void finish_authentication(uint64_t connection_id, bool ok);
+  [[nodiscard]] Result<std::shared_ptr<const SecurityState>> load_security(
+      const SecurityOptions& options);
+  [[nodiscard]] Status load_all_security();
   void send_connack(Connection& conn, bool session_present, codec::ReasonCode rc,
                     codec::Properties props = {});
-  void refuse_connect(Connection& conn, codec::ReasonCode rc);
+  void refuse_connect(Connection& conn, codec::ReasonCode rc, const char* log_reason = nullptr);
   Session& attach_session(Connection& conn, const codec::Connect& packet, bool* present);
   void detach_session(Connection& conn, bool send_will);
   void end_session(Session& session);
@@ -153,6 +172,7 @@ class Broker {
   bool shutting_down_ = false;
 
   std::unique_ptr<class SysTree> sys_;
+  std::unique_ptr<AuthWorker> auth_worker_;  // declared last: joined first on destruction
 };
 
 }  // namespace mq::broker

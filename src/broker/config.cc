@@ -246,6 +246,7 @@ Status apply_reload(Config& running, const Config& fresh) {
   running.persistence_filepath = fresh.persistence_filepath;
   running.persistent_client_expiration = fresh.persistent_client_expiration;
   running.queue_qos0_messages = fresh.queue_qos0_messages;
+  running.acl_subscribe_check = fresh.acl_subscribe_check;
   running.retain_available = fresh.retain_available;
   running.set_tcp_nodelay = fresh.set_tcp_nodelay;
   running.sys_interval = fresh.sys_interval;

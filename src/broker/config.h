@@ -181,6 +181,9 @@ struct Config {
   uint64_t max_queued_bytes = 0;
   int64_t memory_limit = 0;
   bool queue_qos0_messages = false;
+  // mq extension: a SUBSCRIBE is granted only for filters an acl_file `read` rule covers
+  // (SUBACK 0x80 / MQTT 5 0x87 otherwise). Off by default: Mosquitto grants every SUBSCRIBE.
+  bool acl_subscribe_check = false;
   bool retain_available = true;
   bool upgrade_outgoing_qos = false;
   bool set_tcp_nodelay = false;

@@ -144,6 +144,7 @@ std::optional<Status> ConfigParser::general_option(std::string_view key, LineTok
   }
   if (key == "pid_file") return parse_global_string(t, key, &c.pid_file);
   if (key == "queue_qos0_messages") return parse_bool(t, key, &c.queue_qos0_messages);
+  if (key == "acl_subscribe_check") return parse_bool(t, key, &c.acl_subscribe_check);
   if (key == "retain_available") return parse_bool(t, key, &c.retain_available);
   if (key == "retry_interval") {
     note(kLogWarning, "Warning: The retry_interval option is no longer available.");

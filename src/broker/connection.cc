@@ -37,6 +37,10 @@ Status Connection::start(net::EventLoop& loop) {
 
 void Connection::on_io(uint32_t events) {
   if (state_ == State::kClosing) return;
+  if (state_ == State::kAuthenticating) {  // not reading: only notice a dead peer
+    if (events & (EPOLLERR | EPOLLHUP)) close("closed its connection.");
+    return;
+  }
   if (events & EPOLLOUT) {
     if (!flush()) return;
   }
@@ -58,20 +62,41 @@ void Connection::on_readable() {
     }
     framer_.commit(r.bytes);
     bytes_in += r.bytes;
-    for (;;) {
-      auto frame = framer_.next();
-      if (!frame.ok()) {
-        broker_.on_frame_error(*this, frame.error());
-        return;
-      }
-      if (!frame->has_value()) break;
-      last_rx_ms = loop_->now_ms();
-      broker_.on_frame(*this, (*frame)->fixed_header, (*frame)->body);
-      if (state_ == State::kClosing) return;
-    }
+    if (!dispatch_buffered()) return;
     if (r.bytes < space.size()) break;  // drained the socket
   }
   framer_.release_if_empty();
+}
+
+bool Connection::dispatch_buffered() {
+  for (;;) {
+    auto frame = framer_.next();
+    if (!frame.ok()) {
+      broker_.on_frame_error(*this, frame.error());
+      return false;
+    }
+    if (!frame->has_value()) return true;
+    last_rx_ms = loop_->now_ms();
+    broker_.on_frame(*this, (*frame)->fixed_header, (*frame)->body);
+    if (state_ == State::kClosing || state_ == State::kAuthenticating) return false;
+  }
+}
+
+void Connection::begin_authentication(std::string_view connect_body) {
+  pending_connect_.assign(connect_body);
+  state_ = State::kAuthenticating;
+  update_interest();
+}
+
+std::string Connection::end_authentication() {
+  if (state_ == State::kAuthenticating) state_ = State::kAwaitConnect;
+  return std::move(pending_connect_);
+}
+
+void Connection::resume_reading() {
+  if (state_ == State::kClosing || state_ == State::kAuthenticating) return;
+  update_interest();
+  if (framer_.buffered() > 0 && dispatch_buffered()) framer_.release_if_empty();
 }
 
 bool Connection::flush() {
@@ -96,7 +121,7 @@ bool Connection::flush() {
 
 void Connection::update_interest() {
   if (!loop_ || state_ == State::kClosing) return;
-  uint32_t want = transport_->wanted_events(true, !out_.empty());
+  uint32_t want = transport_->wanted_events(state_ != State::kAuthenticating, !out_.empty());
   if (want != interest_) {
     interest_ = want;
     (void)loop_->modify(transport_->fd(), want);

@@ -25,7 +25,9 @@ struct Listener;
 
 class Connection final : public net::IoHandler {
  public:
-  enum class State : uint8_t { kAwaitConnect, kConnected, kClosing };
+  // kAuthenticating: CONNECT received, its password being verified off the loop; reading is
+  // paused so later packets wait in the framer.
+  enum class State : uint8_t { kAwaitConnect, kAuthenticating, kConnected, kClosing };
 
   Connection(Broker& broker, uint64_t id, std::unique_ptr<net::Transport> transport,
              Listener& listener, uint32_t max_packet_size);
@@ -56,9 +58,16 @@ class Connection final : public net::IoHandler {
     state_ = State::kConnected;
     framer_.set_max_packet_size(max_packet_size_);
   }
+  // Pauses reading while the CONNECT is authenticated; `connect_body` keeps a copy of it.
+  void begin_authentication(std::string_view connect_body);
+  // Back to kAwaitConnect with reading resumed (the broker then re-handles the saved CONNECT).
+  std::string end_authentication();
+  // Dispatches packets already buffered (after authentication) and reads again.
+  void resume_reading();
   codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
   std::string client_id;
   std::string username;
+  bool has_username = false;
   SessionId session = 0;
   uint16_t keep_alive = 0;           // seconds, as negotiated; 0 = none
   int64_t last_rx_ms = 0;            // monotonic time of the last packet received
@@ -76,6 +85,7 @@ class Connection final : public net::IoHandler {
 
  private:
   void on_readable();
+  bool dispatch_buffered();  // false when the connection closed or paused meanwhile
   void update_interest();
 
   Broker& broker_;
@@ -88,6 +98,7 @@ class Connection final : public net::IoHandler {
   net::EventLoop* loop_ = nullptr;
   State state_ = State::kAwaitConnect;
   uint32_t interest_ = 0;
+  std::string pending_connect_;
 };
 
 }  // namespace mq::broker

@@ -79,13 +79,17 @@ void Broker::send_connack(Connection& conn, bool session_present, ReasonCode rc,
   conn.client_max_packet = saved;
 }
 
-void Broker::refuse_connect(Connection& conn, ReasonCode rc) {
+void Broker::refuse_connect(Connection& conn, ReasonCode rc, const char* log_reason) {
   // [MQTT-3.2.2-7] a CONNACK with a non-zero code, then close [MQTT-3.2.2-6].
   send_connack(conn, false, rc);
+  if (log_reason && config_.connection_messages)
+    MQ_LOG(kLogNotice, "Client %s %s", conn.client_id.empty() ? "<unknown>" : conn.client_id.c_str(),
+           log_reason);
   conn.close(nullptr);
 }
 
-void Broker::handle_connect(Connection& conn, const codec::Connect& p) {
+void Broker::handle_connect(Connection& conn, const codec::Connect& p, std::string_view body,
+                            bool authenticated) {
   conn.version = p.version;
   MQ_LOG(kLogDebug, "Received CONNECT from %s as %.*s", conn.peer().c_str(),
          int(p.client_id.size()), p.client_id.data());
@@ -136,11 +140,43 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& p) {
     }
   }
 
-  // Authentication. Password files arrive with the access-control work; until then only the
-  // anonymous rules apply: with allow_anonymous false every client is refused (Mosquitto 2.0).
-  if (sec.allow_anonymous != 1) {
-    refuse_connect(conn, p.username ? ReasonCode::kBadUserNameOrPassword
-                                    : ReasonCode::kNotAuthorized);
+  // Authentication (Mosquitto 2.0 rules): no user name -> allow_anonymous decides; a user name
+  // with a password_file -> the file decides; a user name and no password_file -> allowed only
+  // when anonymous clients are. A refusal is "not authorised" (3.1.1 code 5, MQTT 5 0x87).
+  const SecurityState& security = *conn.listener().security;
+  conn.client_id = client_id;
+  if (!authenticated) {
+    if (!p.username) {
+      if (!security.allow_anonymous) {
+        refuse_connect(conn, ReasonCode::kNotAuthorized, "disconnected, not authorised.");
+        return;
+      }
+    } else if (security.passwords) {
+      // Password hashes are slow on purpose: verified on a worker thread, then this CONNECT is
+      // handled again (finish_authentication). Reading pauses meanwhile.
+      conn.begin_authentication(body);
+      auto db = security.passwords;
+      std::string user(*p.username);
+      std::optional<std::string> password;
+      if (p.password) password.emplace(*p.password);
+      uint64_t id = conn.id();
+      auth_worker_->submit([this, db, user = std::move(user), password = std::move(password), id] {
+        bool ok = db->verify(user, password ? std::optional<std::string_view>(*password)
+                                            : std::nullopt);
+        loop_.post([this, id, ok] { finish_authentication(id, ok); });
+      });
+      return;
+    } else if (!security.allow_anonymous) {
+      refuse_connect(conn, ReasonCode::kNotAuthorized, "disconnected, not authorised.");
+      return;
+    }
+  }
+  std::optional<std::string_view> acl_user;
+  if (p.username) acl_user = *p.username;
+  // The will must be writable by this client, else the connection is refused (Mosquitto).
+  if (p.will && !acl_allows(security.acl.get(), AclClient{client_id, acl_user}, p.will->topic,
+                            AclAccess::kWrite)) {
+    refuse_connect(conn, ReasonCode::kNotAuthorized, "disconnected, will not authorised.");
     return;
   }
 
@@ -161,6 +197,7 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& p) {
 
   conn.client_id = client_id;
   if (p.username) conn.username.assign(*p.username);
+  conn.has_username = p.username.has_value();
   conn.keep_alive = keep_alive;
   if (v5) {
     conn.client_receive_max = p.properties.receive_maximum.value_or(65535);
@@ -227,6 +264,8 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
   s->connection = &conn;
   s->version = p.version;
   s->username = conn.username;
+  s->has_username = conn.has_username;
+  s->acl = conn.listener().security->acl;
   if (p.version == ProtocolVersion::kV5) {
     s->expiry_interval = p.properties.session_expiry_interval.value_or(0);
   } else {

@@ -77,8 +77,12 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
            unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
   }
   ReasonCode rc = ReasonCode::kSuccess;
-  if (topic.starts_with("$SYS")) {
-    // Clients never write $SYS (Mosquitto's hard-coded ACL rule): acknowledged, then dropped.
+  std::optional<std::string_view> acl_user;
+  if (conn.has_username) acl_user = conn.username;
+  if (!acl_allows(conn.listener().security->acl.get(), AclClient{conn.client_id, acl_user}, topic,
+                  AclAccess::kWrite)) {
+    // Denied (acl_file, or $SYS which clients never write): acknowledged, then dropped, with
+    // 0x87 for MQTT 5 as Mosquitto does.
     MQ_LOG(kLogNotice, "Denied PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
            conn.client_id.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
            unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
@@ -128,6 +132,13 @@ void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOption
                      bool retained_on_subscribe) {
   // [MQTT-3.8.3-3] No Local: not back to the connection that published it.
   if (opts.no_local && msg->origin_client_id == s.client_id()) return;
+  // acl_file `read` access is checked per delivery (Mosquitto's semantics).
+  if (s.acl) {
+    std::optional<std::string_view> user;
+    if (s.has_username) user = s.username;
+    if (!acl_allows(s.acl.get(), AclClient{s.client_id(), user}, msg->topic, AclAccess::kRead))
+      return;
+  }
   Outgoing out;
   out.msg = msg;
   out.qos = config_.upgrade_outgoing_qos ? opts.qos : std::min(msg->qos, opts.qos);

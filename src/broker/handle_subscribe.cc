@@ -44,6 +44,14 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
       ack.reason_codes.push_back(v5 ? ReasonCode::kTopicFilterInvalid : ReasonCode::kUnspecifiedError);
       continue;
     }
+    if (const AclFile* acl = conn.listener().security->acl.get()) {
+      std::optional<std::string_view> user;
+      if (conn.has_username) user = conn.username;
+      if (!acl_allows(acl, AclClient{conn.client_id, user}, sub.filter, AclAccess::kSubscribe)) {
+        ack.reason_codes.push_back(v5 ? ReasonCode::kNotAuthorized : ReasonCode::kUnspecifiedError);
+        continue;
+      }
+    }
     SubscriptionOptions opts;
     opts.qos = std::min<uint8_t>(sub.qos, lc.max_qos);  // [MQTT-3.9.3-3] granted may be lower
     opts.no_local = sub.no_local;

@@ -123,6 +123,8 @@ int serve(const ServeOptions& o) {
   apply_local_only_defaults(config, o.ports);
   SupportedFeatures supported;
   supported.unix_socket = true;
+  supported.password_file = true;
+  supported.acl_file = true;
   Status st = check_supported(config, supported);
   if (!st.ok()) {
     fprintf(stderr, "%s\n", st.error().context.c_str());

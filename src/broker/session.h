@@ -22,6 +22,7 @@
 
 namespace mq::broker {
 
+class AclFile;
 class Connection;
 
 // One message on its way to this session's client.
@@ -58,6 +59,10 @@ class Session {
   // Connection currently bound to this session, or nullptr while offline.
   Connection* connection = nullptr;
   std::string username;
+  bool has_username = false;
+  // The ACL of the listener the client last connected through (Mosquitto's rule for offline
+  // sessions); null when no acl_file applies.
+  std::shared_ptr<const AclFile> acl;
   codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
   uint32_t expiry_interval = 0;      // seconds; kNeverExpires = forever
   net::TimerId expiry_timer = 0;

@@ -224,13 +224,12 @@ def test_mosquitto_made_file_is_parsed_and_edited(tmp_path):
     assert after["carol"].startswith("$argon2id$")
 
 
-@pytest.mark.skip(reason="enable when handle_connect checks broker::PasswordDb")
 def test_mq_broker_verifies_mosquitto_made_file(tmp_path, start_broker):
     pw = tmp_path / "pw.txt"
     subprocess.run([MOSQUITTO_PASSWD, "-c", "-b", str(pw), "alice", "secret"], check=True)
     subprocess.run([MOSQUITTO_PASSWD, "-H", "sha512", "-b", str(pw), "bob", "hunter2"], check=True)
     assert mq("-b", pw, "carol", "argon").returncode == 0
-    b = start_broker(conf="listener 0\nallow_anonymous false\npassword_file %s\n" % pw)
+    b = start_broker(conf="allow_anonymous false\npassword_file %s\n" % pw)
     for user, password, rc in [("alice", "secret", 0), ("bob", "hunter2", 0),
                                ("carol", "argon", 0), ("alice", "x", 5), ("zed", "x", 5)]:
         r = subprocess.run([PUB, "-h", "127.0.0.1", "-p", str(b.port), "-u", user, "-P",
