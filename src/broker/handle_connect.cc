@@ -276,7 +276,9 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
                                                     Session::kNeverExpires - 1));
   if (p.will) {
     Will w;
-    auto msg = make_message(p.will->topic, p.will->payload, p.will->qos, p.will->retain,
+    std::string will_topic = conn.listener().config->mount_point;
+    will_topic.append(p.will->topic);
+    auto msg = make_message(will_topic, p.will->payload, p.will->qos, p.will->retain,
                             p.will->properties, clock_.unix_time() * 1000, conn.client_id,
                             conn.username, next_store_id_++);
     msg->expiry_unix_ms = 0;  // counts from publication: see publish_will

@@ -48,6 +48,13 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
     protocol_close(conn, ReasonCode::kProtocolError, "empty topic without alias");
     return;
   }
+  // mount_point: this listener's clients live under a topic prefix they do not see.
+  std::string mounted;
+  if (!lc.mount_point.empty()) {
+    mounted = lc.mount_point;
+    mounted.append(topic);
+    topic = mounted;
+  }
   if (p.qos > lc.max_qos) {  // [MQTT-3.2.2-11]
     protocol_close(conn, ReasonCode::kQosNotSupported, "QoS above maximum");
     return;
@@ -260,6 +267,8 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
     }
     if (out.subscription_id) pr.subscription_identifiers.push_back(out.subscription_id);
   }
+  const std::string& mount = conn.listener().config->mount_point;
+  if (!mount.empty() && p.topic.starts_with(mount)) p.topic.remove_prefix(mount.size());
   scratch_.clear();
   if (!codec::encode_publish_header(p, conn.version, scratch_).ok()) return;
   if (conn.client_max_packet && scratch_.size() + m.payload.size() > conn.client_max_packet) {

@@ -40,6 +40,12 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
         return;
       }
     }
+    std::string mounted;
+    if (!lc.mount_point.empty()) {  // the filter lives under the listener's mount_point
+      mounted = lc.mount_point;
+      mounted.append(filter);
+      filter = mounted;
+    }
     if (!codec::valid_topic_filter(filter)) {
       ack.reason_codes.push_back(v5 ? ReasonCode::kTopicFilterInvalid : ReasonCode::kUnspecifiedError);
       continue;

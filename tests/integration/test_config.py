@@ -247,3 +247,23 @@ def test_sigusr2_does_not_stop(broker):
     assert broker.running()
     assert_broker_alive(broker.port)
 
+
+
+@pytest.mark.mq_only
+def test_mount_point_prefixes_a_listeners_topics(start_broker, conns):
+    # mosquitto.conf(5): "This prefix is removed when any messages are sent to the client."
+    # Mosquitto 2.0.11 was seen sending "tenant1/x/y" to the listener's own client (against its
+    # documentation); mq follows the documentation.
+    inner_port = free_port()
+    b = start_broker("listener %d 127.0.0.1\nmount_point tenant1/\n" % inner_port)
+    outer = conns(mr.client(b.port, "outer"))
+    outer.sub([("#", 0)])
+    inner = conns(mr.client(inner_port, "inner"))
+    inner.sub([("#", 0)])
+    inner.pub("x/y", b"hi", qos=1)
+    p = outer.recv_publish()
+    assert (p.topic, p.payload) == ("tenant1/x/y", b"hi")
+    p = inner.recv_publish()
+    assert (p.topic, p.payload) == ("x/y", b"hi")  # the prefix is invisible inside
+    outer.pub("elsewhere/z", b"no", qos=1)
+    inner.expect_silence(0.3)  # outside the mount point: not visible to its clients
