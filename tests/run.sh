@@ -34,8 +34,9 @@ fi
 
 if ((full)); then
   step "ASan + UBSan unit tests"
-  [[ -f build-asan/build.ninja ]] || meson setup build-asan --buildtype=debugoptimized \
-    -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+  # -O1 -g1: what ASan recommends, and much quicker to compile on 2 cores than -O2 -g.
+  [[ -f build-asan/build.ninja ]] || meson setup build-asan --buildtype=plain -Doptimization=1 \
+    -Dcpp_args=-g1 -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
   # Only the unit-test executables (not mq, bench): the sanitizer build is the slow one.
   asan_targets=$(ninja -C build-asan -t targets all 2>/dev/null | grep -o '^tests/unit/[a-z_]*/[a-z_]*_test' | sort -u)
   if [[ -n "$asan_targets" ]] && ninja -C build-asan $asan_targets; then
