@@ -38,7 +38,7 @@ if ((full)); then
   [[ -f build-asan/build.ninja ]] || meson setup build-asan --buildtype=plain -Doptimization=1 \
     -Dcpp_args=-g1 -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
   # Only the unit-test executables (not mq, bench): the sanitizer build is the slow one.
-  asan_targets=$(ninja -C build-asan -t targets all 2>/dev/null | grep -o '^tests/unit/[a-z_]*/[a-z_]*_test' | sort -u)
+  asan_targets=$(ninja -C build-asan -t targets all 2>/dev/null | grep -oE '^tests/unit/[a-z_]+/[a-z_]+_test:' | tr -d : | sort -u)
   if [[ -n "$asan_targets" ]] && ninja -C build-asan $asan_targets; then
     rm -f build-asan/meson-logs/testlog.junit.xml
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -51,7 +51,7 @@ if ((full)); then
   step "fuzzing (libFuzzer, bounded)"
   [[ -f build-fuzz/build.ninja ]] || CXX=clang++ meson setup build-fuzz --buildtype=debugoptimized \
     -Dfuzz=true -Dtests=false -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-  fuzz_targets=$(ninja -C build-fuzz -t targets all 2>/dev/null | grep -o '^tests/fuzz/[a-z_]*_fuzz' | sort -u)
+  fuzz_targets=$(ninja -C build-fuzz -t targets all 2>/dev/null | grep -oE '^tests/fuzz/[a-z_]+_fuzz:' | tr -d : | sort -u)
   if [[ -n "$fuzz_targets" ]] && ninja -C build-fuzz $fuzz_targets; then
     for target in build-fuzz/tests/fuzz/*_fuzz; do
       [[ -x "$target" ]] || continue
