@@ -1,9 +1,7 @@
+#include "base/file.h"
 #include "broker/acl.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
-#include <cerrno>
 
 #include "base/log.h"
 
@@ -111,21 +109,8 @@ Result<std::shared_ptr<const AclFile>> AclFile::load(const std::string& path, Ac
   auto fail = [&] {
     return make_error(ErrorKind::kIo, "Error: Unable to open acl_file \"" + path + "\".");
   };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail();
   std::string text;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return fail();
-    }
-    if (n == 0) break;
-    text.append(buf, size_t(n));
-  }
-  ::close(fd);
+  if (!read_file(path, &text)) return fail();
   return parse(text, path, options);
 }
 

@@ -1,9 +1,7 @@
+#include "base/file.h"
 #include "broker/password_db.h"
 
-#include <fcntl.h>
-#include <unistd.h>
 
-#include <cerrno>
 
 #include "base/log.h"
 
@@ -40,21 +38,8 @@ Result<std::shared_ptr<const PasswordDb>> PasswordDb::load(const std::string& pa
   auto fail = [&] {
     return make_error(ErrorKind::kIo, "Error: Unable to open pwfile \"" + path + "\".");
   };
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail();
   std::string text;
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return fail();
-    }
-    if (n == 0) break;
-    text.append(buf, size_t(n));
-  }
-  ::close(fd);
+  if (!read_file(path, &text)) return fail();
   return parse(text, path);
 }
 
