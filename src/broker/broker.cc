@@ -12,7 +12,6 @@
 #include "codec/encode.h"
 #include "codec/framer.h"
 #include "net/socket_util.h"
-#include "net/tcp_transport.h"
 
 namespace mq::broker {
 
@@ -21,14 +20,6 @@ namespace {
 // A client must send CONNECT within this time after the TCP connection is accepted.
 constexpr int64_t kConnectTimeoutMs = 10'000;
 
-net::SocketDomain to_net(SocketDomain d) {
-  switch (d) {
-    case SocketDomain::kIpv4: return net::SocketDomain::kIpv4;
-    case SocketDomain::kIpv6: return net::SocketDomain::kIpv6;
-    case SocketDomain::kAny: break;
-  }
-  return net::SocketDomain::kAny;
-}
 
 }  // namespace
 
@@ -46,45 +37,8 @@ Broker::~Broker() {
 }
 
 Result<std::vector<uint16_t>> Broker::start() {
-  std::vector<uint16_t> ports;
-  for (const ListenerConfig& lc : config_.listeners) {
-    std::vector<net::ListenSocket> sockets;
-    if (!lc.unix_socket_path.empty()) {
-      auto s = net::listen_unix(lc.unix_socket_path);
-      if (!s.ok()) return make_error(ErrorKind::kIo, "Error: Unable to listen on socket " +
-                                                         lc.unix_socket_path + ": " +
-                                                         s.error().context);
-      sockets.push_back(std::move(*s));
-      MQ_LOG(kLogNotice, "Opening unix listen socket on path %s.", lc.unix_socket_path.c_str());
-    } else {
-      net::TcpListenOptions o;
-      o.host = lc.host;
-      o.port = lc.port;
-      o.domain = to_net(lc.socket_domain);
-      auto s = net::listen_tcp(o);
-      if (!s.ok()) {
-        return make_error(ErrorKind::kIo, "Error: Unable to listen on port " +
-                                              std::to_string(lc.port) + ": " + s.error().context);
-      }
-      for (auto& sock : *s) {
-        MQ_LOG(kLogNotice, "Opening %s listen socket on port %u.",
-               sock.address.family() == AF_INET6 ? "ipv6" : "ipv4", unsigned(sock.port()));
-        sockets.push_back(std::move(sock));
-      }
-    }
-    for (auto& sock : sockets) {
-      auto listener = std::make_unique<Listener>();
-      Listener* l = listener.get();
-      l->config = &lc;
-      if (!sock.is_unix()) ports.push_back(sock.port());
-      l->acceptor = std::make_unique<net::Acceptor>(
-          loop_, std::move(sock),
-          [this, l](net::UniqueFd fd, std::string peer) { accept(*l, std::move(fd), peer); });
-      Status st = l->acceptor->start();
-      if (!st.ok()) return st.error();
-      listeners_.push_back(std::move(listener));
-    }
-  }
+  auto ports = open_listeners();
+  if (!ports.ok()) return ports.error();
   if (Status st = load_all_security(); !st.ok()) return st.error();
   flush_hook_ = loop_.add_before_sleep([this] {
     flush_dirty();
@@ -93,84 +47,7 @@ Result<std::vector<uint16_t>> Broker::start() {
   keepalive_timer_ = loop_.add_timer_in(1000, [this] { check_keepalives(); });
   sys_ = std::make_unique<SysTree>(*this);
   sys_->start();
-  return ports;
-}
-
-Result<std::shared_ptr<const SecurityState>> Broker::load_security(const SecurityOptions& o) {
-  auto state = std::make_shared<SecurityState>();
-  state->allow_anonymous = o.allow_anonymous == 1;
-  if (!o.password_file.empty()) {
-    auto db = PasswordDb::load(o.password_file);
-    if (!db.ok()) return db.error();
-    state->passwords = std::move(*db);
-  }
-  if (!o.acl_file.empty()) {
-    AclOptions acl_options;
-    acl_options.subscribe_check = config_.acl_subscribe_check;
-    auto acl = AclFile::load(o.acl_file, acl_options);
-    if (!acl.ok()) return acl.error();
-    state->acl = std::move(*acl);
-  }
-  return std::shared_ptr<const SecurityState>(std::move(state));
-}
-
-Status Broker::load_all_security() {
-  // Every listener gets its own state under per_listener_settings, else all share one.
-  std::shared_ptr<const SecurityState> global;
-  std::vector<std::shared_ptr<const SecurityState>> fresh;
-  for (auto& l : listeners_) {
-    if (config_.per_listener_settings) {
-      auto st = load_security(l->config->security);
-      if (!st.ok()) return st.error();
-      fresh.push_back(std::move(*st));
-    } else {
-      if (!global) {
-        auto st = load_security(config_.security);
-        if (!st.ok()) return st.error();
-        global = std::move(*st);
-      }
-      fresh.push_back(global);
-    }
-  }
-  // All loaded: only now replace (a bad file on reload leaves the old state in force).
-  bool need_worker = false;
-  for (size_t i = 0; i < listeners_.size(); i++) {
-    listeners_[i]->security = std::move(fresh[i]);
-    need_worker = need_worker || listeners_[i]->security->passwords;
-  }
-  if (need_worker && !auth_worker_) {
-    unsigned n = std::thread::hardware_concurrency();
-    auth_worker_ = std::make_unique<AuthWorker>(n > 1 ? n - 1 : 1);
-  }
-  return {};
-}
-
-void Broker::accept(Listener& listener, net::UniqueFd fd, std::string peer) {
-  if (shutting_down_) return;
-  const ListenerConfig& lc = *listener.config;
-  stats_.connections_accepted++;
-  if (lc.max_connections >= 0 && listener.connections >= lc.max_connections) {
-    MQ_LOG(kLogNotice, "Client connection from %s denied: max_connections exceeded.",
-           peer.c_str());
-    return;  // fd closes here
-  }
-  if (config_.set_tcp_nodelay && lc.unix_socket_path.empty()) (void)net::set_nodelay(fd.get(), true);
-  MQ_LOG(kLogNotice, "New connection from %s on port %u.", peer.c_str(),
-         unsigned(lc.unix_socket_path.empty() ? listener.acceptor->port() : 0));
-  bool is_unix = !lc.unix_socket_path.empty();
-  auto transport = std::make_unique<net::TcpTransport>(std::move(fd), std::move(peer), is_unix);
-  uint64_t id = next_connection_id_++;
-  uint32_t max_packet = config_.max_packet_size ? config_.max_packet_size : uint32_t(codec::Framer::kProtocolMaxPacketSize);
-  auto conn = std::make_unique<Connection>(*this, id, std::move(transport), listener, max_packet);
-  conn->connected_ms = loop_.now_ms();
-  conn->last_rx_ms = conn->connected_ms;
-  Status st = conn->start(loop_);
-  if (!st.ok()) {
-    MQ_LOG(kLogError, "Error: cannot watch new connection: %s", st.error().context.c_str());
-    return;
-  }
-  listener.connections++;
-  connections_.emplace(id, std::move(conn));
+  return *ports;
 }
 
 void Broker::mark_dirty(Connection& conn) {

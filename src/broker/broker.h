@@ -20,6 +20,7 @@
 #include "broker/auth_worker.h"
 #include "broker/config.h"
 #include "broker/connection.h"
+#include "broker/listener.h"
 #include "broker/message.h"
 #include "broker/password_db.h"
 #include "broker/retained_store.h"
@@ -37,23 +38,6 @@ std::shared_ptr<Message> make_message(std::string_view topic, std::string_view p
                                       uint8_t qos, bool retain, const codec::Properties& props,
                                       int64_t now_unix_ms, const std::string& origin_client,
                                       const std::string& origin_user, uint64_t store_id);
-
-// A listening endpoint and the options of the `listener` it came from.
-// Authentication and authorisation in force for one listener (shared by every listener when
-// per_listener_settings is false). Loaded at start and on SIGHUP; immutable once loaded, so
-// worker threads may read the password database.
-struct SecurityState {
-  bool allow_anonymous = false;
-  std::shared_ptr<const PasswordDb> passwords;  // null: no password_file
-  std::shared_ptr<const AclFile> acl;           // null: no acl_file (everything allowed)
-};
-
-struct Listener {
-  const ListenerConfig* config = nullptr;  // points into Broker::config_ (stable after start)
-  std::unique_ptr<net::Acceptor> acceptor;
-  int connections = 0;
-  std::shared_ptr<const SecurityState> security;
-};
 
 class Broker {
  public:
@@ -96,7 +80,8 @@ class Broker {
  private:
   friend class SysTree;
 
-  // Connections.
+  // Listeners and connections (listeners.cc).
+  [[nodiscard]] Result<std::vector<uint16_t>> open_listeners();
   void accept(Listener& listener, net::UniqueFd fd, std::string peer);
   void flush_dirty();
   void reap_closed();

@@ -1,0 +1,32 @@
+// Listener: one bound socket of a configured `listener`, with the security state and the
+// transport options (TLS, WebSockets) every connection accepted on it uses.
+// Owned by the Broker; used on the broker loop only (SecurityState is also read by auth workers).
+#pragma once
+
+#include <memory>
+
+#include "broker/acl.h"
+#include "broker/config.h"
+#include "broker/password_db.h"
+#include "net/listener.h"
+
+namespace mq::broker {
+
+// Authentication and authorisation in force for one listener (shared by every listener when
+// per_listener_settings is false). Loaded at start and on SIGHUP; immutable once loaded, so
+// worker threads may read the password database.
+struct SecurityState {
+  bool allow_anonymous = false;
+  std::shared_ptr<const PasswordDb> passwords;  // null: no password_file
+  std::shared_ptr<const AclFile> acl;           // null: no acl_file (everything allowed)
+};
+
+// A listening endpoint and the options of the `listener` it came from.
+struct Listener {
+  const ListenerConfig* config = nullptr;  // points into Broker::config_ (stable after start)
+  std::unique_ptr<net::Acceptor> acceptor;
+  int connections = 0;
+  std::shared_ptr<const SecurityState> security;
+};
+
+}  // namespace mq::broker
