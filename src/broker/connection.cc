@@ -41,14 +41,37 @@ void Connection::on_io(uint32_t events) {
     if (events & (EPOLLERR | EPOLLHUP)) close("closed its connection.");
     return;
   }
+  if (!transport_->handshake_done()) {
+    if (!continue_handshake()) return;
+    if (!transport_->handshake_done()) return;
+    // Established: application data may already sit decrypted in the transport.
+    events |= EPOLLIN;
+  }
   if (events & EPOLLOUT) {
     if (!flush()) return;
   }
   if (events & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) on_readable();
 }
 
+bool Connection::continue_handshake() {
+  net::IoResult r = transport_->handshake();
+  if (r.status == net::IoStatus::kOk || r.status == net::IoStatus::kWouldBlock) {
+    update_interest();
+    return true;
+  }
+  if (r.status == net::IoStatus::kError) {
+    MQ_LOG(kLogNotice, "Client connection from %s failed: %s handshake: %s.", peer().c_str(),
+           transport_->name(), transport_->error_text(r).c_str());
+  }
+  close("closed its connection.");
+  return false;
+}
+
 void Connection::on_readable() {
-  for (int i = 0; i < kMaxReadsPerWakeup && state_ != State::kClosing; i++) {
+  // Level-triggered epoll calls again while the socket has data; bytes a layer (TLS, WebSocket)
+  // already decoded do not make the socket readable, so those are always drained here.
+  for (int i = 0; state_ != State::kClosing; i++) {
+    if (i >= kMaxReadsPerWakeup && !transport_->has_buffered_input()) break;
     std::span<char> space = framer_.prepare(kReadChunk);
     net::IoResult r = transport_->read(space.data(), space.size());
     if (r.status == net::IoStatus::kWouldBlock) break;
@@ -57,13 +80,14 @@ void Connection::on_readable() {
       return;
     }
     if (r.status == net::IoStatus::kError) {
+      log_transport_error(r);
       close("closed its connection.");
       return;
     }
     framer_.commit(r.bytes);
     bytes_in += r.bytes;
     if (!dispatch_buffered()) return;
-    if (r.bytes < space.size()) break;  // drained the socket
+    if (r.bytes < space.size() && !transport_->has_buffered_input()) break;  // drained
   }
   framer_.release_if_empty();
 }
@@ -96,7 +120,10 @@ std::string Connection::end_authentication() {
 void Connection::resume_reading() {
   if (state_ == State::kClosing || state_ == State::kAuthenticating) return;
   update_interest();
-  if (framer_.buffered() > 0 && dispatch_buffered()) framer_.release_if_empty();
+  if (framer_.buffered() > 0 && !dispatch_buffered()) return;
+  framer_.release_if_empty();
+  // Input a layer decoded while reading was paused will not wake the loop again.
+  if (transport_->has_buffered_input()) on_readable();
 }
 
 bool Connection::flush() {
@@ -111,12 +138,28 @@ bool Connection::flush() {
     }
     if (r.status == net::IoStatus::kWouldBlock) break;
     // The peer is gone; what we had for it is lost with the connection.
+    if (r.status == net::IoStatus::kError) log_transport_error(r);
     out_.clear();
     close("closed its connection.");
     return false;
   }
+  // Bytes a layer produced itself (TLS record tails, WebSocket pongs); wanted_events() keeps
+  // EPOLLOUT armed while some remain.
+  if (out_.empty()) {
+    net::IoResult r = transport_->flush();
+    if (r.status == net::IoStatus::kError || r.status == net::IoStatus::kClosed) {
+      close("closed its connection.");
+      return false;
+    }
+  }
   update_interest();
   return true;
+}
+
+void Connection::log_transport_error(const net::IoResult& r) {
+  if (r.sys_errno != 0) return;  // resets and broken pipes are ordinary disconnects
+  MQ_LOG(kLogNotice, "Client %s: %s error: %s.", client_id.empty() ? peer().c_str() : client_id.c_str(),
+         transport_->name(), transport_->error_text(r).c_str());
 }
 
 void Connection::update_interest() {

@@ -84,6 +84,8 @@ class Connection final : public net::IoHandler {
   uint64_t bytes_in = 0;
 
  private:
+  bool continue_handshake();  // false when the handshake failed (the connection is closing)
+  void log_transport_error(const net::IoResult& r);
   void on_readable();
   bool dispatch_buffered();  // false when the connection closed or paused meanwhile
   void update_interest();

@@ -73,12 +73,16 @@ struct ClientConfig {
   OwnedProperties connect_props, publish_props, subscribe_props, unsubscribe_props,
       disconnect_props, will_props;
 
-  // TLS flags: parsed, refused at connect time until TLS lands.
+  // TLS
   std::string cafile, capath, certfile, keyfile, ciphers, tls_version, tls_alpn, tls_engine,
       keyform, tls_engine_kpass_sha1, psk, psk_identity, tls_keylog;
   bool insecure = false;
   bool tls_use_os_certs = false;
   bool no_tls = false;
+
+  // WebSockets (mq: --ws, ws:// and wss:// URLs)
+  bool websockets = false;
+  std::string ws_path = "/mqtt";
 
   // SOCKS5 proxy (parsed; not used yet)
   std::string proxy_host, proxy_username, proxy_password;

@@ -240,6 +240,14 @@ ParseResult parse_args(ClientConfig& cfg, std::span<char* const> args, bool mq_e
       cfg.nodelay = true;
     } else if (is(a, "--no-tls")) {
       cfg.no_tls = true;
+    } else if (is(a, "--ws")) {
+      cfg.websockets = true;
+    } else if (is(a, "--ws-path")) {
+      if (last) return fail("Error: --ws-path argument given but no path specified.\n\n");
+      if (next[0] != '/') return fail("Error: --ws-path must start with '/'.\n\n");
+      cfg.ws_path = next;
+      cfg.websockets = true;
+      i++;
     } else if (is(a, "-n", "--null-message")) {
       if (sub) return unknown();
       if (std::string err = set_pub_mode(cfg, PubMode::kNull); !err.empty()) return fail(err);

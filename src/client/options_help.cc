@@ -37,11 +37,21 @@ void add_cxxopts(cxxopts::Options& o, Tool tool) {
       ("will-payload", "will payload", s)
       ("will-qos", "will QoS", cxxopts::value<int>())
       ("will-retain", "retained will");
-  o.add_options("tls (parsed; TLS itself is not supported yet)")
-      ("cafile", "", s)("capath", "", s)("cert", "", s)("key", "", s)("keyform", "", s)
-      ("ciphers", "", s)("tls-version", "", s)("tls-alpn", "", s)("tls-engine", "", s)
-      ("tls-engine-kpass-sha1", "", s)("tls-use-os-certs", "")("tls-keylog", "", s)
-      ("insecure", "")("psk", "", s)("psk-identity", "", s)("no-tls", "ignore all TLS options");
+  o.add_options("tls")
+      ("cafile", "trust the CA certificates in this PEM file", s)
+      ("capath", "trust the CA certificates in this directory", s)
+      ("cert", "client certificate (PEM)", s)("key", "client private key (PEM)", s)
+      ("keyform", "pem (engine keys are not supported)", s)
+      ("ciphers", "OpenSSL-style cipher list", s)("tls-version", "tlsv1.2", s)
+      ("tls-alpn", "ALPN protocol to offer", s)("tls-engine", "not supported", s)
+      ("tls-engine-kpass-sha1", "not supported", s)
+      ("tls-use-os-certs", "trust Debian's CA bundle")("tls-keylog", "not supported", s)
+      ("insecure", "do not check the server's host name")
+      ("psk", "TLS-PSK key in hex", s)("psk-identity", "TLS-PSK identity", s)
+      ("no-tls", "ignore all TLS options");
+  o.add_options("websockets")
+      ("ws", "MQTT over WebSockets (also ws:// and wss:// URLs with -L)")
+      ("ws-path", "HTTP path of the WebSocket endpoint (default /mqtt)", s);
   if (tool != Tool::kSub) {
     o.add_options("message")
         ("t,topic", "topic to publish to", s)

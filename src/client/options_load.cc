@@ -205,6 +205,15 @@ std::string apply_url(ClientConfig& cfg, std::string_view url) {
     rest = url.substr(8);
     cfg.port = 8883;
     cfg.tls_use_os_certs = true;
+  } else if (url.size() >= 5 && strncasecmp(url.data(), "ws://", 5) == 0) {
+    rest = url.substr(5);
+    cfg.port = 80;
+    cfg.websockets = true;
+  } else if (url.size() >= 6 && strncasecmp(url.data(), "wss://", 6) == 0) {
+    rest = url.substr(6);
+    cfg.port = 443;
+    cfg.websockets = true;
+    cfg.tls_use_os_certs = true;
   } else {
     return "Error: unsupported URL scheme.\n\n";
   }

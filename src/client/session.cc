@@ -47,6 +47,10 @@ void Session::debug(const char* fmt, ...) {
 Status Session::connect() {
   Result<net::UniqueFd> fd = net::connect_blocking(config_.connect);
   if (!fd) return fd.error();
+  if (config_.proxy) {
+    Status s = net::socks5_connect_blocking(fd->get(), *config_.proxy, config_.connect.timeout_ms);
+    if (!s) return s;
+  }
   int raw = fd->get();
   bool is_unix = !config_.connect.unix_path.empty();
   transport_ = std::make_unique<net::TcpTransport>(std::move(*fd), "", is_unix);
@@ -463,8 +467,11 @@ std::string connect_error_text(const Error& e) {
   const std::string& c = e.context;
   if (c.rfind("cannot resolve", 0) == 0 || c.rfind("no usable address", 0) == 0)
     return "Unable to connect (Lookup error.).\n";
+  // Socket errors print as Mosquitto's do ("Error: Connection refused"); proxy, TLS and
+  // WebSocket errors keep their whole text, which says which layer failed.
   size_t colon = c.rfind(": ");
-  std::string text = colon == std::string::npos ? c : c.substr(colon + 2);
+  bool socket_error = e.kind == ErrorKind::kIo;
+  std::string text = colon == std::string::npos || !socket_error ? c : c.substr(colon + 2);
   if (text == "timed out") text = "Connection timed out";
   return "Error: " + text + "\n";
 }

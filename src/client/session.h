@@ -23,12 +23,14 @@
 #include "codec/packet.h"
 #include "net/connect.h"
 #include "net/loop.h"
+#include "net/socks5.h"
 #include "net/transport.h"
 
 namespace mq::client {
 
 struct SessionConfig {
   net::ConnectOptions connect;
+  std::optional<net::Socks5Request> proxy;  // connect through this SOCKS5 proxy (connect.host)
   codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
   std::string client_id;  // empty: let the broker assign one
   bool clean_start = true;

@@ -44,13 +44,19 @@ int prepare_session(const ClientConfig& cfg, SessionConfig* out) {
                     "--no-tls connects without TLS).\n");
     return 1;
   }
-  if (!cfg.proxy_host.empty()) {
-    err_printf(cfg, "Error: --proxy is not supported yet.\n");
-    return 1;
-  }
   SessionConfig s;
   s.connect.host = cfg.host.empty() ? "localhost" : cfg.host;
   s.connect.port = uint16_t(cfg.port < 0 ? 1883 : cfg.port);
+  if (!cfg.proxy_host.empty()) {
+    net::Socks5Request p;
+    p.host = s.connect.host;
+    p.port = s.connect.port;
+    p.username = cfg.proxy_username;
+    p.password = cfg.proxy_password;
+    s.proxy = std::move(p);
+    s.connect.host = cfg.proxy_host;
+    s.connect.port = uint16_t(cfg.proxy_port);
+  }
   s.connect.unix_path = cfg.unix_path;
   s.connect.bind_address = cfg.bind_address;
   s.connect.nodelay = cfg.nodelay;

@@ -3,9 +3,11 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 namespace mq::net {
@@ -202,6 +204,42 @@ void Connector::finish(Result<UniqueFd> result) {
   Callback cb = std::move(callback_);
   callback_ = nullptr;
   if (cb) cb(std::move(result));  // may destroy *this
+}
+
+Status handshake_blocking(Transport& transport, int timeout_ms) {
+  using SteadyClock = std::chrono::steady_clock;
+  const auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    IoResult r = transport.handshake();
+    if (r.status == IoStatus::kOk && transport.handshake_done()) {
+      // A layer may still hold bytes of its last flight (a TLS Finished record).
+      IoResult f = transport.flush();
+      if (f.status == IoStatus::kOk) return Status();
+      if (f.status != IoStatus::kWouldBlock) r = f;
+      else r = IoResult::would_block();
+    }
+    if (r.status == IoStatus::kClosed) {
+      return make_error(ErrorKind::kProtocol, std::string(transport.name()) +
+                                            " handshake: the connection was closed by the peer");
+    }
+    if (r.status == IoStatus::kError) {
+      return make_error(ErrorKind::kProtocol, transport.error_text(r));
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                      SteadyClock::now());
+    if (left.count() <= 0) {
+      return make_error(ErrorKind::kProtocol, std::string(transport.name()) + " handshake: timed out");
+    }
+    pollfd p{transport.fd(), 0, 0};
+    uint32_t want = transport.wanted_events(false, false);
+    if (want & EPOLLIN) p.events |= POLLIN;
+    if (want & EPOLLOUT) p.events |= POLLOUT;
+    if (p.events == 0) p.events = POLLIN;
+    int n = ::poll(&p, 1, int(left.count()));
+    if (n < 0 && errno != EINTR) {
+      return make_error(ErrorKind::kIo, std::string("poll: ") + std::strerror(errno));
+    }
+  }
 }
 
 }  // namespace mq::net

@@ -13,6 +13,7 @@
 #include "base/result.h"
 #include "net/loop.h"
 #include "net/socket_util.h"
+#include "net/transport.h"
 #include "net/unique_fd.h"
 
 namespace mq::net {
@@ -34,6 +35,11 @@ struct ConnectOptions {
 
 // Tries each resolved address in turn until one connects or the timeout expires.
 [[nodiscard]] Result<UniqueFd> connect_blocking(const ConnectOptions& options);
+
+// Drives transport.handshake() to completion (TLS, WebSocket upgrade), waiting with poll() on
+// the events the transport asks for; for a CLI's first connect. The error (kProtocol) says
+// what failed, in words a person can act on.
+[[nodiscard]] Status handshake_blocking(Transport& transport, int timeout_ms);
 
 // Peer text of a connected client socket, as the broker would print it.
 std::string describe_connection(const ConnectOptions& options);

@@ -14,6 +14,8 @@
 
 namespace mq::net {
 
+class TlsTransport;
+
 enum class IoStatus : uint8_t {
   kOk,          // `bytes` transferred (a read of 0 bytes never reports kOk)
   kWouldBlock,  // nothing now: wait for wanted_events() and retry
@@ -72,6 +74,10 @@ class Transport {
   virtual void shutdown() = 0;
   // Closes the socket now. Idempotent. REQUIRES: the fd is no longer registered in a loop.
   virtual void close() = 0;
+
+  // The TLS layer of this stack, if any, for the peer's certificate identity: TLS returns
+  // itself, a layer over another forwards to it, TCP returns null.
+  virtual const TlsTransport* tls() const { return nullptr; }
 
   // Text for the last kError, e.g. "Connection reset by peer".
   virtual std::string error_text(const IoResult& r) const = 0;

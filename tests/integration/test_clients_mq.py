@@ -397,3 +397,61 @@ def test_tls_refused_clearly(links):
     r = run([links["pub"], "-t", "a", "-m", "x", "--cafile", "/etc/hostname", "-p", "1"])
     assert r.returncode == 1
     assert b"TLS is not supported yet" in r.stderr
+
+
+@pytest.fixture
+def socks_proxy():
+    from socks5proxy import Socks5Proxy
+    proxies = []
+
+    def make(username=None, password=None):
+        p = Socks5Proxy(username, password)
+        proxies.append(p)
+        return p
+
+    yield make
+    for p in proxies:
+        p.stop()
+
+
+@pytest.mark.parametrize("name", ["localhost", "127.0.0.1"])
+def test_proxy_socks5h(any_broker, links, socks_proxy, name):
+    """pub and sub through a SOCKS5 proxy with a user name and password: names go to the proxy
+    unresolved (socks5h), literals as IPv4 addresses, as mosquitto_pub does."""
+    proxy = socks_proxy("alice", "s3cret")
+    url = "socks5h://alice:s3cret@127.0.0.1:%d" % proxy.port
+    sub = Reader([links["sub"], "--proxy", url, "-h", name, "-p", str(any_broker.port),
+                  "-t", "px/#", "-v", "-C", "2", "-W", "10"])
+    try:
+        sub.wait_probe(any_broker.port, "px/probe")
+        r = run([links["pub"], "--proxy", url, "-h", name, "-p", str(any_broker.port),
+                 "-t", "px/a", "-m", "through", "-q", "1"])
+        assert r.returncode == 0, r.stderr
+        assert sub.get() == b"px/a through\n"
+        assert sub.proc.wait(10) == 0
+    finally:
+        stop_process(sub.proc)
+    assert len(proxy.requests) == 2
+    atyp = 3 if name == "localhost" else 1
+    assert all(req == (atyp, name, any_broker.port, "alice") for req in proxy.requests)
+
+
+def test_proxy_bad_password_and_refused(links, socks_proxy):
+    proxy = socks_proxy("alice", "s3cret")
+    url = "socks5h://alice:wrong@127.0.0.1:%d" % proxy.port
+    ours = run([links["pub"], "--proxy", url, "-p", str(free_port()), "-t", "a", "-m", "x"])
+    assert ours.returncode == 1
+    assert proxy.requests == []
+    # Right password, but nothing listens behind the proxy: the proxy's refusal is an error.
+    url = "socks5h://alice:s3cret@127.0.0.1:%d" % proxy.port
+    ours = run([links["pub"], "--proxy", url, "-p", str(free_port()), "-t", "a", "-m", "x"])
+    assert ours.returncode == 1
+    assert len(proxy.requests) == 1
+
+
+def test_mq_proxy_error_text(socks_proxy):
+    proxy = socks_proxy("alice", "s3cret")
+    url = "socks5h://alice:wrong@127.0.0.1:%d" % proxy.port
+    r = run(mq("pub", "--proxy", url, "-p", "1883", "-t", "a", "-m", "x"))
+    assert r.returncode == 1
+    assert b"proxy: authentication failed" in r.stderr, r.stderr
