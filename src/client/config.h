@@ -112,7 +112,7 @@ struct ClientConfig {
   bool no_retain = false;                // -R
   bool retained_only = false;
   bool remove_retained = false;
-  int random_filter = 10000;             // out of 10000
+  int random_filter = 10000;             // 10 x the percentage (see sub_tool.cc)
   bool retain_as_published = false;
   int retain_handling = -1;              // --retain-handling; -1: not given
   unsigned timeout = 0;                  // -W seconds
@@ -124,6 +124,9 @@ struct ClientConfig {
   bool pretty = false;
   bool json_lines = false;  // mq sub --json
   bool latency = false;     // rr --latency
+  bool watch = false;         // sub -w / --watch (2.1): one fixed screen line per topic
+  bool message_rate = false;  // sub --message-rate (2.1): a count line a second, not messages
+  bool mq_names = false;      // started as `mq ...`: 2.1 behaviour where it differs from 2.0.11
 };
 
 }  // namespace mq::client

@@ -1,11 +1,25 @@
 // The -F formatter. Field widths and padding follow sub_client_output.c, including its quirks:
-// a width truncates %p, and %x/%X take width/2 bytes at most.
+// a width truncates %p, and %x/%X take width/2 bytes at most (2.0; see legacy_hex_width).
+//
+// The 2.1 additions, as decided here where the reference is silent:
+// - %f / %d read the payload as a 4-byte float / 8-byte double in host byte order (a memcpy of
+//   the payload, as a C client does) and print it like printf's %f with the flags '-' and '0',
+//   the width and the precision (default 6). A payload of any other length prints nothing for
+//   that field (not even the width's padding) and reports one stderr line, the way %J treats a
+//   payload that is not JSON: a format is applied to every message of every topic subscribed,
+//   so one odd message must not stop the program, but it should not pass silently either.
+// - %.Nx / %.NX split the hex digits into groups of N nibbles separated by a space, or by the
+//   punctuation character written between the precision and the conversion (%.2:x -> 18:83).
+//   A separator is recognised only before x / X; elsewhere the character stays what 2.0 makes
+//   of it ("Invalid format specifier"). With a grouping the whole payload is printed and the
+//   width is a minimum over the grouped text, as in 2.1.
 #include "client/format.h"
 
 #include <time.h>
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "client/json.h"
@@ -27,6 +41,21 @@ struct tm local_tm(WallTime t) {
   time_t s = time_t(t.sec);
   localtime_r(&s, &ti);
   return ti;
+}
+
+// One parsed %-specifier: %[-][0][width][.precision[separator]]conversion.
+struct Spec {
+  char conversion = 0;
+  char align = 0;  // '-': left-align
+  char pad = ' ';
+  int width = 0;
+  int precision = -1;  // -1: none given
+  char separator = ' ';  // hex grouping (2.1)
+};
+
+// The characters Mosquitto 2.1 accepts as a hex group separator.
+bool is_hex_separator(char c) {
+  return c != 0 && std::strchr("!\"#$&'()*+,-./:;=?@[\\]^_`{|}~", c) != nullptr;
 }
 
 void append_printf(std::string& out, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -71,6 +100,50 @@ void write_payload(std::string& out, std::string_view payload, int hex, char ali
     else append_printf(out, hex == 1 ? "%02x" : "%02X", c);
   }
   if (align == '-' && padlen > 0) out.append(size_t(padlen), ' ');
+}
+
+// %x / %X with a grouping precision, or under 2.1's width rule: every byte printed, the width a
+// minimum over the whole (grouped) text.
+void write_hex_grouped(std::string& out, std::string_view payload, bool upper, const Spec& s) {
+  static const char kLower[] = "0123456789abcdef", kUpper[] = "0123456789ABCDEF";
+  const char* digits = upper ? kUpper : kLower;
+  const size_t group = s.precision > 0 ? size_t(s.precision) : 0;
+  std::string hex;
+  hex.reserve(payload.size() * 3);
+  size_t nibbles = 0;
+  for (unsigned char c : payload) {
+    for (int shift : {4, 0}) {
+      if (group && nibbles && nibbles % group == 0) hex += s.separator;
+      hex += digits[(c >> shift) & 0xF];
+      nibbles++;
+    }
+  }
+  size_t padlen = size_t(s.width) > hex.size() ? size_t(s.width) - hex.size() : 0;
+  if (s.align != '-') out.append(padlen, s.pad);
+  out += hex;
+  if (s.align == '-') out.append(padlen, ' ');
+}
+
+// %f (4-byte float) / %d (8-byte double). Returns false when the payload length is wrong.
+bool print_floating(std::string& out, std::string_view payload, const Spec& s) {
+  double value = 0;
+  if (s.conversion == 'f') {
+    float f;
+    if (payload.size() != sizeof f) return false;
+    std::memcpy(&f, payload.data(), sizeof f);
+    value = f;
+  } else {
+    if (payload.size() != sizeof value) return false;
+    std::memcpy(&value, payload.data(), sizeof value);
+  }
+  const int precision = s.precision >= 0 ? s.precision : 6;  // printf's default
+  const char* fmt = s.align == '-' ? "%-*.*f" : s.pad == '0' ? "%0*.*f" : "%*.*f";
+  int n = snprintf(nullptr, 0, fmt, s.width, precision, value);
+  if (n < 0) return true;
+  std::string buf(size_t(n) + 1, '\0');
+  snprintf(buf.data(), buf.size(), fmt, s.width, precision, value);
+  out.append(buf.data(), size_t(n));
+  return true;
 }
 
 void print_int(std::string& out, long value, char align, char pad, int width) {
@@ -199,10 +272,12 @@ void json_lines(std::string& out, const ReceivedMessage& m, const std::vector<Pr
 }
 
 void percent(std::string& out, const OutputOptions& opts, const ReceivedMessage& m,
-             const std::vector<PropertyItem>& props, WallTime now, char spec, char align, char pad,
-             int width, int precision, std::string* error) {
+             const std::vector<PropertyItem>& props, WallTime now, const Spec& s,
+             std::string* error) {
   const PropertyItem* p = nullptr;
-  switch (spec) {
+  const char align = s.align, pad = s.pad;
+  const int width = s.width, precision = s.precision;
+  switch (s.conversion) {
     case '%': out += '%'; break;
     case 'A':
       if ((p = find(props, 0x23))) print_int(out, p->number, align, pad, width);
@@ -233,7 +308,7 @@ void percent(std::string& out, const OutputOptions& opts, const ReceivedMessage&
     case 'j':
     case 'J': {
       bool bad = false;
-      JsonValue v = json_message(m, props, now, spec == 'j', &bad);
+      JsonValue v = json_message(m, props, now, s.conversion == 'j', &bad);
       if (bad) {
         if (error) *error = "Error: Message payload is not valid JSON on topic " + std::string(m.topic) + ".\n";
         break;
@@ -267,8 +342,18 @@ void percent(std::string& out, const OutputOptions& opts, const ReceivedMessage&
       break;
     case 't': print_str(out, m.topic, align, width, precision); break;
     case 'U': append_printf(out, "%lld.%09ld", static_cast<long long>(now.sec), now.nsec); break;
-    case 'x': write_payload(out, m.payload, 1, align, pad, width); break;
-    case 'X': write_payload(out, m.payload, 2, align, pad, width); break;
+    case 'd':
+    case 'f':
+      if (!print_floating(out, m.payload, s) && error)
+        *error += std::string("Error: Message payload is not ") +
+                 (s.conversion == 'f' ? "a 4 byte float" : "an 8 byte double") + " on topic " +
+                 std::string(m.topic) + ".\n";
+      break;
+    case 'x':
+    case 'X':
+      if (precision > 0 || !opts.legacy_hex_width) write_hex_grouped(out, m.payload, s.conversion == 'X', s);
+      else write_payload(out, m.payload, s.conversion == 'x' ? 1 : 2, align, pad, width);
+      break;
     default: break;
   }
 }
@@ -280,25 +365,27 @@ void formatted(std::string& out, const OutputOptions& opts, const ReceivedMessag
   for (size_t i = 0; i < len; i++) {
     char c = f[i];
     if (c == '%') {
-      char align = 0, pad = ' ';
-      int width = 0, precision = -1;
+      Spec s;
       if (i < len - 1) {
         i++;
         if (f[i] == '-') {
-          align = '-';
+          s.align = '-';
           if (i < len - 1) i++;
         }
         if (f[i] == '0') {
-          pad = '0';
+          s.pad = '0';
           if (i < len - 1) i++;
         }
-        while (i < len - 1 && f[i] >= '0' && f[i] <= '9') width = width * 10 + (f[i++] - '0');
+        while (i < len - 1 && f[i] >= '0' && f[i] <= '9') s.width = s.width * 10 + (f[i++] - '0');
         if (f[i] == '.' && i < len - 1) {
           i++;
-          precision = 0;
-          while (i < len - 1 && f[i] >= '0' && f[i] <= '9') precision = precision * 10 + (f[i++] - '0');
+          s.precision = 0;
+          while (i < len - 1 && f[i] >= '0' && f[i] <= '9') s.precision = s.precision * 10 + (f[i++] - '0');
+          if (i < len - 1 && is_hex_separator(f[i]) && (f[i + 1] == 'x' || f[i + 1] == 'X'))
+            s.separator = f[i++];
         }
-        if (i < len) percent(out, opts, m, props, now, f[i], align, pad, width, precision, error);
+        s.conversion = f[i];
+        percent(out, opts, m, props, now, s, error);
       }
     } else if (c == '@') {
       if (i < len - 1) {
@@ -399,8 +486,10 @@ std::string check_format_text(std::string_view s) {
           i++;
           if (i == len - 1) return incomplete;
         }
+        // 2.1: a hex group separator, %.2:x
+        if (is_hex_separator(s[i + 1]) && i + 2 < len && (s[i + 2] == 'x' || s[i + 2] == 'X')) i++;
       }
-      static const std::string_view kKnown = "%ACDEFIlmPpqRSrtjJUxX";
+      static const std::string_view kKnown = "%ACDdEFfIlmPpqRSrtjJUxX";
       if (kKnown.find(s[i + 1]) == std::string_view::npos)
         return std::string("Error: Invalid format specifier '") + s[i + 1] + "'.\n";
       i++;
@@ -439,6 +528,34 @@ void format_message(std::string& out, const OutputOptions& opts, const ReceivedM
     out.append(m.payload);
     if (opts.eol) out += '\n';
   }
+}
+
+void WatchScreen::render(std::string& out, std::string_view topic, std::string_view line) {
+  std::string text;
+  text.reserve(line.size());
+  int shown = 0;
+  for (char c : line) {
+    bool continuation = (static_cast<unsigned char>(c) & 0xC0) == 0x80;
+    if (!continuation) {
+      if (columns_ > 0 && shown == columns_) break;
+      shown++;
+    }
+    text += (c == '\n' || c == '\r') ? ' ' : c;
+  }
+  auto [it, added] = rows_.try_emplace(std::string(topic), rows_.size());
+  if (added) {
+    out += text;
+    out += '\n';
+    return;
+  }
+  const size_t up = rows_.size() - it->second;
+  append_printf(out, "\033[%zuA\r\033[2K", up);
+  out += text;
+  append_printf(out, "\033[%zuB\r", up);
+}
+
+void format_rate_line(std::string& out, uint64_t count) {
+  append_printf(out, "%llu messages/s\n", static_cast<unsigned long long>(count));
 }
 
 }  // namespace mq::client

@@ -417,6 +417,12 @@ ParseResult parse_args(ClientConfig& cfg, std::span<char* const> args, bool mq_e
       }
       cfg.version = codec::ProtocolVersion::kV5;  // 2.1: -x implies MQTT 5
       i++;
+    } else if (is(a, "-w", "--watch")) {
+      if (!sub) return unknown();
+      cfg.watch = true;
+    } else if (is(a, "--message-rate")) {
+      if (!sub) return unknown();
+      cfg.message_rate = true;
     } else if (is(a, "--latency")) {
       if (!rr) return unknown();
       cfg.latency = true;

@@ -80,11 +80,15 @@ void add_cxxopts(cxxopts::Options& o, Tool tool) {
         ("retained-only", "only retained messages; exit at the first other")
         ("remove-retained", "clear each retained message received")
         ("random-filter", "print only this percentage of messages", s)
-        ("json", "JSON Lines output (topic, qos, retain, properties, payload)");
+        ("json", "JSON Lines output (topic, qos, retain, properties, payload)")
+        ("w,watch", "one fixed screen line per topic, redrawn in place with ANSI cursor "
+                    "movement (\"topic payload\", or the -F format)")
+        ("message-rate", "instead of the messages, print once a second how many arrived in "
+                         "that second: \"<count> messages/s\"");
   }
   if (tool != Tool::kPub) {
     o.add_options("output")
-        ("F", "output format (%t %p %j ...)", s)
+        ("F", "output format (%t %p %j ...; 2.1: %f %d, hex groups %.2x %.2:x)", s)
         ("v,verbose", "print the topic too")
         ("N", "no newline after each message")
         ("pretty", "indented JSON for %j / %J")

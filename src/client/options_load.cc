@@ -256,6 +256,7 @@ std::string apply_url(ClientConfig& cfg, std::string_view url) {
 ParseResult load_config(ClientConfig& cfg, Tool tool, int argc, char** argv, bool mq_extras) {
   cfg = ClientConfig{};
   cfg.tool = tool;
+  cfg.mq_names = mq_extras;
   if (tool == Tool::kRr) {
     cfg.version = codec::ProtocolVersion::kV5;
     cfg.msg_count = 1;
@@ -332,6 +333,8 @@ ParseResult finish_config(ClientConfig& cfg) {
   }
   if (cfg.tool == Tool::kSub && cfg.topics.empty() && cfg.unsub_topics.empty())
     return fail("Error: You must specify a topic to subscribe to.\n");
+  if (cfg.watch && cfg.message_rate)
+    return fail("Error: --watch and --message-rate cannot be used together.\n");
 
   struct Named {
     const char* what;

@@ -195,13 +195,9 @@ int run_pub(ClientConfig& cfg) {
     return 1;
   }
   SessionConfig sc;
-  if (int rc = prepare_session(cfg, &sc); rc >= 0) return rc;
-  Result<std::unique_ptr<net::EventLoop>> loop = net::EventLoop::create(SystemClock::instance());
-  if (!loop) {
-    err_printf(cfg, "Error: %s\n", loop.error().context.c_str());
-    return 1;
-  }
-  PubTool tool(cfg, **loop);
+  std::unique_ptr<net::EventLoop> loop;
+  if (int rc = start_tool(cfg, &sc, &loop); rc >= 0) return rc;
+  PubTool tool(cfg, *loop);
   return tool.run(std::move(sc), std::move(payload));
 }
 

@@ -1,6 +1,5 @@
 // mosquitto_rr: subscribe to the response topic, publish the request (MQTT 5: with Response
 // Topic and Correlation Data), print the first matching response and exit.
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,8 +10,6 @@ namespace mq::client {
 
 namespace {
 
-constexpr int kTimeoutExit = 27;
-
 // The Correlation Data in a received property block, if any.
 std::optional<std::string_view> correlation_of(std::string_view raw) {
   for (const PropertyItem& p : read_property_items(raw))
@@ -20,19 +17,13 @@ std::optional<std::string_view> correlation_of(std::string_view raw) {
   return std::nullopt;
 }
 
-class RrTool final : public SessionListener {
+class RrTool final : public WaitingTool {
  public:
-  RrTool(ClientConfig& cfg, net::EventLoop& loop) : cfg_(cfg), loop_(loop) {
-    out_opts_.format = cfg.format;
-    out_opts_.verbose = cfg.verbose;
-    out_opts_.eol = cfg.eol;
-    out_opts_.pretty = cfg.pretty;
-  }
+  RrTool(ClientConfig& cfg, net::EventLoop& loop) : WaitingTool(cfg, loop), out_opts_(output_options(cfg)) {}
 
   int run(SessionConfig sc, std::string payload) {
     payload_ = std::move(payload);
-    v5_ = sc.version == codec::ProtocolVersion::kV5;
-    if (v5_) {
+    if (v5()) {
       publish_props_ = cfg_.publish_props;
       publish_props_.items.push_back(OwnedProperty{0x08, 0, "", cfg_.response_topic});
       if (!publish_props_.has(0x09)) {
@@ -43,20 +34,7 @@ class RrTool final : public SessionListener {
           if (p.id == 0x09) correlation_ = p.value;
       }
     }
-    session_ = std::make_unique<Session>(loop_, std::move(sc), *this);
-    if (Status s = session_->connect(); !s) {
-      err_printf(cfg_, "%s", connect_error_text(s.error()).c_str());
-      return 1;
-    }
-    Status sig = loop_.watch_signals({SIGINT, SIGTERM}, [this](int) { stop(false); });
-    (void)sig;
-    if (cfg_.timeout) loop_.add_timer_in(int64_t(cfg_.timeout) * 1000, [this] { stop(true); });
-    loop_.run();
-    if (timed_out_) {
-      err_printf(cfg_, "Timed out\n");
-      return kTimeoutExit;
-    }
-    return rc_;
+    return run_session(std::move(sc));
   }
 
   void on_connack(uint8_t rc, const codec::Connack&) override {
@@ -68,11 +46,8 @@ class RrTool final : public SessionListener {
       session_->disconnect(0, {});
       return;
     }
-    uint8_t options = cfg_.no_retain ? 0x20 : 0;
-    if (cfg_.retain_as_published) options |= 0x08;
-    if (cfg_.retain_handling >= 0) options = uint8_t((options & ~0x30) | (cfg_.retain_handling << 4));
-    sub_mid_ = session_->subscribe({cfg_.response_topic}, uint8_t(cfg_.qos), options,
-                                   v5_ ? cfg_.subscribe_props.view() : codec::Properties{});
+    sub_mid_ = session_->subscribe({cfg_.response_topic}, uint8_t(cfg_.qos), subscription_options(cfg_),
+                                   v5() ? cfg_.subscribe_props.view() : codec::Properties{});
   }
 
   void on_suback(uint16_t mid, const std::vector<codec::ReasonCode>&) override {
@@ -80,13 +55,13 @@ class RrTool final : public SessionListener {
     sent_ = true;
     start_ = wall_time_now();
     session_->publish(cfg_.topic, payload_, uint8_t(cfg_.qos), false,
-                      v5_ ? publish_props_.view() : codec::Properties{});
+                      v5() ? publish_props_.view() : codec::Properties{});
   }
 
   void on_message(const ReceivedMessage& m) override {
     if (done_ || !sent_) return;
     if (m.retain && cfg_.no_retain) return;
-    if (v5_ && !correlation_.empty()) {
+    if (v5() && !correlation_.empty()) {
       std::optional<std::string_view> c = correlation_of(m.properties);
       if (c && *c != correlation_) return;  // someone else's response
     }
@@ -101,7 +76,7 @@ class RrTool final : public SessionListener {
     }
     fflush(stdout);
     done_ = true;
-    session_->disconnect(0, v5_ ? cfg_.disconnect_props.view() : codec::Properties{});
+    session_->disconnect(0, disconnect_props());
   }
 
   void on_closed(bool requested, const std::string& why) override {
@@ -113,33 +88,14 @@ class RrTool final : public SessionListener {
   }
 
  private:
-  void stop(bool timeout) {
-    if (timeout) timed_out_ = true;
-    stopping_ = true;
-    if (session_->connected()) {
-      session_->disconnect(0x04, v5_ ? cfg_.disconnect_props.view() : codec::Properties{});
-    } else {
-      if (!timeout) rc_ = 255;
-      loop_.stop();
-    }
-  }
-
-  ClientConfig& cfg_;
-  net::EventLoop& loop_;
-  std::unique_ptr<Session> session_;
   OutputOptions out_opts_;
   OwnedProperties publish_props_;
   std::string payload_;
   std::string correlation_;
   WallTime start_;
   uint16_t sub_mid_ = 0;
-  bool v5_ = true;
   bool sent_ = false;
   bool done_ = false;
-  bool refused_ = false;
-  bool stopping_ = false;
-  bool timed_out_ = false;
-  int rc_ = 0;
 };
 
 }  // namespace
@@ -160,13 +116,9 @@ int run_rr(ClientConfig& cfg) {
     if (f != stdin) fclose(f);
   }
   SessionConfig sc;
-  if (int rc = prepare_session(cfg, &sc); rc >= 0) return rc;
-  Result<std::unique_ptr<net::EventLoop>> loop = net::EventLoop::create(SystemClock::instance());
-  if (!loop) {
-    err_printf(cfg, "Error: %s\n", loop.error().context.c_str());
-    return 1;
-  }
-  RrTool tool(cfg, **loop);
+  std::unique_ptr<net::EventLoop> loop;
+  if (int rc = start_tool(cfg, &sc, &loop); rc >= 0) return rc;
+  RrTool tool(cfg, *loop);
   return tool.run(std::move(sc), std::move(payload));
 }
 

@@ -1,9 +1,11 @@
 // The three client programs on top of Session: pub, sub and rr, each run to completion on its
 // own EventLoop, returning Mosquitto's exit status (0; the CONNACK reason code on refusal; 27 on
 // -W timeout; 1 otherwise). Also the shared pieces they use (session settings from a config,
-// error printing honouring --quiet). Single-threaded; each run owns its loop.
+// error printing honouring --quiet, the waiting part of sub and rr). Single-threaded; each run
+// owns its loop.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -26,6 +28,47 @@ void err_printf(const ClientConfig& cfg, const char* fmt, ...) __attribute__((fo
 // Asks for the password on the terminal without echo (mq only, -u given, no -P). Returns false
 // when there is no terminal.
 bool prompt_password(ClientConfig& cfg);
+
+// The rest of this header is in tools_main.cc.
+
+// What every tool does before it runs: prepare_session, then a new EventLoop. Returns -1 when
+// the tool may run (both out-parameters filled), else the exit status, after printing why.
+int start_tool(const ClientConfig& cfg, SessionConfig* session,
+               std::unique_ptr<net::EventLoop>* loop);
+
+// How sub and rr print: -F, -v, -N, --pretty, --json, and 2.1's %x/%X width rule under `mq`.
+OutputOptions output_options(const ClientConfig& cfg);
+
+// The SUBSCRIBE options byte of sub and rr: -R (retain handling 2), --retain-as-published,
+// --retain-handling (which wins over -R).
+uint8_t subscription_options(const ClientConfig& cfg);
+
+// The part of sub and rr that waits for messages: connect, then stop cleanly on SIGINT/SIGTERM
+// and on -W (DISCONNECT with reason 0x04 "with will", as Mosquitto's signal handler does), and
+// return Mosquitto's status: 27 and "Timed out" after -W, 255 for a signal before the
+// connection is up, else rc_. Listener callbacks run on loop_ (single-threaded).
+class WaitingTool : public SessionListener {
+ protected:
+  WaitingTool(ClientConfig& cfg, net::EventLoop& loop) : cfg_(cfg), loop_(loop) {}
+
+  // Creates the session and runs the loop until the tool is done.
+  int run_session(SessionConfig sc);
+  // A signal (timeout false) or -W expired (true).
+  virtual void stop(bool timeout);
+
+  bool v5() const { return cfg_.version == codec::ProtocolVersion::kV5; }
+  codec::Properties disconnect_props() const {
+    return v5() ? cfg_.disconnect_props.view() : codec::Properties{};
+  }
+
+  ClientConfig& cfg_;
+  net::EventLoop& loop_;
+  std::unique_ptr<Session> session_;
+  bool stopping_ = false;
+  bool timed_out_ = false;
+  bool refused_ = false;
+  int rc_ = 0;
+};
 
 }  // namespace mq::client
 

@@ -1,5 +1,7 @@
 // client_main: the part of mosquitto_pub/sub/rr's main() between the option parser and the
-// session, shared by the three subcommands.
+// session, shared by the three subcommands; and the start-up and waiting code the tools share
+// (start_tool, WaitingTool).
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,6 +10,66 @@
 #include "client/tools.h"
 
 namespace mq::client {
+
+constexpr int kTimeoutExit = 27;  // MOSQ_ERR_TIMEOUT
+
+int start_tool(const ClientConfig& cfg, SessionConfig* session,
+               std::unique_ptr<net::EventLoop>* loop) {
+  if (int rc = prepare_session(cfg, session); rc >= 0) return rc;
+  Result<std::unique_ptr<net::EventLoop>> made = net::EventLoop::create(SystemClock::instance());
+  if (!made) {
+    err_printf(cfg, "Error: %s\n", made.error().context.c_str());
+    return 1;
+  }
+  *loop = std::move(*made);
+  return -1;
+}
+
+OutputOptions output_options(const ClientConfig& cfg) {
+  OutputOptions o;
+  o.format = cfg.format;
+  o.verbose = cfg.verbose;
+  o.eol = cfg.eol;
+  o.pretty = cfg.pretty;
+  o.json_lines = cfg.json_lines;
+  o.legacy_hex_width = !cfg.mq_names;
+  return o;
+}
+
+uint8_t subscription_options(const ClientConfig& cfg) {
+  uint8_t options = cfg.no_retain ? 0x20 : 0;  // retain handling 2: never send
+  if (cfg.retain_as_published) options |= 0x08;
+  if (cfg.retain_handling >= 0) options = uint8_t((options & ~0x30) | (cfg.retain_handling << 4));
+  return options;
+}
+
+int WaitingTool::run_session(SessionConfig sc) {
+  session_ = std::make_unique<Session>(loop_, std::move(sc), *this);
+  if (Status s = session_->connect(); !s) {
+    err_printf(cfg_, "%s", connect_error_text(s.error()).c_str());
+    return 1;
+  }
+  Status sig = loop_.watch_signals({SIGINT, SIGTERM}, [this](int) { stop(false); });
+  (void)sig;
+  if (cfg_.timeout) loop_.add_timer_in(int64_t(cfg_.timeout) * 1000, [this] { stop(true); });
+  loop_.run();
+  if (timed_out_) {
+    err_printf(cfg_, "Timed out\n");
+    return kTimeoutExit;
+  }
+  return rc_;
+}
+
+void WaitingTool::stop(bool timeout) {
+  if (timeout) timed_out_ = true;
+  stopping_ = true;
+  if (session_->connected()) {
+    session_->disconnect(0x04, disconnect_props());  // with will, as Mosquitto's handler
+  } else {
+    if (!timeout) rc_ = 255;
+    loop_.stop();
+  }
+}
 
 int client_main(Tool tool, int argc, char** argv, std::string_view prog, bool as_mosquitto) {
   ClientConfig cfg;

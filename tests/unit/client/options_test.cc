@@ -105,6 +105,42 @@ TEST(OptionsTest, Properties) {
             "Error: user-property property not supported for auth in --property argument.\n\n");
 }
 
+TEST(OptionsTest, Sub21Additions) {
+  ClientConfig cfg;
+  ASSERT_EQ(load(cfg, Tool::kSub, {"-t", "a", "-w"}).status, ParseStatus::kOk);
+  EXPECT_TRUE(cfg.watch);
+  ASSERT_EQ(load(cfg, Tool::kSub, {"-t", "a", "--watch", "-F", "%t %.2:x %f %d"}).status, ParseStatus::kOk);
+  EXPECT_TRUE(cfg.watch);
+  ASSERT_EQ(load(cfg, Tool::kSub, {"-t", "a", "--message-rate"}).status, ParseStatus::kOk);
+  EXPECT_TRUE(cfg.message_rate);
+  EXPECT_FALSE(cfg.mq_names);
+  EXPECT_EQ(load(cfg, Tool::kSub, {"-t", "a", "-w", "--message-rate"}).error,
+            "Error: --watch and --message-rate cannot be used together.\n");
+  EXPECT_EQ(load(cfg, Tool::kPub, {"-w"}).error, "Error: Unknown option '-w'.\n");
+  EXPECT_EQ(load(cfg, Tool::kRr, {"--message-rate"}).error, "Error: Unknown option '--message-rate'.\n");
+  EXPECT_EQ(load(cfg, Tool::kPub, {"--watch"}).error, "Error: Unknown option '--watch'.\n");
+}
+
+TEST(OptionsTest, RetainHandlingLatencyAndUnsubscribeOnly) {
+  ClientConfig cfg;
+  ASSERT_EQ(load(cfg, Tool::kSub, {"-t", "a", "--retain-handling", "never"}).status, ParseStatus::kOk);
+  EXPECT_EQ(cfg.retain_handling, 2);
+  ASSERT_EQ(load(cfg, Tool::kRr, {"-t", "a", "-e", "b", "-m", "x", "--retain-handling", "new",
+                                  "--latency"}).status,
+            ParseStatus::kOk);
+  EXPECT_EQ(cfg.retain_handling, 1);
+  EXPECT_TRUE(cfg.latency);
+  EXPECT_TRUE(cfg.nodelay);
+  EXPECT_EQ(load(cfg, Tool::kSub, {"-t", "a", "--retain-handling", "sometimes"}).error,
+            "Error: --retain-handling must be one of always, new, never.\n\n");
+  EXPECT_EQ(load(cfg, Tool::kPub, {"--retain-handling", "new"}).error,
+            "Error: Unknown option '--retain-handling'.\n");
+  EXPECT_EQ(load(cfg, Tool::kSub, {"--latency"}).error, "Error: Unknown option '--latency'.\n");
+  ASSERT_EQ(load(cfg, Tool::kSub, {"-U", "a/#"}).status, ParseStatus::kOk);  // 2.1: -t or -U
+  EXPECT_TRUE(cfg.topics.empty());
+  EXPECT_EQ(cfg.unsub_topics, std::vector<std::string>{"a/#"});
+}
+
 TEST(OptionsTest, OptionsFileThenArgv) {
   char dir[] = "/tmp/mq-opts-XXXXXX";
   ASSERT_TRUE(mkdtemp(dir));

@@ -1,0 +1,503 @@
+// TlsTransport over mbedTLS 2.28. Design notes:
+// - All socket I/O goes through the inner Transport via the BIO callbacks; EAGAIN becomes
+//   WANT_READ / WANT_WRITE and the last one is remembered for wanted_events().
+// - writev: mbedtls_ssl_write encrypts one record into its output buffer before sending; when
+//   the send then blocks (WANT_WRITE with out_left > 0) the bytes are already ours, so they are
+//   reported as written and the record is pushed later. mbedtls_ssl_write(.., 0) with out_left
+//   set only flushes, which is how flush() and the next writev() push it (2.28 behaviour).
+// - Server ALPN: 2.28 aborts the handshake when a client offers only protocols we do not know,
+//   so the server reads the first record, looks at the ClientHello's ALPN list and picks the
+//   context's config without ALPN in that case, then hands the bytes to mbedTLS.
+#include "net/tls_transport.h"
+
+#include <mbedtls/ssl_ciphersuites.h>
+#include <sys/epoll.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+
+#include "net/tls_internal.h"
+
+namespace mq::net {
+
+namespace {
+
+constexpr int kInnerRecvFailed = -0x004C;  // MBEDTLS_ERR_NET_RECV_FAILED's value
+constexpr int kInnerSendFailed = -0x004E;  // MBEDTLS_ERR_NET_SEND_FAILED's value
+constexpr size_t kMaxClientHelloRecord = 5 + 16384 + 2048;
+
+enum class Want : uint8_t { kNone, kRead, kWrite };
+
+}  // namespace
+
+struct TlsTransport::Conn {
+  Transport* inner = nullptr;
+  const TlsContext::Impl* ctx = nullptr;
+  mbedtls_ssl_context ssl;
+  bool server = false;
+  bool is_setup = false, done = false, failed = false;
+  Want hs_want = Want::kNone, read_want = Want::kNone, write_want = Want::kNone;
+  bool shutdown_started = false, notify_queued = false, inner_shut = false;
+  size_t max_payload = 16384;
+  std::string ip_raw;  // client: the host as IP address bytes, when it is a literal
+  std::string peek;    // server: the first record, read before mbedTLS sees it
+  size_t peek_pos = 0;
+  IoResult inner_result;  // the inner transport's failure behind a BIO error
+  std::string error;      // why we failed
+  std::string psk_identity;
+  std::string tried_identity;  // server: the PSK identity a client offered
+  VerifyNotes notes;
+
+  Conn() { mbedtls_ssl_init(&ssl); }
+  ~Conn() { mbedtls_ssl_free(&ssl); }
+  bool pending_out() const { return ssl.out_left > 0; }
+};
+
+namespace {
+
+using Conn = TlsTransport::Conn;
+
+int bio_send(void* p, const unsigned char* buf, size_t len) {
+  auto* c = static_cast<Conn*>(p);
+  iovec iov{const_cast<unsigned char*>(buf), len};
+  IoResult r = c->inner->writev(&iov, 1);
+  if (r.is_ok()) return r.bytes > 0 ? int(r.bytes) : MBEDTLS_ERR_SSL_WANT_WRITE;
+  if (r.status == IoStatus::kWouldBlock) return MBEDTLS_ERR_SSL_WANT_WRITE;
+  c->inner_result = r;
+  return kInnerSendFailed;
+}
+
+int bio_recv(void* p, unsigned char* buf, size_t len) {
+  auto* c = static_cast<Conn*>(p);
+  if (c->peek_pos < c->peek.size()) {
+    size_t n = std::min(len, c->peek.size() - c->peek_pos);
+    memcpy(buf, c->peek.data() + c->peek_pos, n);
+    c->peek_pos += n;
+    if (c->peek_pos == c->peek.size()) {
+      std::string().swap(c->peek);
+      c->peek_pos = 0;
+    }
+    return int(n);
+  }
+  IoResult r = c->inner->read(buf, len);
+  if (r.is_ok()) return int(r.bytes);
+  if (r.status == IoStatus::kWouldBlock) return MBEDTLS_ERR_SSL_WANT_READ;
+  c->inner_result = r;
+  return r.status == IoStatus::kClosed ? 0 : kInnerRecvFailed;
+}
+
+int verify_cb(void* p, mbedtls_x509_crt* crt, int depth, uint32_t* flags) {
+  auto* c = static_cast<Conn*>(p);
+  VerifyNotes& n = c->notes;
+  std::string cn = x509_common_name(&crt->subject);
+  if (*flags & MBEDTLS_X509_BADCERT_EXPIRED && (depth == 0 || n.expired.empty()))
+    n.expired = std::string(depth ? "CA certificate '" + cn + "' " : "certificate ") +
+                "expired on " + x509_time_text(crt->valid_to);
+  if (*flags & MBEDTLS_X509_BADCERT_FUTURE && (depth == 0 || n.not_yet_valid.empty()))
+    n.not_yet_valid = std::string(depth ? "CA certificate '" + cn + "' " : "certificate ") +
+                      "is not valid before " + x509_time_text(crt->valid_from);
+  if (depth != 0) return 0;
+  n.leaf_cn = cn;
+  n.leaf_names = x509_san_names(crt);
+  if (!c->server) {
+    // 2.28 matches only DNS names: for an IP literal no host name was set, so check here.
+    if (!c->ip_raw.empty() && !x509_san_has_ip(crt, c->ip_raw))
+      *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+    if (n.host.empty()) *flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;  // nothing to match
+    if (c->ctx->insecure) *flags &= ~uint32_t(MBEDTLS_X509_BADCERT_CN_MISMATCH);
+  }
+  return 0;
+}
+
+// Whether the ClientHello in `rec` (one TLS record) lets us keep our ALPN list: true unless it
+// has an ALPN extension naming none of `ours`. Anything unparsable: true (mbedTLS decides).
+bool alpn_compatible(const std::string& rec, const std::vector<std::string>& ours) {
+  const auto* p = reinterpret_cast<const unsigned char*>(rec.data());
+  size_t n = rec.size();
+  if (n < 5 + 4 || p[0] != 0x16 || p[5] != 0x01) return true;
+  size_t i = 5 + 4 + 2 + 32;  // record header, handshake header, version, random
+  auto u16 = [&](size_t at) { return size_t(p[at]) << 8 | p[at + 1]; };
+  if (i + 1 > n) return true;
+  i += 1 + p[i];  // session id
+  if (i + 2 > n) return true;
+  i += 2 + u16(i);  // cipher suites
+  if (i + 1 > n) return true;
+  i += 1 + p[i];  // compression methods
+  if (i + 2 > n) return true;
+  size_t end = std::min(n, i + 2 + u16(i));
+  i += 2;
+  while (i + 4 <= end) {
+    size_t type = u16(i), len = u16(i + 2);
+    i += 4;
+    if (i + len > end) return true;
+    if (type == 16 && len >= 2) {
+      size_t j = i + 2, list_end = std::min(i + len, i + 2 + u16(i));
+      while (j < list_end) {
+        size_t l = p[j++];
+        if (j + l > list_end) return true;
+        std::string_view name(reinterpret_cast<const char*>(p + j), l);
+        for (const std::string& o : ours)
+          if (o == name) return true;
+        j += l;
+      }
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+bool uses_psk(const mbedtls_ssl_context& ssl) {
+  const char* name = mbedtls_ssl_get_ciphersuite(&ssl);
+  const mbedtls_ssl_ciphersuite_t* info =
+      name ? mbedtls_ssl_ciphersuite_from_string(name) : nullptr;
+  return info != nullptr && mbedtls_ssl_ciphersuite_uses_psk(info);
+}
+
+}  // namespace
+
+int tls_server_psk_lookup(const TlsContext::Impl& c, mbedtls_ssl_context* ssl,
+                          std::string_view identity) {
+  // 2.28 has no per-connection user pointer; p_bio is our Conn (set_bio below).
+  auto* conn = static_cast<Conn*>(ssl->p_bio);
+  conn->tried_identity.assign(identity);
+  auto it = c.psk.find(identity);
+  if (it == c.psk.end()) return MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY;
+  conn->psk_identity.assign(identity);
+  return mbedtls_ssl_set_hs_psk(ssl, reinterpret_cast<const unsigned char*>(it->second.data()),
+                                it->second.size());
+}
+
+TlsTransport::TlsTransport(std::unique_ptr<Transport> inner, std::shared_ptr<const TlsContext> ctx)
+    : inner_(std::move(inner)), ctx_(std::move(ctx)), c_(std::make_unique<Conn>()) {
+  assert(inner_ && ctx_ && ctx_->is_server());
+  c_->inner = inner_.get();
+  c_->ctx = &ctx_->impl();
+  c_->server = true;
+  c_->hs_want = Want::kRead;
+}
+
+TlsTransport::TlsTransport(std::unique_ptr<Transport> inner, std::shared_ptr<const TlsContext> ctx,
+                           std::string server_name)
+    : inner_(std::move(inner)), ctx_(std::move(ctx)), c_(std::make_unique<Conn>()) {
+  assert(inner_ && ctx_ && !ctx_->is_server());
+  c_->inner = inner_.get();
+  c_->ctx = &ctx_->impl();
+  c_->hs_want = Want::kWrite;
+  c_->notes.host = server_name;
+  c_->ip_raw = ip_literal_bytes(server_name);
+  int rc = mbedtls_ssl_setup(&c_->ssl, &c_->ctx->conf);
+  if (rc == 0 && c_->ip_raw.empty() && !server_name.empty())
+    rc = mbedtls_ssl_set_hostname(&c_->ssl, server_name.c_str());
+  if (rc != 0) {
+    c_->failed = true;
+    c_->error = "TLS setup failed: " + tls_strerror(rc);
+    return;
+  }
+  mbedtls_ssl_set_bio(&c_->ssl, c_.get(), bio_send, bio_recv, nullptr);
+  mbedtls_ssl_set_verify(&c_->ssl, verify_cb, c_.get());
+  c_->is_setup = true;
+}
+
+TlsTransport::~TlsTransport() = default;
+
+bool TlsTransport::handshake_done() const {
+  return c_->done;
+}
+
+IoResult TlsTransport::start_server() {
+  const TlsContext::Impl& ic = *c_->ctx;
+  const mbedtls_ssl_config* conf = &ic.conf;
+  if (ic.has_conf_no_alpn) {
+    std::string& pk = c_->peek;
+    for (;;) {
+      size_t need = 5;
+      if (pk.size() >= 5) need = 5 + (size_t(uint8_t(pk[3])) << 8 | uint8_t(pk[4]));
+      if (pk.size() >= need || need > kMaxClientHelloRecord || (!pk.empty() && pk[0] != 0x16))
+        break;
+      char buf[2048];
+      IoResult r = inner_->read(buf, std::min(sizeof buf, need - pk.size()));
+      if (r.status == IoStatus::kWouldBlock) {
+        c_->hs_want = Want::kRead;
+        return r;
+      }
+      if (!r.is_ok()) {
+        c_->failed = true;
+        c_->inner_result = r;
+        c_->error = r.status == IoStatus::kClosed ? "connection closed during the TLS handshake"
+                                                  : inner_->error_text(r);
+        return r.status == IoStatus::kClosed ? IoResult::error(0) : r;
+      }
+      pk.append(buf, r.bytes);
+    }
+    if (!alpn_compatible(pk, ic.alpn)) conf = &ic.conf_no_alpn;
+  }
+  int rc = mbedtls_ssl_setup(&c_->ssl, conf);
+  if (rc != 0) return fail(rc);
+  mbedtls_ssl_set_bio(&c_->ssl, c_.get(), bio_send, bio_recv, nullptr);
+  mbedtls_ssl_set_verify(&c_->ssl, verify_cb, c_.get());
+  c_->is_setup = true;
+  return IoResult::ok(0);
+}
+
+IoResult TlsTransport::handshake() {
+  if (c_->done) return IoResult::ok(0);
+  if (c_->failed) return IoResult::error(c_->inner_result.sys_errno);
+  if (!c_->is_setup) {
+    IoResult r = start_server();
+    if (!r.is_ok()) return r;
+  }
+  int rc = mbedtls_ssl_handshake(&c_->ssl);
+  if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    c_->hs_want = rc == MBEDTLS_ERR_SSL_WANT_READ ? Want::kRead : Want::kWrite;
+    return IoResult::would_block();
+  }
+  if (rc != 0) return fail(rc);
+  c_->done = true;
+  c_->hs_want = Want::kNone;
+  int max = mbedtls_ssl_get_max_out_record_payload(&c_->ssl);
+  if (max > 0) c_->max_payload = size_t(max);
+  if (!c_->server && uses_psk(c_->ssl)) c_->psk_identity = c_->ctx->psk_identity;
+  if (!uses_psk(c_->ssl)) c_->psk_identity.clear();
+  c_->notes = VerifyNotes{};
+  return IoResult::ok(0);
+}
+
+IoResult TlsTransport::fail(int code) {
+  Conn& c = *c_;
+  c.failed = true;
+  const bool sent_no_cert = !c.server && c.ssl.client_auth && !c.ctx->has_own_cert;
+  uint32_t flags = c.is_setup ? mbedtls_ssl_get_verify_result(&c.ssl) : 0;
+  if (code == kInnerSendFailed || code == kInnerRecvFailed) {
+    // A server refusing our missing certificate may reset the connection instead of alerting.
+    c.error = sent_no_cert && !c.done ? "server requires a client certificate"
+                                      : inner_->error_text(c.inner_result);
+    return IoResult::error(c.inner_result.sys_errno);
+  }
+  if (code == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED && flags != 0 && flags != uint32_t(-1)) {
+    c.error = verify_failure_text(flags, c.server, c.notes);
+  } else if (code == MBEDTLS_ERR_SSL_NO_CLIENT_CERTIFICATE) {
+    c.error = "client did not present a certificate";
+    // 2.28 sends no alert here; tell the client, as OpenSSL does for TLS 1.2. Best effort.
+    (void)mbedtls_ssl_send_alert_message(&c.ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                         MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE);
+  } else if (code == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE) {
+    c.error = alert_text(c.ssl.in_msg != nullptr ? c.ssl.in_msg[1] : 0, c.server, sent_no_cert);
+  } else if (code == MBEDTLS_ERR_SSL_CONN_EOF || code == 0) {
+    c.error = sent_no_cert ? "server requires a client certificate"
+                           : "connection closed during the TLS handshake";
+  } else if (code == MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION) {
+    c.error = "unsupported protocol version";
+  } else if (code == MBEDTLS_ERR_SSL_NO_USABLE_CIPHERSUITE ||
+             code == MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN) {
+    c.error = "no cipher suite in common";
+  } else if (code == MBEDTLS_ERR_SSL_UNKNOWN_IDENTITY) {
+    c.error = "unknown PSK identity '" + c.tried_identity + "'";
+  } else if (code == MBEDTLS_ERR_SSL_INVALID_MAC && !c.done) {
+    c.error = "the handshake did not decrypt (wrong PSK key?)";
+  } else if (code == MBEDTLS_ERR_SSL_INVALID_RECORD ||
+             code == MBEDTLS_ERR_SSL_BAD_HS_CLIENT_HELLO || code == MBEDTLS_ERR_SSL_INVALID_MAC) {
+    c.error =
+        c.done ? "corrupt TLS record (" + tls_strerror(code) + ")"
+               : "the peer does not speak TLS or sent a bad handshake (" + tls_strerror(code) + ")";
+  } else {
+    c.error = tls_strerror(code);
+  }
+  return IoResult::error(0);
+}
+
+IoResult TlsTransport::read(void* buf, size_t len) {
+  if (!c_->done) {
+    IoResult h = handshake();
+    if (!h.is_ok()) return h;
+  }
+  if (c_->failed) return IoResult::error(c_->inner_result.sys_errno);
+  if (len == 0) return IoResult::would_block();
+  int rc = mbedtls_ssl_read(&c_->ssl, static_cast<unsigned char*>(buf), len);
+  if (rc > 0) {
+    c_->read_want = Want::kNone;
+    return IoResult::ok(size_t(rc));
+  }
+  if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    c_->read_want = rc == MBEDTLS_ERR_SSL_WANT_READ ? Want::kRead : Want::kWrite;
+    return IoResult::would_block();
+  }
+  // A TCP end of stream without close_notify is treated as a close, like Mosquitto does.
+  if (rc == 0 || rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || rc == MBEDTLS_ERR_SSL_CONN_EOF)
+    return IoResult::closed();
+  return fail(rc);
+}
+
+bool TlsTransport::has_buffered_input() const {
+  if (c_->peek_pos < c_->peek.size()) return true;
+  if (c_->done && !c_->failed &&
+      (mbedtls_ssl_get_bytes_avail(&c_->ssl) > 0 || mbedtls_ssl_check_pending(&c_->ssl) != 0))
+    return true;
+  return inner_->has_buffered_input();
+}
+
+IoResult TlsTransport::writev(const iovec* iov, int iovcnt) {
+  if (!c_->done) {
+    IoResult h = handshake();
+    if (!h.is_ok()) return h;
+  }
+  if (c_->failed) return IoResult::error(c_->inner_result.sys_errno);
+  if (c_->shutdown_started) return IoResult::error(EPIPE);
+  if (c_->pending_out()) {
+    IoResult f = flush();
+    if (!f.is_ok()) return f;
+  }
+  // Small buffers are gathered so an MQTT header and its payload share one record.
+  unsigned char stage[16384];
+  const size_t max = std::min(c_->max_payload, sizeof stage);
+  size_t total = 0;
+  int i = 0;
+  size_t off = 0;
+  while (i < iovcnt) {
+    if (off >= iov[i].iov_len) {
+      ++i;
+      off = 0;
+      continue;
+    }
+    const unsigned char* p = static_cast<const unsigned char*>(iov[i].iov_base) + off;
+    size_t n = iov[i].iov_len - off;
+    if (n < max && i + 1 < iovcnt) {
+      size_t got = 0, o = off;
+      for (int j = i; j < iovcnt && got < max; ++j, o = 0) {
+        size_t take = std::min(iov[j].iov_len - o, max - got);
+        memcpy(stage + got, static_cast<const unsigned char*>(iov[j].iov_base) + o, take);
+        got += take;
+      }
+      p = stage;
+      n = got;
+    }
+    n = std::min(n, max);
+    int rc = mbedtls_ssl_write(&c_->ssl, p, n);
+    size_t accepted = 0;
+    if (rc > 0) {
+      accepted = size_t(rc);
+    } else if (rc == MBEDTLS_ERR_SSL_WANT_WRITE && c_->pending_out()) {
+      accepted = n;  // encrypted into mbedTLS's buffer: in flight, counts as written
+    } else if (rc == MBEDTLS_ERR_SSL_WANT_WRITE || rc == MBEDTLS_ERR_SSL_WANT_READ) {
+      c_->write_want = rc == MBEDTLS_ERR_SSL_WANT_READ ? Want::kRead : Want::kWrite;
+      break;
+    } else {
+      if (total > 0) break;  // report what went out; the error shows on the next call
+      return fail(rc);
+    }
+    total += accepted;
+    c_->write_want = Want::kNone;
+    while (accepted > 0) {  // advance (i, off) past the accepted bytes
+      size_t step = std::min(accepted, iov[i].iov_len - off);
+      off += step;
+      accepted -= step;
+      if (off == iov[i].iov_len && i + 1 < iovcnt) {
+        ++i;
+        off = 0;
+      }
+    }
+    if (c_->pending_out()) {
+      c_->write_want = Want::kWrite;
+      break;
+    }
+  }
+  return total > 0 ? IoResult::ok(total) : IoResult::would_block();
+}
+
+IoResult TlsTransport::flush() {
+  if (c_->failed) return IoResult::error(c_->inner_result.sys_errno);
+  if (!c_->done) return inner_->flush();
+  if (c_->shutdown_started) return drain_shutdown();
+  if (c_->pending_out()) {
+    static const unsigned char kNothing = 0;
+    int rc = mbedtls_ssl_write(&c_->ssl, &kNothing, 0);  // only pushes the pending record
+    if (rc == MBEDTLS_ERR_SSL_WANT_WRITE || rc == MBEDTLS_ERR_SSL_WANT_READ)
+      return IoResult::would_block();
+    if (rc < 0) return fail(rc);
+  }
+  return inner_->flush();
+}
+
+IoResult TlsTransport::drain_shutdown() {
+  Conn& c = *c_;
+  if (c.done && !c.failed) {
+    while (!c.notify_queued || c.pending_out()) {
+      bool had_pending = c.pending_out();
+      int rc = mbedtls_ssl_close_notify(&c.ssl);  // only flushes while a record is pending
+      if (!had_pending) c.notify_queued = true;   // the alert is in mbedTLS's buffer now
+      if (rc == MBEDTLS_ERR_SSL_WANT_WRITE || rc == MBEDTLS_ERR_SSL_WANT_READ)
+        return IoResult::would_block();
+      if (rc < 0) break;  // best effort: give up on close_notify
+    }
+  }
+  if (!c.inner_shut) {
+    c.inner_shut = true;
+    inner_->shutdown();
+  }
+  return inner_->flush();
+}
+
+void TlsTransport::shutdown() {
+  if (c_->shutdown_started) return;
+  c_->shutdown_started = true;
+  if (!c_->done || c_->failed) c_->notify_queued = true;
+  (void)drain_shutdown();
+}
+
+uint32_t TlsTransport::wanted_events(bool want_read, bool want_write) const {
+  bool r = false, w = false;
+  if (c_->failed) return inner_->wanted_events(want_read, want_write);
+  if (!c_->done) {
+    (c_->hs_want == Want::kWrite ? w : r) = true;
+    if (c_->is_setup && c_->pending_out()) w = true;
+  } else {
+    if (want_read) (c_->read_want == Want::kWrite ? w : r) = true;
+    if (want_write) (c_->write_want == Want::kRead ? r : w) = true;
+    if (c_->pending_out() || (c_->shutdown_started && !c_->inner_shut)) w = true;
+  }
+  return inner_->wanted_events(r, w);
+}
+
+std::string TlsTransport::error_text(const IoResult& r) const {
+  if (r.status == IoStatus::kClosed) return "TLS connection closed by peer";
+  if (r.status != IoStatus::kError) return "";
+  if (!c_->error.empty()) return c_->error;
+  return inner_->error_text(r);
+}
+
+std::string TlsTransport::peer_common_name() const {
+  if (!c_->psk_identity.empty()) return c_->psk_identity;
+  const mbedtls_x509_crt* crt = c_->done ? mbedtls_ssl_get_peer_cert(&c_->ssl) : nullptr;
+  return crt ? x509_common_name(&crt->subject) : "";
+}
+
+std::string TlsTransport::peer_subject_rfc2253() const {
+  const mbedtls_x509_crt* crt = c_->done ? mbedtls_ssl_get_peer_cert(&c_->ssl) : nullptr;
+  return crt ? x509_rfc2253(&crt->subject) : "";
+}
+
+bool TlsTransport::has_peer_certificate() const {
+  return c_->done && mbedtls_ssl_get_peer_cert(&c_->ssl) != nullptr;
+}
+
+const std::string& TlsTransport::psk_identity() const {
+  return c_->psk_identity;
+}
+
+std::string TlsTransport::alpn_protocol() const {
+  const char* p = c_->done ? mbedtls_ssl_get_alpn_protocol(&c_->ssl) : nullptr;
+  return p ? p : "";
+}
+
+std::string TlsTransport::cipher_suite() const {
+  const char* p = c_->done ? mbedtls_ssl_get_ciphersuite(&c_->ssl) : nullptr;
+  return p ? p : "";
+}
+
+std::string TlsTransport::protocol_version() const {
+  return c_->done ? mbedtls_ssl_get_version(&c_->ssl) : "";
+}
+
+}  // namespace mq::net

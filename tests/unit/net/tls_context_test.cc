@@ -1,0 +1,204 @@
+// TlsContext building: option parsing (tls_version, ciphers, PSK files) and errors that name
+// the file and the reason.
+#include "net/tls_context.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tls_test_util.h"
+
+namespace mq::net {
+namespace {
+
+using ::testing::HasSubstr;
+
+// TlsClientOptions with a few fields set (designated initializers warn under -Wextra).
+TlsClientOptions client(const std::string& cafile, const std::string& psk = "",
+                        const std::string& psk_identity = "") {
+  TlsClientOptions o;
+  o.cafile = cafile;
+  o.psk = psk;
+  o.psk_identity = psk_identity;
+  return o;
+}
+
+TEST(TlsVersion, Values) {
+  auto v = parse_tls_version("tlsv1.2");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->min_minor, 2);
+  EXPECT_EQ(v->max_minor, 2);
+  v = parse_tls_version("");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->min_minor, 2);
+  v = parse_tls_version("tlsv1.1");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->min_minor, 1);
+  EXPECT_EQ(v->max_minor, 2);
+  v = parse_tls_version("tlsv1.3");
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(v.error().context, HasSubstr("TLS 1.3 is not available"));
+  v = parse_tls_version("sslv3");
+  ASSERT_FALSE(v.ok());
+  EXPECT_THAT(v.error().context, HasSubstr("'sslv3'"));
+}
+
+TEST(CipherList, OpensslAndIanaNames) {
+  auto l =
+      parse_cipher_list("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384", true, false);
+  ASSERT_TRUE(l.ok()) << l.error().to_string();
+  EXPECT_EQ(l->size(), 3u);  // two suites and the terminating 0
+  EXPECT_EQ(l->back(), 0);
+  auto m = parse_cipher_list(
+      "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256 TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", true, false);
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  EXPECT_EQ(*m, *l);
+  auto n = parse_cipher_list("PSK-AES128-GCM-SHA256,ECDHE-PSK-CHACHA20-POLY1305:!aNULL:@STRENGTH",
+                             false, true);
+  ASSERT_TRUE(n.ok()) << n.error().to_string();
+  EXPECT_EQ(n->size(), 3u);
+}
+
+TEST(CipherList, DefaultsAreEcdheAead) {
+  auto l = parse_cipher_list("", true, false);
+  ASSERT_TRUE(l.ok());
+  auto ctx = TlsContext::client(client(kOsCaBundle));
+  if (!ctx.ok()) GTEST_SKIP() << ctx.error().to_string();
+  for (const std::string& s : (*ctx)->cipher_suites()) {
+    EXPECT_THAT(s, HasSubstr("ECDHE"));
+    EXPECT_THAT(s, ::testing::AnyOf(HasSubstr("GCM"), HasSubstr("CHACHA20-POLY1305")));
+  }
+  auto psk = TlsContext::client(client("", "0102", "x"));
+  ASSERT_TRUE(psk.ok()) << psk.error().to_string();
+  for (const std::string& s : (*psk)->cipher_suites()) EXPECT_THAT(s, HasSubstr("PSK"));
+}
+
+TEST(CipherList, UnknownNameIsNamed) {
+  auto l = parse_cipher_list("ECDHE-RSA-AES128-GCM-SHA256:NOT-A-CIPHER", true, false);
+  ASSERT_FALSE(l.ok());
+  EXPECT_THAT(l.error().context, HasSubstr("'NOT-A-CIPHER'"));
+  TlsClientOptions o = client(kOsCaBundle);
+  o.ciphers = "RC4-SHA-PLEASE";
+  auto ctx = TlsContext::client(o);
+  ASSERT_FALSE(ctx.ok());
+  EXPECT_THAT(ctx.error().context, HasSubstr("RC4-SHA-PLEASE"));
+}
+
+class TlsContextFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::make_temp_dir();
+    testing::TestPki pki(dir_);
+    pki.make_ca("ca");
+    pki.make_server("server", "localhost", {"localhost"}, {});
+    pki.make_server("server2", "localhost", {"localhost"}, {});
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string f(const std::string& n) { return dir_ + "/" + n; }
+  std::string dir_;
+};
+
+TEST_F(TlsContextFiles, ServerBuildsAndErrorsNameTheFile) {
+  TlsServerOptions o;
+  o.certfile = f("server.crt");
+  o.keyfile = f("server.key");
+  o.cafile = f("ca.crt");
+  auto ok = TlsContext::server(o);
+  ASSERT_TRUE(ok.ok()) << ok.error().to_string();
+  EXPECT_TRUE((*ok)->is_server());
+
+  struct Case {
+    std::string TlsServerOptions::*field;
+    std::string value;
+    std::string want;
+  } cases[] = {
+      {&TlsServerOptions::certfile, f("missing.crt"),
+       "certfile " + f("missing.crt") + ": No such file or directory"},
+      {&TlsServerOptions::keyfile, f("nope.key"),
+       "keyfile " + f("nope.key") + ": No such file or directory"},
+      {&TlsServerOptions::cafile, f("none.crt"),
+       "cafile " + f("none.crt") + ": No such file or directory"},
+      {&TlsServerOptions::capath, f("nodir"),
+       "capath " + f("nodir") + ": No such file or directory"},
+      {&TlsServerOptions::crlfile, f("x.crl"),
+       "crlfile " + f("x.crl") + ": No such file or directory"},
+      {&TlsServerOptions::certfile, f("server.key"), "certfile " + f("server.key") + ": not a"},
+      {&TlsServerOptions::keyfile, f("server.crt"), "keyfile " + f("server.crt") + ": not an"},
+      {&TlsServerOptions::keyfile, f("server2.key"),
+       "keyfile " + f("server2.key") + " does not belong to certfile"},
+      {&TlsServerOptions::cafile, dir_, "cafile " + dir_ + ": is a directory"},
+      {&TlsServerOptions::tls_version, "tlsv1.3", "TLS 1.3 is not available"},
+      {&TlsServerOptions::ciphers, "FOO-BAR", "'FOO-BAR'"},
+  };
+  for (const Case& c : cases) {
+    TlsServerOptions bad = o;
+    bad.*c.field = c.value;
+    auto r = TlsContext::server(bad);
+    ASSERT_FALSE(r.ok()) << c.value;
+    EXPECT_THAT(r.error().context, HasSubstr(c.want));
+  }
+
+  TlsServerOptions capath = o;
+  capath.cafile.clear();
+  capath.capath = dir_;  // holds keys too: any certificate that parses is enough
+  capath.require_certificate = true;
+  EXPECT_TRUE(TlsContext::server(capath).ok());
+
+  TlsServerOptions nothing;
+  auto r = TlsContext::server(nothing);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().context, HasSubstr("needs certfile and keyfile, or PSK"));
+  TlsServerOptions need_ca = o;
+  need_ca.cafile.clear();
+  need_ca.require_certificate = true;
+  r = TlsContext::server(need_ca);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().context, HasSubstr("require_certificate needs cafile or capath"));
+  TlsServerOptions bad_psk = o;
+  bad_psk.psk = {{"dev", "xyz"}};
+  r = TlsContext::server(bad_psk);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().context, HasSubstr("identity 'dev'"));
+}
+
+TEST_F(TlsContextFiles, ClientErrors) {
+  auto r = TlsContext::client({});
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().context, HasSubstr("cafile, capath or use_os_certs"));
+  TlsClientOptions o = client(f("ca.crt"));
+  o.certfile = f("server.crt");
+  r = TlsContext::client(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().context, HasSubstr("without a keyfile"));
+  r = TlsContext::client(client("", "abcd"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().context, HasSubstr("psk_identity"));
+  o = client(f("ca.crt"));
+  o.tls_version = "tlsv1.1";
+  r = TlsContext::client(o);
+  EXPECT_TRUE(r.ok());
+  EXPECT_FALSE((*r)->is_server());
+}
+
+TEST_F(TlsContextFiles, PskFile) {
+  testing::write_file(f("psk"), "# devices\n\ndev1:00112233\r\n  dev2:abcdef01\n");
+  auto m = load_psk_file(f("psk"));
+  ASSERT_TRUE(m.ok()) << m.error().to_string();
+  EXPECT_EQ(m->size(), 2u);
+  EXPECT_EQ(m->at("dev1"), "00112233");
+  EXPECT_EQ(m->at("dev2"), "abcdef01");
+
+  testing::write_file(f("psk2"), "dev1:0011\nbroken line\n");
+  m = load_psk_file(f("psk2"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(m.error().context, HasSubstr("psk_file " + f("psk2") + " line 2"));
+  testing::write_file(f("psk3"), "dev1:zz\n");
+  m = load_psk_file(f("psk3"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(m.error().context, HasSubstr("line 1: the key for 'dev1' is not hexadecimal"));
+  m = load_psk_file(f("absent"));
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(m.error().context, HasSubstr(f("absent") + ": No such file"));
+}
+
+}  // namespace
+}  // namespace mq::net
