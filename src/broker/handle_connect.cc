@@ -3,6 +3,7 @@
 #include <random>
 
 #include "base/log.h"
+#include "net/tls_transport.h"
 #include "broker/broker.h"
 #include "codec/decode.h"
 #include "codec/encode.h"
@@ -88,9 +89,34 @@ void Broker::refuse_connect(Connection& conn, ReasonCode rc, const char* log_rea
   conn.close(nullptr);
 }
 
-void Broker::handle_connect(Connection& conn, const codec::Connect& p, std::string_view body,
+void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std::string_view body,
                             bool authenticated) {
-  conn.version = p.version;
+  conn.version = packet.version;
+  // use_identity_as_username / use_subject_as_username: the client certificate (or the PSK
+  // identity) names the user and no password is checked, as in Mosquitto.
+  std::string cert_user;
+  codec::Connect identified;
+  const codec::Connect* with_user = &packet;
+  if (const ListenerConfig& l = *conn.listener().config;
+      l.use_identity_as_username || l.use_subject_as_username) {
+    const net::TlsTransport* tls = conn.transport().tls();
+    if (tls) {
+      cert_user = l.use_subject_as_username && tls->has_peer_certificate()
+                      ? tls->peer_subject_rfc2253()
+                      : tls->peer_common_name();
+    }
+    if (cert_user.empty()) {
+      refuse_connect(conn, ReasonCode::kBadUserNameOrPassword,
+                     "disconnected, no client certificate to take the user name from.");
+      return;
+    }
+    identified = packet;
+    identified.username = cert_user;
+    identified.password.reset();
+    with_user = &identified;
+    authenticated = true;
+  }
+  const codec::Connect& p = *with_user;
   MQ_LOG(kLogDebug, "Received CONNECT from %s as %.*s", conn.peer().c_str(),
          int(p.client_id.size()), p.client_id.data());
   const bool v5 = p.version == ProtocolVersion::kV5;

@@ -9,6 +9,8 @@
 #include "broker/config.h"
 #include "broker/password_db.h"
 #include "net/listener.h"
+#include "net/tls_context.h"
+#include "net/ws_transport.h"
 
 namespace mq::broker {
 
@@ -27,6 +29,8 @@ struct Listener {
   std::unique_ptr<net::Acceptor> acceptor;
   int connections = 0;
   std::shared_ptr<const SecurityState> security;
+  std::shared_ptr<const net::TlsContext> tls;                // null: no TLS on this listener
+  std::shared_ptr<const net::WebSocketServerOptions> ws;   // null: plain MQTT, no WebSockets
 };
 
 }  // namespace mq::broker

@@ -10,6 +10,8 @@
 #include "codec/framer.h"
 #include "net/socket_util.h"
 #include "net/tcp_transport.h"
+#include "net/tls_transport.h"
+#include "net/ws_transport.h"
 
 namespace mq::broker {
 
@@ -22,6 +24,42 @@ net::SocketDomain to_net(SocketDomain d) {
     case SocketDomain::kAny: break;
   }
   return net::SocketDomain::kAny;
+}
+
+// The TLS context of a listener from Mosquitto's options; errors name the listener's line.
+Result<std::shared_ptr<const net::TlsContext>> make_tls(const ListenerConfig& lc,
+                                                        const std::string& psk_file) {
+  net::TlsServerOptions o;
+  o.certfile = lc.certfile;
+  o.keyfile = lc.keyfile;
+  o.cafile = lc.cafile;
+  o.capath = lc.capath;
+  o.crlfile = lc.crlfile;
+  o.require_certificate = lc.require_certificate;
+  o.tls_version = lc.tls_version;
+  o.ciphers = lc.ciphers;
+  o.psk_hint = lc.psk_hint;
+  o.alpn = {"mqtt"};
+  if (!lc.psk_hint.empty()) {
+    if (psk_file.empty()) {
+      return make_error(ErrorKind::kConfig,
+                        "Error: psk_hint is set on a listener but no psk_file is configured.");
+    }
+    auto psk = net::load_psk_file(psk_file);
+    if (!psk.ok()) return make_error(ErrorKind::kConfig, "Error: " + psk.error().context);
+    o.psk = std::move(*psk);
+  }
+  if (lc.psk_hint.empty() && (lc.certfile.empty() || lc.keyfile.empty())) {
+    return make_error(ErrorKind::kConfig,
+                      "Error: listener " + std::to_string(lc.port) +
+                          ": both certfile and keyfile are needed for TLS.");
+  }
+  auto ctx = net::TlsContext::server(o);
+  if (!ctx.ok()) {
+    return make_error(ErrorKind::kConfig, "Error: listener " + std::to_string(lc.port) +
+                                              ": " + ctx.error().context);
+  }
+  return ctx;
 }
 
 }  // namespace
@@ -48,8 +86,10 @@ Result<std::vector<uint16_t>> Broker::open_listeners() {
                                               std::to_string(lc.port) + ": " + s.error().context);
       }
       for (auto& sock : *s) {
-        MQ_LOG(kLogNotice, "Opening %s listen socket on port %u.",
-               sock.address.family() == AF_INET6 ? "ipv6" : "ipv4", unsigned(sock.port()));
+        const char* kind = lc.protocol == ListenerProtocol::kWebsockets ? "websockets"
+                           : sock.address.family() == AF_INET6       ? "ipv6"
+                                                                      : "ipv4";
+        MQ_LOG(kLogNotice, "Opening %s listen socket on port %u.", kind, unsigned(sock.port()));
         sockets.push_back(std::move(sock));
       }
     }
@@ -105,9 +145,27 @@ Status Broker::load_all_security() {
       fresh.push_back(global);
     }
   }
+  // Certificates, keys and CRLs are read again on every load (SIGHUP); connections keep the
+  // context they started with.
+  std::vector<std::shared_ptr<const net::TlsContext>> tls(listeners_.size());
+  for (size_t i = 0; i < listeners_.size(); i++) {
+    const ListenerConfig& lc = *listeners_[i]->config;
+    if (!lc.uses_tls()) continue;
+    auto ctx = make_tls(lc, config_.security_for(lc).psk_file);
+    if (!ctx.ok()) return ctx.error();
+    tls[i] = std::move(*ctx);
+  }
   // All loaded: only now replace (a bad file on reload leaves the old state in force).
   bool need_worker = false;
   for (size_t i = 0; i < listeners_.size(); i++) {
+    listeners_[i]->tls = std::move(tls[i]);
+    const ListenerConfig& lc = *listeners_[i]->config;
+    if (lc.protocol == ListenerProtocol::kWebsockets && !listeners_[i]->ws) {
+      auto ws = std::make_shared<net::WebSocketServerOptions>();
+      if (config_.websockets_headers_size > 0) ws->max_headers_size = size_t(config_.websockets_headers_size);
+      ws->allowed_origins = lc.websockets_origins;
+      listeners_[i]->ws = std::move(ws);
+    }
     listeners_[i]->security = std::move(fresh[i]);
     need_worker = need_worker || listeners_[i]->security->passwords;
   }
@@ -131,7 +189,10 @@ void Broker::accept(Listener& listener, net::UniqueFd fd, std::string peer) {
   MQ_LOG(kLogNotice, "New connection from %s on port %u.", peer.c_str(),
          unsigned(lc.unix_socket_path.empty() ? listener.acceptor->port() : 0));
   bool is_unix = !lc.unix_socket_path.empty();
-  auto transport = std::make_unique<net::TcpTransport>(std::move(fd), std::move(peer), is_unix);
+  std::unique_ptr<net::Transport> transport =
+      std::make_unique<net::TcpTransport>(std::move(fd), std::move(peer), is_unix);
+  if (listener.tls) transport = std::make_unique<net::TlsTransport>(std::move(transport), listener.tls);
+  if (listener.ws) transport = std::make_unique<net::WebSocketTransport>(std::move(transport), listener.ws);
   uint64_t id = next_connection_id_++;
   uint32_t max_packet = config_.max_packet_size ? config_.max_packet_size : uint32_t(codec::Framer::kProtocolMaxPacketSize);
   auto conn = std::make_unique<Connection>(*this, id, std::move(transport), listener, max_packet);

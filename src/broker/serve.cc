@@ -125,6 +125,9 @@ int serve(const ServeOptions& o) {
   supported.unix_socket = true;
   supported.password_file = true;
   supported.acl_file = true;
+  supported.tls = true;
+  supported.psk = true;
+  supported.websockets = true;
   Status st = check_supported(config, supported);
   if (!st.ok()) {
     fprintf(stderr, "%s\n", st.error().context.c_str());

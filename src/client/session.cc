@@ -12,6 +12,7 @@
 #include "codec/decode.h"
 #include "codec/encode.h"
 #include "net/tcp_transport.h"
+#include "net/tls_transport.h"
 
 namespace mq::client {
 
@@ -53,7 +54,15 @@ Status Session::connect() {
   }
   int raw = fd->get();
   bool is_unix = !config_.connect.unix_path.empty();
-  transport_ = std::make_unique<net::TcpTransport>(std::move(*fd), "", is_unix);
+  std::unique_ptr<net::Transport> t = std::make_unique<net::TcpTransport>(std::move(*fd), "", is_unix);
+  if (config_.tls) {
+    t = std::make_unique<net::TlsTransport>(std::move(t), config_.tls, config_.tls_server_name);
+  }
+  if (config_.ws) t = std::make_unique<net::WebSocketTransport>(std::move(t), *config_.ws);
+  if (!t->handshake_done()) {
+    if (Status s = net::handshake_blocking(*t, config_.connect.timeout_ms); !s) return s;
+  }
+  transport_ = std::move(t);
   if (Status s = loop_.add(raw, EPOLLIN, this); !s) return s;
   state_ = State::kConnecting;
   ping_outstanding_ = false;
@@ -222,6 +231,14 @@ void Session::flush() {
     if (r.status == net::IoStatus::kWouldBlock) break;
     lose(transport_->error_text(r));
     return;
+  }
+  if (out_.empty()) {
+    // A TLS record tail or a WebSocket control frame the layer still holds.
+    net::IoResult r = transport_->flush();
+    if (r.status == net::IoStatus::kError) {
+      lose(transport_->error_text(r));
+      return;
+    }
   }
   if (out_.empty() && close_pending_) {
     close_now(true, "");

@@ -24,6 +24,8 @@
 #include "net/connect.h"
 #include "net/loop.h"
 #include "net/socks5.h"
+#include "net/tls_context.h"
+#include "net/ws_transport.h"
 #include "net/transport.h"
 
 namespace mq::client {
@@ -31,6 +33,9 @@ namespace mq::client {
 struct SessionConfig {
   net::ConnectOptions connect;
   std::optional<net::Socks5Request> proxy;  // connect through this SOCKS5 proxy (connect.host)
+  std::shared_ptr<const net::TlsContext> tls;  // null: no TLS
+  std::string tls_server_name;                 // the broker's name for SNI and verification
+  std::optional<net::WebSocketClientOptions> ws;  // MQTT over WebSockets (over TLS with `tls`)
   codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
   std::string client_id;  // empty: let the broker assign one
   bool clean_start = true;

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "client/tools.h"
+#include "net/tls_context.h"
 
 namespace mq::client {
 
@@ -39,14 +40,48 @@ std::string random_v31_id() {
 }  // namespace
 
 int prepare_session(const ClientConfig& cfg, SessionConfig* out) {
-  if (uses_tls(cfg)) {
-    err_printf(cfg, "Error: TLS is not supported yet (a TLS option or port 8883 was given; "
-                    "--no-tls connects without TLS).\n");
-    return 1;
-  }
+  const bool tls = uses_tls(cfg);
   SessionConfig s;
   s.connect.host = cfg.host.empty() ? "localhost" : cfg.host;
-  s.connect.port = uint16_t(cfg.port < 0 ? 1883 : cfg.port);
+  s.connect.port = uint16_t(cfg.port < 0 ? (tls ? 8883 : 1883) : cfg.port);
+  if (tls) {
+    if (!cfg.tls_engine.empty() || cfg.keyform == "engine") {
+      err_printf(cfg, "Error: TLS engines are not supported by this build.\n");
+      return 1;
+    }
+    if (!cfg.tls_keylog.empty()) {
+      err_printf(cfg, "Error: --tls-keylog is not supported by this build.\n");
+      return 1;
+    }
+    net::TlsClientOptions o;
+    o.cafile = cfg.cafile;
+    o.capath = cfg.capath;
+    // Port 8883 (or an mqtts:// URL) with nothing to trust given: the OS CA store.
+    o.use_os_certs = cfg.tls_use_os_certs ||
+                     (cfg.cafile.empty() && cfg.capath.empty() && cfg.psk.empty());
+    o.certfile = cfg.certfile;
+    o.keyfile = cfg.keyfile;
+    o.insecure = cfg.insecure;
+    o.tls_version = cfg.tls_version;
+    o.ciphers = cfg.ciphers;
+    if (!cfg.tls_alpn.empty()) o.alpn = {cfg.tls_alpn};
+    o.psk = cfg.psk;
+    o.psk_identity = cfg.psk_identity;
+    auto ctx = net::TlsContext::client(o);
+    if (!ctx) {
+      err_printf(cfg, "Error: %s\n", ctx.error().context.c_str());
+      return 1;
+    }
+    s.tls = std::move(*ctx);
+    s.tls_server_name = s.connect.host;
+  }
+  if (cfg.websockets) {
+    net::WebSocketClientOptions w;
+    w.host = s.connect.host;
+    w.port = s.connect.port;
+    w.path = cfg.ws_path;
+    s.ws = std::move(w);
+  }
   if (!cfg.proxy_host.empty()) {
     net::Socks5Request p;
     p.host = s.connect.host;

@@ -263,7 +263,7 @@ Result<CertgenOutput> certgen_all(const CertgenOptions& o, const Clock& clock) {
   std::string host = !o.dns.empty() ? o.dns.front() : !o.ip.empty() ? o.ip.front() : "localhost";
   std::string port = std::to_string(o.port);
   std::string& t = out->text;
-  t += "\n# mosquitto.conf (for Mosquitto; mq serve refuses TLS listeners until TLS lands):\n";
+  t += "\n# mosquitto.conf (for mq serve and Mosquitto alike):\n";
   t += "listener " + port + "\n";
   t += "cafile " + ca_file + "\n";
   t += "certfile " + srv + ".crt\n";
