@@ -287,3 +287,57 @@ def test_psk_listener(start_broker, tmp_path):
     if MQ_BIN and not brokers.REFERENCE:
         r = run([MQ_BIN, "pub"] + base + ["--psk", "deadbeefcafe0123", "-t", "p/2", "-m", "y"])
         assert r.returncode == 0, r.stderr
+
+
+def test_subject_as_username_with_acl(start_broker, pki, tmp_path):
+    """use_subject_as_username: the RFC 2253 subject is the user name (here "CN=alice")."""
+    acl = tmp_path / "acl"
+    acl.write_text("user CN=alice\ntopic readwrite subj/#\n")
+    port = free_port()
+    conf = ("listener %d 127.0.0.1\n" % port) + tls_conf(pki, None, identity=False) + \
+        "use_subject_as_username true\nacl_file %s\n" % acl
+    b = start_broker(conf)
+    assert brokers.wait_for_port(port, 5.0, b.proc), b.log()
+    sub = Reader([DEB_SUB, "-h", "localhost", "-p", str(port)] + client_tls(pki) +
+                 ["-t", "subj/#", "-v"])
+    try:
+        line = sub.until(lambda: run([DEB_PUB, "-h", "localhost", "-p", str(port)] +
+                                     client_tls(pki) + ["-t", "subj/1", "-m", "s"]))
+        assert line == b"subj/1 s\n"
+        # bob's subject is CN=bob: the ACL gives him nothing, so his message never arrives.
+        r = run([DEB_PUB, "-h", "localhost", "-p", str(port)] + client_tls(pki, "bob") +
+                ["-t", "subj/2", "-m", "from-bob", "-q", "1"])
+        assert r.returncode == 0, r.stderr
+        run([DEB_PUB, "-h", "localhost", "-p", str(port)] + client_tls(pki) +
+            ["-t", "subj/3", "-m", "last", "-q", "1"])
+        lines = []
+        while not lines or lines[-1] != b"subj/3 last\n":
+            lines.append(sub.get(5))
+        assert b"subj/2 from-bob\n" not in lines
+    finally:
+        sub.stop()
+
+
+def server_serial(port, ca):
+    r = run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-CAfile", str(ca),
+             "-showcerts"], input=b"")
+    cert = r.stdout[r.stdout.index(b"-----BEGIN CERTIFICATE-----"):]
+    cert = cert[:cert.index(b"-----END CERTIFICATE-----") + 25]
+    x = run(["openssl", "x509", "-noout", "-serial"], input=cert)
+    return x.stdout.strip()
+
+
+@pytest.mark.mq_only
+def test_sighup_reloads_certificates(start_broker, pki, tmp_path):
+    d = tmp_path / "reload"
+    shutil.copytree(pki / "ca", d)
+    port = free_port()
+    b = start_broker("listener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n" %
+                     (port, d / "server.crt", d / "server.key"))
+    assert brokers.wait_for_port(port, 5.0, b.proc), b.log()
+    before = server_serial(port, d / "ca.crt")
+    r = run([MQ_BIN, "certgen", "renew", "server", "--dir", str(d), "--new-key", "--force"])
+    assert r.returncode == 0, r.stderr
+    b.proc.send_signal(signal.SIGHUP)
+    assert wait_until(lambda: server_serial(port, d / "ca.crt") != before, 5.0), b.log()
+    brokers.assert_broker_alive(b.port)

@@ -269,3 +269,22 @@ def test_headless_chromium_mqttjs(start_broker, tmp_path):
         c.loop_stop()
         c.disconnect()
         httpd.shutdown()
+
+
+def test_mq_sub_over_wss(start_broker, pki):
+    wb = WsBroker(start_broker, tls_dir=pki)
+    sub = subprocess.Popen([MQ_BIN, "sub", "--ws", "--cafile", str(pki / "ca.crt"),
+                            "-h", "localhost", "-p", str(wb.ws_port), "-t", "s/#", "-v",
+                            "-C", "1", "-W", "10"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        def published():
+            if sub.poll() is not None:
+                return True
+            run([MQ_BIN, "pub", "-h", "127.0.0.1", "-p", str(wb.port), "-t", "s/1", "-m", "y"])
+            return False
+        wait_until(published, 10, 0.2)
+        out, err = sub.communicate(timeout=10)
+        assert (sub.returncode, out) == (0, b"s/1 y\n"), err
+    finally:
+        stop_process(sub)
