@@ -58,7 +58,7 @@ if ((full)); then
       name=$(basename "$target" _fuzz)
       corpus=$(mktemp -d)
       cp -r "tests/fuzz/corpus/$name/." "$corpus/" 2>/dev/null || true
-      if UBSAN_OPTIONS=halt_on_error=1 "$target" -max_total_time="${FUZZ_SECONDS:-60}" -timeout=10 \
+      if UBSAN_OPTIONS=halt_on_error=1 "$target" -max_total_time="${FUZZ_SECONDS:-30}" -timeout=10 \
           -rss_limit_mb=2048 -print_final_stats=1 "$corpus" 2>build-fuzz/"$name".log; then
         grep -E "stat::number_of_executed_units|exec/s" build-fuzz/"$name".log | tail -2
         echo "fuzz $name: ok"; extra_pass=$((extra_pass + 1))
