@@ -196,7 +196,7 @@ bool Flow::setup() {
     Sub& s = subs_[i];
     if (!loop_.open(s.c, o_.port, 0, i)) return false;
     s.next_seq.assign(np, 0);
-    s.c.out = connect_packet(client_id("s", i), o_.keepalive);
+    s.c.out = connect_packet(client_id("s", i), o_.keepalive, !o_.persistent_subs);
     s.c.out += subscribe_packet(1, o_.topic, static_cast<uint8_t>(o_.qos));
     loop_.flush(s.c);
   }

@@ -25,7 +25,7 @@ using mq::bench::Options;
                "usage: mq_loadgen fanin|fanout|idle|probe|freeport --port PORT [options]\n"
                "  fanin/fanout: --pubs N --subs N --qos 0|1 --size BYTES --msgs N --secs T\n"
                "                --window N --inflight N --batch N --drain SECS --topic T\n"
-               "                --keepalive SECS --timeout SECS\n"
+               "                --keepalive SECS --timeout SECS --persistent-subs 0|1\n"
                "  idle:         --conns N --concurrency N --hold SECS --sources N\n"
                "                --keepalive SECS --timeout SECS\n");
   std::exit(2);
@@ -63,6 +63,7 @@ Options parse(int argc, char** argv) {
     else if (k == "--batch") o.batch = static_cast<uint32_t>(number("--batch", v, 1, 1e6));
     else if (k == "--drain") o.drain = number("--drain", v, 0.01, 600);
     else if (k == "--topic") o.topic = v;
+    else if (k == "--persistent-subs") o.persistent_subs = number(k.c_str(), v, 0, 1) != 0;
     else if (k == "--keepalive") {
       o.keepalive = static_cast<uint16_t>(number("--keepalive", v, 0, 65535));
       keepalive_set = true;

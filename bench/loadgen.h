@@ -26,6 +26,7 @@ struct Options {
   double drain = 2;        // give up waiting for stragglers after this long without progress
   std::string topic = "bench/t";
   uint16_t keepalive = 60;
+  bool persistent_subs = false;  // subscribers connect with clean session 0 (persistence bench)
   // idle
   uint32_t conns = 10000;
   uint32_t concurrency = 64;  // CONNECTs awaiting CONNACK at once (below listen backlogs)

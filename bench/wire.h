@@ -52,12 +52,14 @@ inline std::string fixed_header_packet(uint8_t first_byte, std::string_view body
   return o;
 }
 
-// CONNECT, protocol level 4 (3.1.1), clean session, no will, no credentials.
-inline std::string connect_packet(std::string_view client_id, uint16_t keepalive) {
+// CONNECT, protocol level 4 (3.1.1), clean session unless `clean` is false, no will, no
+// credentials.
+inline std::string connect_packet(std::string_view client_id, uint16_t keepalive,
+                                  bool clean = true) {
   std::string b;
   put_str(b, "MQTT");
   b.push_back(4);     // protocol level 3.1.1
-  b.push_back(0x02);  // connect flags: clean session
+  b.push_back(clean ? 0x02 : 0x00);  // connect flags: clean session
   put_u16(b, keepalive);
   put_str(b, client_id);
   return fixed_header_packet(0x10, b);

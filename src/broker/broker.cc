@@ -30,6 +30,7 @@ Broker::Broker(Config config, net::EventLoop& loop)
 
 Broker::~Broker() {
   if (flush_hook_) loop_.remove_before_sleep(flush_hook_);
+  if (autosave_timer_) loop_.cancel_timer(autosave_timer_);
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   // Pending retained deliveries hold cursors into retained_: drop them while it lives.
   for (net::TimerId t : retained_timers_) loop_.cancel_timer(t);
@@ -37,10 +38,17 @@ Broker::~Broker() {
 }
 
 Result<std::vector<uint16_t>> Broker::start() {
+  persist::State stored;
+  if (config_.persistence) {
+    if (Status st = persist_load(stored); !st.ok()) return st.error();
+  }
   auto ports = open_listeners();
   if (!ports.ok()) return ports.error();
   if (Status st = load_all_security(); !st.ok()) return st.error();
+  // Stored state is installed before the loop runs, so before any client is accepted.
+  if (persist_) persist_start(stored);
   flush_hook_ = loop_.add_before_sleep([this] {
+    persist_commit();  // journal records reach the kernel before the acks that depend on them
     flush_dirty();
     reap_closed();
   });
@@ -140,8 +148,10 @@ void Broker::shutdown() {
     conn->graceful = true;  // no wills on a clean broker shutdown, as Mosquitto
     conn->close(nullptr);
   }
+  persist_commit();
   flush_dirty();
   reap_closed();
+  if (persist_) (void)persist_save("shutdown");
 }
 
 void Broker::on_frame_error(Connection& conn, const Error& error) {

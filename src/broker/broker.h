@@ -23,6 +23,8 @@
 #include "broker/listener.h"
 #include "broker/message.h"
 #include "broker/password_db.h"
+#include "broker/persist_records.h"
+#include "broker/persist_store.h"
 #include "broker/retained_store.h"
 #include "broker/session.h"
 #include "broker/stats.h"
@@ -54,6 +56,8 @@ class Broker {
   void reload(const Config& fresh);
   // SIGUSR2: logs the subscription tree and retained topics.
   void dump_state();
+  // SIGUSR1: writes a snapshot now (and compacts the journal). No-op without persistence.
+  void save_now();
 
   const Config& config() const { return config_; }
   net::EventLoop& loop() { return loop_; }
@@ -129,6 +133,35 @@ class Broker {
   void protocol_close(Connection& conn, codec::ReasonCode rc, const char* why);
   void send_packet(Connection& conn, const codec::Packet& packet);
 
+  // Persistence (persist_broker.cc). persist_ is null when `persistence false`.
+  // Start-up: persist_load reads the snapshot and replays the journal (before any socket is
+  // bound, so a corrupt file stops start-up early); persist_start installs the state and
+  // writes a fresh snapshot, before the loop runs.
+  [[nodiscard]] Status persist_load(persist::State& state);
+  void persist_start(persist::State& state);
+  void persist_install(persist::State& state);
+  Status persist_save(const char* why);
+  std::string persist_serialize(uint64_t generation, uint64_t tag);
+  void persist_commit();  // before-sleep hook, before any output is flushed (group commit)
+  void persist_tick();    // autosave
+  void persist_refuse_unkept();
+  // The journal buffer for a change to session `s`, or null when it is not stored.
+  std::string* journal_for(const Session& s) {
+    if (!persist_ || !s.persisted) return nullptr;
+    persist_->changes++;
+    return &persist_->journal.pending();
+  }
+  std::string* journal_any() {
+    if (!persist_) return nullptr;
+    persist_->changes++;
+    return &persist_->journal.pending();
+  }
+  void persist_message(std::string& out, const MessagePtr& msg);
+  void persist_outgoing(Session& s, const Outgoing& out);
+  void persist_session_attached(Session& s);
+  void persist_retained(const MessagePtr& msg, bool erased);
+  void arm_session_expiry(Session& s, int64_t delay_ms);
+
   Session* find_session(SessionId id);
   std::string assign_client_id(const ListenerConfig& listener);
 
@@ -155,6 +188,9 @@ class Broker {
   net::HookId flush_hook_ = 0;
   std::string scratch_;  // encoding buffer reused across packets
   bool shutting_down_ = false;
+
+  std::unique_ptr<persist::Store> persist_;
+  net::TimerId autosave_timer_ = 0;
 
   std::unique_ptr<class SysTree> sys_;
   std::unique_ptr<AuthWorker> auth_worker_;  // declared last: joined first on destruction

@@ -203,13 +203,19 @@ struct Config {
   std::string log_timestamp_format;  // empty = epoch seconds
   bool connection_messages = true;
 
-  // Persistence (not implemented yet).
+  // Persistence (persist_*.h).
   bool persistence = false;
   std::string persistence_file = "mosquitto.db";
   std::string persistence_location;
   std::string persistence_filepath;  // location + "/" + file, set after parsing
   int autosave_interval = 1800;
   bool autosave_on_changes = false;
+  // mq extensions. persistence_fsync: fdatasync the journal before acknowledging what it
+  // holds (survives power loss, not only kill -9). persistence_on_corrupt: what to do when
+  // the snapshot file is corrupt: refuse to start (default) or start_empty (the bad file is
+  // renamed to <file>.corrupt-<unix time> and the broker starts with no stored state).
+  bool persistence_fsync = false;
+  bool persistence_corrupt_start_empty = false;
 
   // WebSockets tuning (libwebsockets knobs, stored only).
   int websockets_log_level = 0;

@@ -128,6 +128,16 @@ std::optional<Status> ConfigParser::general_option(std::string_view key, LineTok
     if (c.persistence) use_feature(Feature::kPersistence, std::string(key));
     return Status{};
   }
+  if (key == "persistence_fsync") return parse_bool(t, key, &c.persistence_fsync);
+  if (key == "persistence_on_corrupt") {
+    std::string mode;
+    if (Status st = parse_global_string(t, key, &mode); !st) return st;
+    if (mode != "refuse" && mode != "start_empty")
+      return config_error("Invalid persistence_on_corrupt value (" + mode +
+                          "): use refuse or start_empty.");
+    c.persistence_corrupt_start_empty = mode == "start_empty";
+    return Status{};
+  }
   if (key == "persistence_file") return parse_global_string(t, key, &c.persistence_file);
   if (key == "persistence_location") return parse_global_string(t, key, &c.persistence_location);
   if (key == "persistent_client_expiration") {

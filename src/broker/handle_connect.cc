@@ -5,6 +5,7 @@
 #include "base/log.h"
 #include "net/tls_transport.h"
 #include "broker/broker.h"
+#include "broker/persist_records.h"
 #include "codec/decode.h"
 #include "codec/encode.h"
 
@@ -234,6 +235,7 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
 
   bool present = false;
   Session& s = attach_session(conn, p, &present);
+  persist_session_attached(s);  // journaled before the CONNACK leaves
   conn.session = s.id();
   conn.set_connected();
   stats_.clients_connected++;
@@ -288,6 +290,7 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
     sessions_[conn.client_id] = std::move(fresh);
   }
   s->connection = &conn;
+  s->disconnected_unix_ms = 0;
   s->version = p.version;
   s->username = conn.username;
   s->has_username = conn.has_username;
@@ -341,18 +344,27 @@ void Broker::detach_session(Connection& conn, bool send_will) {
   } else {
     s->will.reset();  // [MQTT-3.1.2-10] a normal DISCONNECT discards the will
   }
+  s->disconnected_unix_ms = clock_.unix_time() * 1000;
   if (s->expiry_interval == 0) {
     end_session(*s);
-  } else if (s->expiry_interval != Session::kNeverExpires) {
-    SessionId id = s->id();
-    s->expiry_timer = loop_.add_timer_in(int64_t(s->expiry_interval) * 1000, [this, id] {
-      if (Session* sess = find_session(id)) {
-        sess->expiry_timer = 0;
-        stats_.clients_expired++;
-        end_session(*sess);
-      }
-    });
+    return;
   }
+  if (std::string* j = journal_for(*s))
+    persist::put_session_disconnect(*j, s->client_id(), s->expiry_interval,
+                                    s->disconnected_unix_ms);
+  if (s->expiry_interval != Session::kNeverExpires)
+    arm_session_expiry(*s, int64_t(s->expiry_interval) * 1000);
+}
+
+void Broker::arm_session_expiry(Session& s, int64_t delay_ms) {
+  SessionId id = s.id();
+  s.expiry_timer = loop_.add_timer_in(delay_ms, [this, id] {
+    if (Session* sess = find_session(id)) {
+      sess->expiry_timer = 0;
+      stats_.clients_expired++;
+      end_session(*sess);
+    }
+  });
 }
 
 void Broker::publish_will(Session& s) {
@@ -374,6 +386,7 @@ void Broker::end_session(Session& s) {
   if (s.will && s.will_timer) publish_will(s);
   if (s.expiry_timer) loop_.cancel_timer(s.expiry_timer);
   for (auto& [key, sub] : s.subscriptions) subs_.unsubscribe(sub.filter, s.id(), sub.share_group);
+  if (std::string* j = journal_for(s)) persist::put_session_del(*j, s.client_id());
   stats_.publish_dropped += s.queue.size() + s.inflight.size();
   session_by_id_.erase(s.id());
   sessions_.erase(s.client_id());  // destroys s

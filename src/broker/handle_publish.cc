@@ -2,6 +2,7 @@
 // per-session queues.
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/persist_records.h"
 #include "codec/encode.h"
 #include "codec/topic.h"
 
@@ -108,7 +109,11 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   if (p.qos == 1) {
     send_packet(conn, codec::Puback{p.packet_id, rc, {}});
   } else if (p.qos == 2) {
-    if (s && uint8_t(rc) < 0x80) s->incoming_qos2.insert(p.packet_id);
+    if (s && uint8_t(rc) < 0x80) {
+      s->incoming_qos2.insert(p.packet_id);
+      // [MQTT-4.3.3-9] a re-send after a restart must still be recognised.
+      if (std::string* j = journal_for(*s)) persist::put_qos2_in(*j, s->client_id(), p.packet_id);
+    }
     send_packet(conn, codec::Pubrec{p.packet_id, rc, {}});
   }
 }
@@ -116,10 +121,13 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
 size_t Broker::publish(const MessagePtr& msg) {
   if (msg->retain) {
     // [MQTT-3.3.1-6] store, [MQTT-3.3.1-10] an empty payload clears, [MQTT-3.3.1-11].
-    if (msg->payload.empty())
-      retained_.erase(msg->topic);
-    else
+    if (msg->payload.empty()) {
+      bool erased = retained_.erase(msg->topic);
+      persist_retained(msg, erased);
+    } else {
       retained_.set(msg->topic, msg);
+      persist_retained(msg, false);
+    }
   }
   size_t matched = 0;
   subs_.match(msg->topic, [&](SessionId id, const SubscriptionOptions& opts, std::string_view) {
@@ -153,6 +161,7 @@ void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOption
   // [MQTT-3.3.1-12/13] (3.1.1 clients always get 0 for live messages [MQTT-3.3.1-9]).
   out.retain = retained_on_subscribe || (opts.retain_as_published && msg->retain);
   out.subscription_id = opts.subscription_id;
+  out.seq = s.next_seq++;
   Connection* conn = s.connection;
 
   if (out.qos == 0) {
@@ -168,6 +177,7 @@ void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOption
   if (conn && conn->open() && s.queue.empty() && s.inflight.size() < inflight_window(*conn)) {
     out.packet_id = s.next_packet_id();
     s.inflight.push_back(out);
+    persist_outgoing(s, s.inflight.back());
     send_publish(*conn, s.inflight.back());
     return;
   }
@@ -181,6 +191,7 @@ enqueue:
   }
   s.queued_bytes += msg->payload.size();
   s.queue.push_back(std::move(out));
+  persist_outgoing(s, s.queue.back());
 }
 
 void Broker::pump(Session& s) {
@@ -208,13 +219,17 @@ void Broker::pump(Session& s) {
     s.queued_bytes -= out.msg->payload.size();
     if (expired(*out.msg, now)) {  // [MQTT-3.3.2-5] expired while queued: not sent
       stats_.publish_dropped++;
+      if (std::string* j = journal_for(s)) persist::put_out_del(*j, s.client_id(), out.seq);
       continue;
     }
     if (out.qos == 0) {
+      if (std::string* j = journal_for(s)) persist::put_out_del(*j, s.client_id(), out.seq);
       send_publish(*conn, out);
       continue;
     }
     out.packet_id = s.next_packet_id();
+    if (std::string* j = journal_for(s))
+      persist::put_out_packet_id(*j, s.client_id(), out.seq, out.packet_id);
     s.inflight.push_back(std::move(out));
     send_publish(*conn, s.inflight.back());
   }
@@ -277,7 +292,10 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
     if (out.qos > 0) {
       if (Session* s = find_session(conn.session)) {
         auto it = s->find_inflight(out.packet_id);
-        if (it != s->inflight.end()) s->inflight.erase(it);
+        if (it != s->inflight.end()) {
+          if (std::string* j = journal_for(*s)) persist::put_out_del(*j, s->client_id(), it->seq);
+          s->inflight.erase(it);
+        }
       }
     }
     return;
@@ -302,6 +320,7 @@ void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::P
       bool qos_matches = type == codec::PacketType::kPuback ? it->qos == 1 : it->qos == 2;
       if (!qos_matches) return;
       if (!it->sent) s->unsent_inflight--;
+      if (std::string* j = journal_for(*s)) persist::put_out_del(*j, s->client_id(), it->seq);
       s->inflight.erase(it);
       pump(*s);
       return;
@@ -315,11 +334,13 @@ void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::P
       }
       if (uint8_t(a.reason_code) >= 0x80) {  // [MQTT-4.3.3-4] an error PUBREC ends the flow
         if (!it->sent) s->unsent_inflight--;
+        if (std::string* j = journal_for(*s)) persist::put_out_del(*j, s->client_id(), it->seq);
         s->inflight.erase(it);
         pump(*s);
         return;
       }
       it->pubrec_received = true;
+      if (std::string* j = journal_for(*s)) persist::put_out_pubrec(*j, s->client_id(), it->seq);
       it->msg.reset();  // the payload is no longer needed [MQTT-4.3.3-5]
       it->msg = std::make_shared<Message>();
       send_packet(conn, codec::Pubrel{a.packet_id, ReasonCode::kSuccess, {}});
@@ -327,6 +348,9 @@ void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::P
     }
     case codec::PacketType::kPubrel: {
       size_t erased = s->incoming_qos2.erase(a.packet_id);
+      if (erased) {
+        if (std::string* j = journal_for(*s)) persist::put_qos2_rel(*j, s->client_id(), a.packet_id);
+      }
       ReasonCode rc = erased || conn.version != ProtocolVersion::kV5
                           ? ReasonCode::kSuccess
                           : ReasonCode::kPacketIdentifierNotFound;

@@ -1,6 +1,7 @@
 // SUBSCRIBE and UNSUBSCRIBE, and retained messages sent on subscribe.
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/persist_records.h"
 #include "codec/topic.h"
 
 namespace mq::broker {
@@ -65,8 +66,9 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
     opts.retain_handling = sub.retain_handling;
     opts.subscription_id = sub_id;
     SubscribeOutcome outcome = subs_.subscribe(filter, s->id(), opts, group);
-    s->subscriptions[std::string(sub.filter)] =
-        SessionSubscription{std::string(filter), std::string(group), opts};
+    auto& stored = s->subscriptions[std::string(sub.filter)];
+    stored = SessionSubscription{std::string(filter), std::string(group), opts};
+    if (std::string* j = journal_for(*s)) persist::put_sub_add(*j, s->client_id(), sub.filter, stored);
     ack.reason_codes.push_back(ReasonCode(opts.qos));
     if (config_.connection_messages && logger().enabled(kLogSubscribe)) {
       MQ_LOG(kLogSubscribe, "%s %u %.*s", conn.client_id.c_str(), unsigned(opts.qos),
@@ -136,6 +138,7 @@ void Broker::handle_unsubscribe(Connection& conn, const codec::Unsubscribe& p) {
     }
     subs_.unsubscribe(it->second.filter, s->id(), it->second.share_group);
     s->subscriptions.erase(it);
+    if (std::string* j = journal_for(*s)) persist::put_sub_del(*j, s->client_id(), f);
     ack.reason_codes.push_back(ReasonCode::kSuccess);
     if (logger().enabled(kLogUnsubscribe))
       MQ_LOG(kLogUnsubscribe, "%s %.*s", conn.client_id.c_str(), int(f.size()), f.data());

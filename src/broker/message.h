@@ -28,7 +28,11 @@ struct Message {
   int64_t expiry_unix_ms = 0;  // absolute wall-clock deadline in ms; 0 = never expires
   std::string origin_client_id;  // for No Local and logging
   std::string origin_username;
-  uint64_t store_id = 0;  // unique per broker run, for persistence
+  uint64_t store_id = 0;  // unique across restarts when persistence is on
+  // Persistence bookkeeping, not message content: the journal generation whose files hold
+  // this message's record (0 = not stored). Mutable because the message is otherwise
+  // immutable and shared; only the loop thread touches it.
+  mutable uint64_t persist_gen = 0;
 };
 
 using MessagePtr = std::shared_ptr<const Message>;

@@ -88,7 +88,12 @@ std::shared_ptr<const PasswordDb> PasswordDb::parse(std::string_view content,
 bool PasswordDb::verify(std::string_view username, std::optional<std::string_view> password) const {
   if (!password) return false;
   auto it = users_.find(username);
-  if (it == users_.end()) return false;
+  if (it == users_.end()) {
+    // Spend what a known user costs (same hash kind and parameters as the file's first entry),
+    // so response time does not tell which user names exist.
+    if (!users_.empty()) (void)users_.begin()->second.verify(*password);
+    return false;
+  }
   return it->second.verify(*password);
 }
 

@@ -128,6 +128,7 @@ int serve(const ServeOptions& o) {
   supported.tls = true;
   supported.psk = true;
   supported.websockets = true;
+  supported.persistence = true;
   Status st = check_supported(config, supported);
   if (!st.ok()) {
     fprintf(stderr, "%s\n", st.error().context.c_str());
@@ -208,6 +209,9 @@ int serve(const ServeOptions& o) {
         logger().reopen();
         break;
       }
+      case SIGUSR1:
+        broker.save_now();
+        break;
       case SIGUSR2:
         broker.dump_state();
         break;

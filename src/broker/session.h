@@ -35,6 +35,7 @@ struct Outgoing {
   bool pubrec_received = false;  // QoS 2: PUBREC seen, PUBREL sent, PUBCOMP awaited
   bool sent = true;           // false: in flight from an earlier connection, not yet re-sent
   uint32_t subscription_id = 0;
+  uint64_t seq = 0;           // per-session sequence number: names the entry in the journal
 };
 
 struct SessionSubscription {
@@ -84,6 +85,12 @@ class Session {
   std::unordered_set<uint16_t> incoming_qos2;
 
   static constexpr uint32_t kNeverExpires = 0xFFFFFFFF;
+
+  // Persistence: whether this session is in the store (its changes are journaled), and the
+  // next Outgoing::seq.
+  bool persisted = false;
+  int64_t disconnected_unix_ms = 0;  // when it last went offline (0 while connected)
+  uint64_t next_seq = 1;
 
   // Next free packet identifier not used by a message in flight. REQUIRES: inflight has fewer
   // than 65535 entries.
