@@ -1,10 +1,20 @@
 #include "broker/auth_worker.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 namespace mq::broker {
 
 AuthWorker::AuthWorker(unsigned threads) {
   if (threads == 0) threads = 1;
+  // Signals belong to the loop thread (signalfd). Threads inherit the creator's mask, so all
+  // signals are blocked while they start: a worker must never take SIGHUP or SIGTERM with the
+  // default action, which would end the process without a clean shutdown.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
   for (unsigned i = 0; i < threads; i++) threads_.emplace_back([this] { run(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 AuthWorker::~AuthWorker() {

@@ -292,6 +292,8 @@ void Broker::reload(const Config& fresh) {
   // load leaves the previous one in force, with the error logged).
   if (Status sec = load_all_security(); !sec.ok())
     MQ_LOG(kLogError, "%s", sec.error().context.c_str());
+  else
+    recheck_connected_clients();
   sys_->restart();
 }
 

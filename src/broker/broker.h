@@ -99,6 +99,9 @@ class Broker {
   [[nodiscard]] Result<std::shared_ptr<const SecurityState>> load_security(
       const SecurityOptions& options);
   [[nodiscard]] Status load_all_security();
+  // After a reload: disconnects clients the new password file or allow_anonymous refuses.
+  void recheck_connected_clients();
+  void drop_unauthorised(uint64_t connection_id);
   void send_connack(Connection& conn, bool session_present, codec::ReasonCode rc,
                     codec::Properties props = {});
   void refuse_connect(Connection& conn, codec::ReasonCode rc, const char* log_reason = nullptr);

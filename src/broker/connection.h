@@ -68,6 +68,8 @@ class Connection final : public net::IoHandler {
   std::string client_id;
   std::string username;
   bool has_username = false;
+  bool cert_identity = false;              // user name from the TLS certificate / PSK identity
+  std::unique_ptr<std::string> password;   // only with a password_file (SIGHUP re-check)
   SessionId session = 0;
   uint16_t keep_alive = 0;           // seconds, as negotiated; 0 = none
   int64_t last_rx_ms = 0;            // monotonic time of the last packet received

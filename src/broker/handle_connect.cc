@@ -225,6 +225,13 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
   conn.client_id = client_id;
   if (p.username) conn.username.assign(*p.username);
   conn.has_username = p.username.has_value();
+  conn.cert_identity = !cert_user.empty();
+  // Kept only where a password file decides, for the re-check after SIGHUP (Mosquitto 2.0
+  // re-verifies connected clients against the reloaded file).
+  if (p.password && security.passwords && !conn.cert_identity)
+    conn.password = std::make_unique<std::string>(*p.password);
+  else
+    conn.password.reset();
   conn.keep_alive = keep_alive;
   if (v5) {
     conn.client_receive_max = p.properties.receive_maximum.value_or(65535);

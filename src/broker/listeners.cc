@@ -176,6 +176,41 @@ Status Broker::load_all_security() {
   return {};
 }
 
+void Broker::recheck_connected_clients() {
+  for (auto& [id, c] : connections_) {
+    Connection& conn = *c;
+    if (conn.state() != Connection::State::kConnected || conn.cert_identity) continue;
+    const SecurityState& sec = *conn.listener().security;
+    if (!conn.has_username || !sec.passwords) {
+      // Anonymous, or a user name with no password file: allow_anonymous decides.
+      if (!sec.allow_anonymous) drop_unauthorised(id);
+      continue;
+    }
+    // The hash is slow on purpose: verified on a worker like a CONNECT.
+    std::optional<std::string> password;
+    if (conn.password) password.emplace(*conn.password);
+    auth_worker_->submit([this, db = sec.passwords, user = conn.username,
+                          password = std::move(password), id = id] {
+      bool ok = db->verify(user, password ? std::optional<std::string_view>(*password)
+                                          : std::nullopt);
+      if (!ok) loop_.post([this, id] { drop_unauthorised(id); });
+    });
+  }
+}
+
+void Broker::drop_unauthorised(uint64_t connection_id) {
+  auto it = connections_.find(connection_id);
+  if (it == connections_.end()) return;
+  Connection& conn = *it->second;
+  if (conn.state() != Connection::State::kConnected) return;
+  if (conn.version == codec::ProtocolVersion::kV5) {
+    codec::Disconnect d;
+    d.reason_code = codec::ReasonCode::kNotAuthorized;
+    send_packet(conn, d);
+  }
+  conn.close("disconnected, not authorised.");
+}
+
 void Broker::accept(Listener& listener, net::UniqueFd fd, std::string peer) {
   if (shutting_down_) return;
   const ListenerConfig& lc = *listener.config;

@@ -161,3 +161,27 @@ def test_argon2_logins_do_not_block_other_clients(tmp_path, start_broker, conns)
     assert median < 0.05, rtts
     assert worst < burst / 4, (worst, burst)
     assert_broker_alive(b.port)
+
+
+def test_sighup_rechecks_connected_clients(tmp_path, start_broker, conns):
+    """SIGHUP re-verifies connected clients against the reloaded password file and
+    allow_anonymous (Mosquitto 2.0 mosquitto_security_apply): a removed user and, once
+    anonymous access is off, anonymous clients are disconnected; the others stay."""
+    import signal
+    pw = tmp_path / "pw"
+    make_pwfile(pw, [("alice", "secret"), ("bob", "hunter2")])
+    b = start_broker("password_file %s\nallow_anonymous true\n" % pw)
+    alice = conns(mr.client(b.port, "alice-hup", username="alice", password=b"secret"))
+    bob = conns(mr.client(b.port, "bob-hup", username="bob", password=b"hunter2"))
+    anon = conns(mr.client(b.port, "anon-hup"))
+    tool = ["/usr/bin/mosquitto_passwd"] if REFERENCE else [MQ_BIN, "passwd"]
+    subprocess.run(tool + ["-D", str(pw), "bob"], check=True, capture_output=True)
+    text = open(b.conf_path).read().replace("allow_anonymous true", "allow_anonymous false")
+    with open(b.conf_path, "w") as f:
+        f.write(text)
+    b.proc.send_signal(signal.SIGHUP)
+    bob.expect_closed(5)
+    anon.expect_closed(5)
+    alice.sub([("still/here", 1)])  # alice's connection is unaffected
+    assert pub(b.port, "-u", "bob", "-P", "hunter2") == 5
+    assert pub(b.port, "-u", "alice", "-P", "secret") == 0
