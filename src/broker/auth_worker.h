@@ -1,5 +1,6 @@
-// AuthWorker: runs slow work (password hash verification: Argon2id costs ~0.1 s of CPU) on its
-// own threads so the broker loop never waits for it. Tasks are plain functions; a task hands
+// AuthWorker: runs slow work (password hash verification: Argon2id costs ~0.1 s of CPU; the
+// journal's fdatasync, in a one-thread instance) on its own threads so the broker loop never
+// waits for it. Worker threads block every signal (signals belong to the loop's signalfd). Tasks are plain functions; a task hands
 // its result back to the loop with EventLoop::post(). Owned by the Broker; destroying it stops
 // and joins the threads (tasks not started are dropped).
 // Threading: submit() is called on the loop thread; tasks run on the worker threads and must

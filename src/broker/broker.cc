@@ -3,6 +3,7 @@
 #include "broker/broker.h"
 
 #include <sys/epoll.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -149,6 +150,11 @@ void Broker::shutdown() {
     conn->close(nullptr);
   }
   persist_commit();
+  if (persist_ && !held_.empty()) {
+    // Acknowledgements still waiting for the sync worker: sync here, then let them go.
+    bool ok = persist_->journal.is_open() && ::fdatasync(persist_->journal.fd()) == 0;
+    persist_synced(persist_->sync_requested, ok, ok ? 0 : errno);
+  }
   flush_dirty();
   reap_closed();
   if (persist_) (void)persist_save("shutdown");

@@ -148,6 +148,11 @@ class Broker {
   void persist_commit();  // before-sleep hook, before any output is flushed (group commit)
   void persist_tick();    // autosave
   void persist_refuse_unkept();
+  // persistence_fsync off the loop thread: holds the output of this iteration's dirty
+  // connections until the sync worker's fdatasync of the journal completes.
+  void persist_hold_for_sync();
+  void persist_start_sync();
+  void persist_synced(uint64_t seq, bool ok, int err);
   // The journal buffer for a change to session `s`, or null when it is not stored.
   std::string* journal_for(const Session& s) {
     if (!persist_ || !s.persisted) return nullptr;
@@ -196,6 +201,12 @@ class Broker {
   net::TimerId autosave_timer_ = 0;
 
   std::unique_ptr<class SysTree> sys_;
+  struct HeldOutput {
+    uint64_t connection_id;
+    uint64_t sync_seq;  // released once Store::sync_done reaches it
+  };
+  std::vector<HeldOutput> held_;
+  std::unique_ptr<AuthWorker> sync_worker_;  // one thread: journal fdatasync
   std::unique_ptr<AuthWorker> auth_worker_;  // declared last: joined first on destruction
 };
 

@@ -128,6 +128,10 @@ void Connection::resume_reading() {
 
 bool Connection::flush() {
   if (!transport_ || transport_->fd() < 0) return false;
+  if (output_held) {  // released (and flushed) by the broker once the journal is synced
+    update_interest();
+    return true;
+  }
   while (!out_.empty()) {
     iovec iov[kMaxIov];
     int n = out_.fill_iov(iov, kMaxIov);
@@ -164,7 +168,8 @@ void Connection::log_transport_error(const net::IoResult& r) {
 
 void Connection::update_interest() {
   if (!loop_ || state_ == State::kClosing) return;
-  uint32_t want = transport_->wanted_events(state_ != State::kAuthenticating, !out_.empty());
+  uint32_t want = transport_->wanted_events(state_ != State::kAuthenticating,
+                                            !out_.empty() && !output_held);
   if (want != interest_) {
     interest_ = want;
     (void)loop_->modify(transport_->fd(), want);

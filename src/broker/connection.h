@@ -81,6 +81,8 @@ class Connection final : public net::IoHandler {
   bool request_problem_info = true;
   bool graceful = false;             // DISCONNECT received (no will unless 0x04)
   bool in_dirty_list = false;
+  // Output waits for an fdatasync of the journal records it acknowledges (persistence_fsync).
+  bool output_held = false;
   bool reap_scheduled = false;
   const char* close_reason = nullptr;
   uint64_t bytes_in = 0;

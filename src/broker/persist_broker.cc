@@ -7,17 +7,21 @@
 // persist_commit() BEFORE flush_dirty(): one write(2) per loop iteration puts every record of
 // that iteration in the kernel before any PUBACK, PUBREC, SUBACK or CONNACK (or PUBLISH with a
 // packet identifier) leaves, so kill -9 loses nothing acknowledged. With persistence_fsync the
-// same commit also runs fdatasync, once for all acknowledgements of the iteration (group
-// commit). That fdatasync is synchronous on the loop thread for now (a helper thread would
-// have to hold each affected connection's output until it completes); see the issue notes.
+// journal is also fdatasync'd once for all acknowledgements of the iteration (group commit),
+// on the sync worker thread: the output of that iteration's dirty connections is held
+// (Connection::output_held) until the sync completes, while the loop goes on serving others.
 // If a write fails the acknowledgements of that iteration are withheld (their connections are
 // closed without their output) and so is everything else that needs the store, until a
 // snapshot succeeds (retried at most once a second).
 // Snapshots (autosave, SIGUSR1, shutdown, start-up, journal growth) serialise the whole state,
 // write it durably (temp file, fsync, rename, directory fsync) with the next generation, then
 // start an empty journal of that generation; a journal of another generation is stale.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cinttypes>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 
 #include "base/log.h"
@@ -206,7 +210,10 @@ void Broker::persist_commit() {
     persist_refuse_unkept();
     return;
   }
-  Status st = p.journal.commit(config_.persistence_fsync);
+  // With persistence_fsync the fdatasync runs on the sync worker and this iteration's output
+  // waits for it; without a worker (none could start) it runs here.
+  const bool async_sync = config_.persistence_fsync && sync_worker_ && !shutting_down_;
+  Status st = p.journal.commit(config_.persistence_fsync && !async_sync);
   if (!st.ok()) {
     MQ_LOG(kLogError,
            "Error: persistence: %s. Not acknowledging what cannot be stored until a snapshot "
@@ -217,8 +224,79 @@ void Broker::persist_commit() {
     persist_refuse_unkept();
     return;
   }
+  if (async_sync) persist_hold_for_sync();
   if (p.journal.size() > kCompactJournalBytes && p.journal.size() > 2 * p.snapshot_bytes)
     (void)persist_save("journal compaction");
+}
+
+void Broker::persist_hold_for_sync() {
+  persist::Store& p = *persist_;
+  const uint64_t seq = ++p.sync_requested;
+  // Every connection with output now may carry an acknowledgement of what was just written.
+  for (Connection* c : dirty_) {
+    if (!c->open() || c->output_held) continue;
+    c->output_held = true;
+    held_.push_back({c->id(), seq});
+  }
+  persist_start_sync();
+}
+
+void Broker::persist_start_sync() {
+  persist::Store& p = *persist_;
+  if (p.sync_in_flight || p.sync_done >= p.sync_requested) return;
+  const uint64_t seq = p.sync_requested;
+  // A duplicate descriptor: a snapshot may replace (and close) the journal meanwhile; syncing
+  // the old file is still what the held acknowledgements need.
+  int fd = p.journal.is_open() ? ::dup(p.journal.fd()) : -1;
+  if (fd < 0) {
+    persist_synced(seq, false, errno ? errno : EBADF);
+    return;
+  }
+  p.sync_in_flight = true;
+  sync_worker_->submit([this, fd, seq] {
+    bool ok = ::fdatasync(fd) == 0;
+    int err = ok ? 0 : errno;
+    ::close(fd);
+    loop_.post([this, seq, ok, err] { persist_synced(seq, ok, err); });
+  });
+}
+
+void Broker::persist_synced(uint64_t seq, bool ok, int err) {
+  if (!persist_) return;
+  persist::Store& p = *persist_;
+  p.sync_in_flight = false;
+  if (!ok) {
+    MQ_LOG(kLogError,
+           "Error: persistence: cannot fdatasync journal %s: %s. Not acknowledging what cannot "
+           "be stored until a snapshot succeeds.",
+           p.journal_path.c_str(), strerror(err));
+    p.broken = true;
+    p.last_attempt_ms = loop_.now_ms();
+    for (const HeldOutput& h : held_) {
+      auto it = connections_.find(h.connection_id);
+      if (it == connections_.end() || !it->second->open()) continue;
+      it->second->out().clear();
+      it->second->output_held = false;
+      it->second->close("disconnected: persistence failed, acknowledgement withheld.");
+    }
+    held_.clear();
+    p.sync_done = p.sync_requested;
+    return;
+  }
+  if (seq > p.sync_done) p.sync_done = seq;
+  size_t kept = 0;
+  for (const HeldOutput& h : held_) {
+    if (h.sync_seq > p.sync_done) {
+      held_[kept++] = h;
+      continue;
+    }
+    auto it = connections_.find(h.connection_id);
+    if (it == connections_.end()) continue;
+    it->second->output_held = false;
+    mark_dirty(*it->second);
+  }
+  held_.resize(kept);
+  persist_start_sync();
 }
 
 void Broker::persist_tick() {
@@ -359,6 +437,7 @@ void Broker::persist_start(persist::State& state) {
   int64_t t0 = loop_.now_ms();
   persist_install(state);
   state = persist::State();  // frees messages nothing refers to
+  if (config_.persistence_fsync) sync_worker_ = std::make_unique<AuthWorker>(1);
   // A fresh snapshot folds the journal in (and drops any torn tail for good). If it cannot be
   // written the broker still runs, but acknowledges nothing that needs the store until a
   // snapshot succeeds; the files on disk stay as they were, so nothing is lost meanwhile.

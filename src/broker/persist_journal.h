@@ -38,6 +38,7 @@ class JournalWriter {
   [[nodiscard]] Status commit(bool sync);
 
   uint64_t size() const { return size_; }  // committed bytes, header included
+  int fd() const { return fd_; }            // for an fdatasync on another thread (dup it)
 
  private:
   int fd_ = -1;

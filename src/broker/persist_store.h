@@ -27,6 +27,11 @@ struct Store {
   // acknowledged that depends on the store until a snapshot succeeds.
   bool broken = false;
   int64_t last_attempt_ms = -1'000'000;
+  // persistence_fsync: commits written (numbered) and the highest one known synced. The
+  // fdatasync runs on the sync worker; acknowledgements wait for it (Broker::held_).
+  uint64_t sync_requested = 0;
+  uint64_t sync_done = 0;
+  bool sync_in_flight = false;
 };
 
 }  // namespace mq::broker::persist

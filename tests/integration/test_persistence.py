@@ -394,3 +394,70 @@ def test_journal_write_reaches_the_kernel_before_each_ack(tmp_path):
         # Message n is queued for the offline persistent session: its records are written
         # (one write per loop iteration) before PUBACK n.
         assert journal_writes_before(i, pub_connack) >= n, "PUBACK %d before its journal write" % n
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_fsync_completes_before_each_ack(tmp_path):
+    """persistence_fsync: the fdatasync runs on a worker thread, and each PUBACK for a message
+    to an offline persistent session leaves only after an fdatasync that finished after that
+    message's journal write (checked on the system calls of all threads)."""
+    port = brokers.free_port()
+    conf = tmp_path / "broker.conf"
+    conf.write_text("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                    "persistence_fsync true\npersistence_location %s/\n%s" % (
+                        port, tmp_path, "user root\n" if os.geteuid() == 0 else ""))
+    trace = tmp_path / "trace"
+    proc = subprocess.Popen(
+        ["strace", "-f", "-qq", "-s", "8", "-e", "trace=openat,write,dup,fdatasync,sendmsg",
+         "-o", str(trace), brokers.MQ_BIN, "serve", "-c", str(conf)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert brokers.wait_for_port(port, 10.0, proc)
+        s = mr.client(port, "fsync-sub", clean=False)
+        s.sub("fsync/t", 1)
+        s.disconnect()
+        p = mr.client(port, "fsync-pub")
+        for i in range(10):
+            p.pub("fsync/t", b"%d" % i, qos=1)
+        p.disconnect()
+    finally:
+        proc.kill()
+        proc.wait(5)
+    journal_fd, dups, events = None, set(), []
+    pending = {}  # pid -> fd of an fdatasync not finished yet
+    for line in trace.read_text().splitlines():
+        pid = line.split(" ", 1)[0]
+        m = re.search(r'openat\(.*"[^"]*mosquitto\.db\.journal".*O_APPEND.* = (\d+)$', line)
+        if m:
+            journal_fd = m.group(1)
+            continue
+        m = re.search(r"\bdup\((\d+)\)\s+= (\d+)", line)
+        if m and m.group(1) == journal_fd:
+            dups.add(m.group(2))
+            continue
+        m = re.search(r"\bwrite\((\d+),", line)
+        if m and m.group(1) == journal_fd:
+            events.append("J")
+            continue
+        m = re.search(r"fdatasync\((\d+)\)\s+= 0", line)
+        if m and (m.group(1) in dups or m.group(1) == journal_fd):
+            events.append("S")
+            continue
+        m = re.search(r"fdatasync\((\d+) <unfinished", line)
+        if m:
+            pending[pid] = m.group(1)
+            continue
+        if "<... fdatasync resumed>" in line and line.rstrip().endswith("= 0"):
+            fd = pending.pop(pid, None)
+            if fd in dups or fd == journal_fd:
+                events.append("S")
+            continue
+        m = re.search(r'sendmsg\((\d+), \{.*?msg_iov=\[\{iov_base="@\\2', line)
+        if m:
+            events.append("A")
+    assert journal_fd is not None and dups, "no fdatasync on a duplicate of the journal"
+    acks = [i for i, e in enumerate(events) if e == "A"]
+    assert len(acks) == 10, events
+    for i in acks:
+        last_write = max(j for j in range(i) if events[j] == "J")
+        assert "S" in events[last_write:i], "PUBACK before its journal write was synced"
