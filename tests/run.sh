@@ -11,7 +11,7 @@ reports=()
 extra_pass=0
 extra_fail=0
 
-step() { echo; echo "=== $*"; }
+step() { echo; echo "=== $* ($(date +%T))"; }
 
 step "release build (static)"
 [[ -f build/build.ninja ]] || meson setup build --buildtype=release >/dev/null
@@ -19,6 +19,24 @@ if ! ninja -C build; then
   echo "build failed"; echo "0 passed, 1 failed"; exit 1
 fi
 file build/mq
+
+if ((full)); then
+  # The sanitizer and fuzz builds are the slow part of CI: they start now at the lowest CPU
+  # priority and use what the unit and integration tests leave idle (those mostly wait on
+  # sockets), so the tests themselves still get the CPU first.
+  [[ -f build-asan/build.ninja ]] || meson setup build-asan --buildtype=plain -Doptimization=1 \
+    -Dcpp_args=-g1 -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+  [[ -f build-fuzz/build.ninja ]] || CXX=clang++ meson setup build-fuzz --buildtype=debugoptimized \
+    -Dfuzz=true -Dtests=false -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+  # Only the unit-test executables (not mq, bench) and the fuzz targets.
+  asan_targets=$(ninja -C build-asan -t targets all 2>/dev/null | grep -oE '^tests/unit/[a-z_]+/[a-z_]+_test:' | tr -d : | sort -u)
+  fuzz_targets=$(ninja -C build-fuzz -t targets all 2>/dev/null | grep -oE '^tests/fuzz/[a-z_]+_fuzz:' | tr -d : | sort -u)
+  rm -f build/sanitizer-builds.rc
+  ( nice -n 19 ninja -C build-asan $asan_targets > build/asan-build.log 2>&1; a=$?
+    nice -n 19 ninja -C build-fuzz $fuzz_targets > build/fuzz-build.log 2>&1; f=$?
+    echo "$a $f" > build/sanitizer-builds.rc ) &
+  sanitizer_builds=$!
+fi
 
 step "unit tests"
 rm -f build/meson-logs/testlog.junit.xml
@@ -34,25 +52,20 @@ fi
 
 if ((full)); then
   step "ASan + UBSan unit tests"
-  # -O1 -g1: what ASan recommends, and much quicker to compile on 2 cores than -O2 -g.
-  [[ -f build-asan/build.ninja ]] || meson setup build-asan --buildtype=plain -Doptimization=1 \
-    -Dcpp_args=-g1 -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-  # Only the unit-test executables (not mq, bench): the sanitizer build is the slow one.
-  asan_targets=$(ninja -C build-asan -t targets all 2>/dev/null | grep -oE '^tests/unit/[a-z_]+/[a-z_]+_test:' | tr -d : | sort -u)
-  if [[ -n "$asan_targets" ]] && ninja -C build-asan $asan_targets; then
+  wait "$sanitizer_builds"
+  read -r asan_rc fuzz_rc < build/sanitizer-builds.rc || { asan_rc=1; fuzz_rc=1; }
+  if [[ -n "$asan_targets" && "$asan_rc" == 0 ]]; then
     rm -f build-asan/meson-logs/testlog.junit.xml
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       meson test -C build-asan --no-rebuild --suite unit --print-errorlogs --num-processes 2 || true
     [[ -f build-asan/meson-logs/testlog.junit.xml ]] && reports+=(build-asan/meson-logs/testlog.junit.xml)
   else
+    tail -40 build/asan-build.log
     echo "ASan build failed"; extra_fail=$((extra_fail + 1))
   fi
 
   step "fuzzing (libFuzzer, bounded)"
-  [[ -f build-fuzz/build.ninja ]] || CXX=clang++ meson setup build-fuzz --buildtype=debugoptimized \
-    -Dfuzz=true -Dtests=false -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-  fuzz_targets=$(ninja -C build-fuzz -t targets all 2>/dev/null | grep -oE '^tests/fuzz/[a-z_]+_fuzz:' | tr -d : | sort -u)
-  if [[ -n "$fuzz_targets" ]] && ninja -C build-fuzz $fuzz_targets; then
+  if [[ -n "$fuzz_targets" && "$fuzz_rc" == 0 ]]; then
     for target in build-fuzz/tests/fuzz/*_fuzz; do
       [[ -x "$target" ]] || continue
       name=$(basename "$target" _fuzz)
@@ -69,6 +82,7 @@ if ((full)); then
       rm -rf "$corpus"
     done
   else
+    tail -40 build/fuzz-build.log
     echo "fuzz build failed"; extra_fail=$((extra_fail + 1))
   fi
 fi
