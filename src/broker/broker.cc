@@ -238,14 +238,15 @@ void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view b
   }
 }
 
-void Broker::finish_authentication(uint64_t connection_id, bool ok) {
+void Broker::finish_authentication(uint64_t connection_id, bool ok, const char* why) {
   auto it = connections_.find(connection_id);
   if (it == connections_.end()) return;  // gone while its password was being checked
   Connection& conn = *it->second;
   if (conn.state() != Connection::State::kAuthenticating) return;
   std::string body = conn.end_authentication();
   if (!ok) {
-    refuse_connect(conn, codec::ReasonCode::kNotAuthorized, "disconnected, not authorised.");
+    refuse_connect(conn, codec::ReasonCode::kNotAuthorized,
+                   why ? why : "disconnected, not authorised.");
     return;
   }
   auto r = codec::decode(0x10, body, codec::ProtocolVersion::kV5,

@@ -95,7 +95,8 @@ class Broker {
   // `authenticated`: the password was already verified (second pass after the worker).
   void handle_connect(Connection& conn, const codec::Connect& packet, std::string_view body,
                       bool authenticated);
-  void finish_authentication(uint64_t connection_id, bool ok);
+  // `why`: the log text of a refusal (a string literal), null when `ok`.
+  void finish_authentication(uint64_t connection_id, bool ok, const char* why);
   [[nodiscard]] Result<std::shared_ptr<const SecurityState>> load_security(
       const SecurityOptions& options);
   [[nodiscard]] Status load_all_security();

@@ -107,14 +107,16 @@ bool Connection::dispatch_buffered() {
 }
 
 void Connection::begin_authentication(std::string_view connect_body) {
-  pending_connect_.assign(connect_body);
+  pending_connect_ = std::make_unique<std::string>(connect_body);
   state_ = State::kAuthenticating;
   update_interest();
 }
 
 std::string Connection::end_authentication() {
   if (state_ == State::kAuthenticating) state_ = State::kAwaitConnect;
-  return std::move(pending_connect_);
+  std::string body = pending_connect_ ? std::move(*pending_connect_) : std::string();
+  pending_connect_.reset();
+  return body;
 }
 
 void Connection::resume_reading() {

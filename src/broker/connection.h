@@ -104,7 +104,7 @@ class Connection final : public net::IoHandler {
   net::EventLoop* loop_ = nullptr;
   State state_ = State::kAwaitConnect;
   uint32_t interest_ = 0;
-  std::string pending_connect_;
+  std::unique_ptr<std::string> pending_connect_;  // only while authenticating
 };
 
 }  // namespace mq::broker

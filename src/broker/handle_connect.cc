@@ -175,7 +175,8 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
   if (!authenticated) {
     if (!p.username) {
       if (!security.allow_anonymous) {
-        refuse_connect(conn, ReasonCode::kNotAuthorized, "disconnected, not authorised.");
+        refuse_connect(conn, ReasonCode::kNotAuthorized,
+                       "disconnected, not authorised: no user name and anonymous access is off.");
         return;
       }
     } else if (security.passwords) {
@@ -190,11 +191,17 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
       auth_worker_->submit([this, db, user = std::move(user), password = std::move(password), id] {
         bool ok = db->verify(user, password ? std::optional<std::string_view>(*password)
                                             : std::nullopt);
-        loop_.post([this, id, ok] { finish_authentication(id, ok); });
+        // Why, for the log (never the password): a known user with a wrong password, or a
+        // user name the file does not have.
+        const char* why = ok ? nullptr
+                          : db->has_user(user) ? "disconnected, not authorised: bad password."
+                                               : "disconnected, not authorised: unknown user.";
+        loop_.post([this, id, ok, why] { finish_authentication(id, ok, why); });
       });
       return;
     } else if (!security.allow_anonymous) {
-      refuse_connect(conn, ReasonCode::kNotAuthorized, "disconnected, not authorised.");
+      refuse_connect(conn, ReasonCode::kNotAuthorized,
+                     "disconnected, not authorised: no password_file and anonymous access is off.");
       return;
     }
   }
@@ -322,7 +329,7 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
     // The will's Message Expiry Interval counts from when it is published (MQTT 5 3.1.3.2.4).
     w.message_expiry = p.will->properties.message_expiry_interval;
     w.msg = std::move(msg);
-    s->will = std::move(w);
+    s->will = std::make_unique<Will>(std::move(w));
   }
   return *s;
 }

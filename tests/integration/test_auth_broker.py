@@ -185,3 +185,44 @@ def test_sighup_rechecks_connected_clients(tmp_path, start_broker, conns):
     alice.sub([("still/here", 1)])  # alice's connection is unaffected
     assert pub(b.port, "-u", "bob", "-P", "hunter2") == 5
     assert pub(b.port, "-u", "alice", "-P", "secret") == 0
+
+
+@pytest.mark.mq_only
+def test_refusals_logged_with_reason_never_the_password(tmp_path, start_broker):
+    pw = tmp_path / "pw"
+    make_pwfile(pw, [("alice", "secret")])
+    b = start_broker("password_file %s\nallow_anonymous false\nconnection_messages true\n" % pw)
+    assert pub(b.port, "-u", "alice", "-P", "Wr0ngPassw0rd", "-i", "c-bad") == 5
+    b.wait_log(r"Client c-bad disconnected, not authorised: bad password\.")
+    assert pub(b.port, "-u", "mallory", "-P", "Wr0ngPassw0rd", "-i", "c-unknown") == 5
+    b.wait_log(r"Client c-unknown disconnected, not authorised: unknown user\.")
+    assert pub(b.port, "-i", "c-anon") == 5
+    b.wait_log(r"Client c-anon disconnected, not authorised: no user name and anonymous")
+    assert "Wr0ngPassw0rd" not in b.log() and "secret" not in b.log()
+
+
+def test_per_listener_settings(tmp_path):
+    """per_listener_settings true: each listener has its own allow_anonymous, password_file
+    and acl_file (Mosquitto 2.0): an open listener and a closed one side by side."""
+    import brokers
+    from brokers import free_port, stop_process, wait_for_port
+    pw = tmp_path / "pw"
+    make_pwfile(pw, [("alice", "secret")])
+    open_port, closed_port = free_port(), free_port()
+    conf = tmp_path / "broker.conf"
+    conf.write_text("per_listener_settings true\n%s"
+                    "listener %d 127.0.0.1\nallow_anonymous true\n"
+                    "listener %d 127.0.0.1\npassword_file %s\nallow_anonymous false\n"
+                    % ("user root\n" if os.geteuid() == 0 else "", open_port, closed_port, pw))
+    proc = subprocess.Popen(brokers.broker_argv() + ["-c", str(conf)], cwd=str(tmp_path),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for_port(open_port, 5.0, proc) and wait_for_port(closed_port, 5.0, proc)
+        assert pub(open_port) == 0                              # anonymous allowed here
+        assert pub(closed_port) == 5                            # and refused here
+        assert pub(closed_port, "-u", "alice", "-P", "secret") == 0
+        assert pub(closed_port, "-u", "alice", "-P", "nope") == 5
+        # The open listener has no password file: a user name is accepted as anonymous is.
+        assert pub(open_port, "-u", "alice", "-P", "nope") == 0
+    finally:
+        stop_process(proc)
