@@ -334,33 +334,41 @@ def test_corrupt_snapshot_refuses_start_unless_asked(pbroker):
     assert any(n.startswith("mosquitto.db.corrupt-") for n in os.listdir(b.dir))
 
 
+def traced_qos1_run(tmp_path, extra_conf, syscalls, name, count):
+    """Runs the broker with persistence under `strace -f` (all threads), subscribes a persistent
+    client `<name>-sub` to `<name>/t` and disconnects it, then publishes `count` QoS 1 messages
+    to it; returns the trace file."""
+    port = brokers.free_port()
+    conf = tmp_path / "broker.conf"
+    conf.write_text("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\n"
+                    "%spersistence_location %s/\n%s" % (
+                        port, extra_conf, tmp_path, "user root\n" if os.geteuid() == 0 else ""))
+    trace = tmp_path / "trace"
+    proc = subprocess.Popen(
+        ["strace", "-f", "-qq", "-s", "8", "-e", "trace=" + syscalls, "-o", str(trace),
+         brokers.MQ_BIN, "serve", "-c", str(conf)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert brokers.wait_for_port(port, 10.0, proc)
+        s = mr.client(port, name + "-sub", clean=False)
+        s.sub(name + "/t", 1)
+        s.disconnect()
+        p = mr.client(port, name + "-pub")
+        for i in range(count):
+            p.pub(name + "/t", b"%d" % i, qos=1)
+        p.disconnect()
+    finally:
+        proc.kill()
+        proc.wait(5)
+    return trace
+
+
 @pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 def test_journal_write_reaches_the_kernel_before_each_ack(tmp_path):
     """The ordering rule itself, checked on the system calls: every SUBACK and PUBACK for a
     change to a persistent session is written to the socket only after a write(2) to the
     journal that came after the previous acknowledgement."""
-    port = brokers.free_port()
-    conf = tmp_path / "broker.conf"
-    conf.write_text("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                    "persistence_location %s/\n%s" % (
-                        port, tmp_path, "user root\n" if os.geteuid() == 0 else ""))
-    trace = tmp_path / "trace"
-    proc = subprocess.Popen(
-        ["strace", "-f", "-qq", "-s", "8", "-e", "trace=openat,write,sendmsg", "-o", str(trace),
-         brokers.MQ_BIN, "serve", "-c", str(conf)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert brokers.wait_for_port(port, 10.0, proc)
-        s = mr.client(port, "order-sub", clean=False)
-        s.sub("order/t", 1)
-        s.disconnect()
-        p = mr.client(port, "order-pub")
-        for i in range(20):
-            p.pub("order/t", b"%d" % i, qos=1)
-        p.disconnect()
-    finally:
-        proc.kill()
-        proc.wait(5)
+    trace = traced_qos1_run(tmp_path, "", "openat,write,sendmsg", "order", 20)
     # Events in system-call order: "J" a write to the journal, (fd, kind) a packet sent.
     journal_fd, events = None, []
     kinds = {" \\2": "CONNACK", "\\220": "SUBACK", "@\\2": "PUBACK"}
@@ -401,28 +409,8 @@ def test_fsync_completes_before_each_ack(tmp_path):
     """persistence_fsync: the fdatasync runs on a worker thread, and each PUBACK for a message
     to an offline persistent session leaves only after an fdatasync that finished after that
     message's journal write (checked on the system calls of all threads)."""
-    port = brokers.free_port()
-    conf = tmp_path / "broker.conf"
-    conf.write_text("listener %d 127.0.0.1\nallow_anonymous true\npersistence true\n"
-                    "persistence_fsync true\npersistence_location %s/\n%s" % (
-                        port, tmp_path, "user root\n" if os.geteuid() == 0 else ""))
-    trace = tmp_path / "trace"
-    proc = subprocess.Popen(
-        ["strace", "-f", "-qq", "-s", "8", "-e", "trace=openat,write,dup,fdatasync,sendmsg",
-         "-o", str(trace), brokers.MQ_BIN, "serve", "-c", str(conf)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        assert brokers.wait_for_port(port, 10.0, proc)
-        s = mr.client(port, "fsync-sub", clean=False)
-        s.sub("fsync/t", 1)
-        s.disconnect()
-        p = mr.client(port, "fsync-pub")
-        for i in range(10):
-            p.pub("fsync/t", b"%d" % i, qos=1)
-        p.disconnect()
-    finally:
-        proc.kill()
-        proc.wait(5)
+    trace = traced_qos1_run(tmp_path, "persistence_fsync true\n",
+                            "openat,write,dup,fdatasync,sendmsg", "fsync", 10)
     journal_fd, dups, events = None, set(), []
     pending = {}  # pid -> fd of an fdatasync not finished yet
     for line in trace.read_text().splitlines():
