@@ -35,7 +35,7 @@ Broker::~Broker() {
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   // Pending retained deliveries hold cursors into retained_: drop them while it lives.
   for (net::TimerId t : retained_timers_) loop_.cancel_timer(t);
-  for (auto& [id, conn] : connections_) conn->destroy(loop_);
+  connections_.for_each([this](Connection& c) { c.destroy(loop_); });
 }
 
 Result<std::vector<uint16_t>> Broker::start() {
@@ -114,13 +114,12 @@ void Broker::reap_closed() {
 
 void Broker::check_keepalives() {
   int64_t now = loop_.now_ms();
-  for (auto& [id, conn] : connections_) {
-    Connection& c = *conn;
-    if (!c.open()) continue;
+  connections_.for_each([&](Connection& c) {
+    if (!c.open()) return;
     if (c.state() == Connection::State::kAwaitConnect ||
         c.state() == Connection::State::kAuthenticating) {
       if (now - c.connected_ms > kConnectTimeoutMs) c.close("did not send CONNECT in time.");
-      continue;
+      return;
     }
     // [MQTT-3.1.2-22] one and a half times the keep alive without a packet: disconnect.
     if (c.keep_alive > 0 && now - c.last_rx_ms > int64_t(c.keep_alive) * 1500) {
@@ -131,24 +130,24 @@ void Broker::check_keepalives() {
       }
       c.close("has exceeded timeout, disconnecting.");
     }
-  }
+  });
   keepalive_timer_ = loop_.add_timer_in(500, [this] { check_keepalives(); });
 }
 
 void Broker::shutdown() {
   shutting_down_ = true;
   for (auto& l : listeners_) l->acceptor->stop();
-  for (auto& [id, conn] : connections_) {
-    if (!conn->open()) continue;
-    if (conn->state() == Connection::State::kConnected &&
-        conn->version == codec::ProtocolVersion::kV5) {
+  connections_.for_each([this](Connection& conn) {
+    if (!conn.open()) return;
+    if (conn.state() == Connection::State::kConnected &&
+        conn.version == codec::ProtocolVersion::kV5) {
       codec::Disconnect d;
       d.reason_code = codec::ReasonCode::kServerShuttingDown;
-      send_packet(*conn, d);
+      send_packet(conn, d);
     }
-    conn->graceful = true;  // no wills on a clean broker shutdown, as Mosquitto
-    conn->close(nullptr);
-  }
+    conn.graceful = true;  // no wills on a clean broker shutdown, as Mosquitto
+    conn.close(nullptr);
+  });
   persist_commit();
   if (persist_ && !held_.empty()) {
     // Acknowledgements still waiting for the sync worker: sync here, then let them go.
@@ -239,9 +238,9 @@ void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view b
 }
 
 void Broker::finish_authentication(uint64_t connection_id, bool ok, const char* why) {
-  auto it = connections_.find(connection_id);
-  if (it == connections_.end()) return;  // gone while its password was being checked
-  Connection& conn = *it->second;
+  Connection* found = connections_.find(connection_id);
+  if (!found) return;  // gone while its password was being checked
+  Connection& conn = *found;
   if (conn.state() != Connection::State::kAuthenticating) return;
   std::string body = conn.end_authentication();
   if (!ok) {
@@ -284,9 +283,13 @@ void Broker::send_packet(Connection& conn, const codec::Packet& packet) {
   mark_dirty(conn);
 }
 
-Session* Broker::find_session(SessionId id) {
-  auto it = session_by_id_.find(id);
-  return it == session_by_id_.end() ? nullptr : it->second;
+Session* Broker::find_session(SessionId id) { return session_by_id_.find(id); }
+
+Session& Broker::add_session(std::string client_id) {
+  Session& s = session_by_id_.emplace(
+      [&](SessionId id) { return std::make_unique<Session>(id, std::move(client_id)); });
+  sessions_.insert(&s);
+  return s;
 }
 
 void Broker::reload(const Config& fresh) {

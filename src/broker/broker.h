@@ -27,6 +27,7 @@
 #include "broker/persist_store.h"
 #include "broker/retained_store.h"
 #include "broker/session.h"
+#include "broker/slot_map.h"
 #include "broker/stats.h"
 #include "broker/sub_tree.h"
 #include "codec/packet.h"
@@ -178,14 +179,28 @@ class Broker {
   net::EventLoop& loop_;
   Clock& clock_;
   std::vector<std::unique_ptr<Listener>> listeners_;  // stable: connections refer to them
-  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
-  uint64_t next_connection_id_ = 1;
+  SlotMap<Connection> connections_;
   std::vector<Connection*> dirty_;
   std::vector<Connection*> closing_;
 
-  std::unordered_map<std::string, std::unique_ptr<Session>> sessions_;  // by client id
-  std::unordered_map<SessionId, Session*> session_by_id_;
-  SessionId next_session_id_ = 1;
+  // Sessions are owned by id; sessions_ finds them by client identifier, hashing the
+  // Session's own client_id() (no second copy of the string as a key).
+  struct ByClientId {
+    using is_transparent = void;
+    size_t operator()(std::string_view cid) const noexcept { return std::hash<std::string_view>()(cid); }
+    size_t operator()(const Session* s) const noexcept { return (*this)(std::string_view(s->client_id())); }
+    static std::string_view key(std::string_view cid) { return cid; }
+    static std::string_view key(const Session* s) { return s->client_id(); }
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const noexcept { return key(a) == key(b); }
+  };
+  SlotMap<Session> session_by_id_;
+  std::unordered_set<Session*, ByClientId, ByClientId> sessions_;
+  Session* find_session(std::string_view client_id) {
+    auto it = sessions_.find(client_id);
+    return it == sessions_.end() ? nullptr : *it;
+  }
+  Session& add_session(std::string client_id);
 
   SubscriptionTree subs_;
   RetainedStore retained_;

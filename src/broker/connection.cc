@@ -20,12 +20,12 @@ constexpr size_t kMaxConnectPacket = 256 * 1024;
 
 Connection::Connection(Broker& broker, uint64_t id, std::unique_ptr<net::Transport> transport,
                        Listener& listener, uint32_t max_packet_size)
-    : broker_(broker),
+    : max_packet_size_(max_packet_size),
+      broker_(broker),
       id_(id),
       transport_(std::move(transport)),
       listener_(listener),
-      framer_(std::min<size_t>(max_packet_size, kMaxConnectPacket)),
-      max_packet_size_(max_packet_size) {}
+      framer_(std::min<size_t>(max_packet_size, kMaxConnectPacket)) {}
 
 Connection::~Connection() = default;
 
@@ -85,7 +85,6 @@ void Connection::on_readable() {
       return;
     }
     framer_.commit(r.bytes);
-    bytes_in += r.bytes;
     if (!dispatch_buffered()) return;
     if (r.bytes < space.size() && !transport_->has_buffered_input()) break;  // drained
   }

@@ -215,9 +215,9 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
   }
 
   // Session takeover [MQTT-3.1.4-3].
-  auto existing = sessions_.find(client_id);
-  if (existing != sessions_.end() && existing->second->connection) {
-    Connection* old = existing->second->connection;
+  Session* existing = find_session(std::string_view(client_id));
+  if (existing && existing->connection) {
+    Connection* old = existing->connection;
     if (config_.connection_messages)
       MQ_LOG(kLogNotice, "Client %s already connected, closing old connection.",
              client_id.c_str());
@@ -230,8 +230,8 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
   }
 
   conn.client_id = client_id;
-  if (p.username) conn.username.assign(*p.username);
-  conn.has_username = p.username.has_value();
+  if (p.username) conn.username.emplace(*p.username);
+  else conn.username.reset();
   conn.cert_identity = !cert_user.empty();
   // Kept only where a password file decides, for the re-check after SIGHUP (Mosquitto 2.0
   // re-verifies connected clients against the reloaded file).
@@ -279,9 +279,9 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
 
 Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool* present) {
   *present = false;
-  auto it = sessions_.find(conn.client_id);
-  if (it != sessions_.end()) {
-    Session& old = *it->second;
+  Session* found = find_session(std::string_view(conn.client_id));
+  if (found) {
+    Session& old = *found;
     // Reconnecting within the Will Delay Interval cancels the will [MQTT-3.1.3-9].
     if (old.will_timer) loop_.cancel_timer(old.will_timer);
     old.will_timer = 0;
@@ -294,20 +294,11 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
       *present = true;  // [MQTT-3.2.2-3]
     }
   }
-  Session* s;
-  if (*present) {
-    s = sessions_[conn.client_id].get();
-  } else {
-    auto fresh = std::make_unique<Session>(next_session_id_++, conn.client_id);
-    s = fresh.get();
-    session_by_id_[s->id()] = s;
-    sessions_[conn.client_id] = std::move(fresh);
-  }
+  Session* s = *present ? found : &add_session(conn.client_id);
   s->connection = &conn;
   s->disconnected_unix_ms = 0;
   s->version = p.version;
   s->username = conn.username;
-  s->has_username = conn.has_username;
   s->acl = conn.listener().security->acl;
   if (p.version == ProtocolVersion::kV5) {
     s->expiry_interval = p.properties.session_expiry_interval.value_or(0);
@@ -323,7 +314,7 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
     will_topic.append(p.will->topic);
     auto msg = make_message(will_topic, p.will->payload, p.will->qos, p.will->retain,
                             p.will->properties, clock_.unix_time() * 1000, conn.client_id,
-                            conn.username, next_store_id_++);
+                            conn.username.value_or_empty(), next_store_id_++);
     msg->expiry_unix_ms = 0;  // counts from publication: see publish_will
     w.delay_interval = p.will->properties.will_delay_interval.value_or(0);
     // The will's Message Expiry Interval counts from when it is published (MQTT 5 3.1.3.2.4).
@@ -399,11 +390,11 @@ void Broker::end_session(Session& s) {
   // A will still waiting for its delay goes out when the session ends [MQTT-3.1.3-9].
   if (s.will && s.will_timer) publish_will(s);
   if (s.expiry_timer) loop_.cancel_timer(s.expiry_timer);
-  for (auto& [key, sub] : s.subscriptions) subs_.unsubscribe(sub.filter, s.id(), sub.share_group);
+  for (auto& [key, sub] : s.subscriptions()) subs_.unsubscribe(sub.filter, s.id(), sub.share_group);
   if (std::string* j = journal_for(s)) persist::put_session_del(*j, s.client_id());
   stats_.publish_dropped += s.queue.size() + s.inflight.size();
-  session_by_id_.erase(s.id());
-  sessions_.erase(s.client_id());  // destroys s
+  sessions_.erase(&s);
+  session_by_id_.erase(s.id());  // destroys s
 }
 
 void Broker::handle_disconnect(Connection& conn, const codec::Disconnect& p) {

@@ -34,15 +34,17 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
       protocol_close(conn, ReasonCode::kTopicAliasInvalid, "topic alias out of range");
       return;
     }
-    if (conn.topic_aliases.size() <= alias) conn.topic_aliases.resize(size_t(alias) + 1);
+    if (!conn.topic_aliases) conn.topic_aliases = std::make_unique<std::vector<std::string>>();
+    std::vector<std::string>& aliases = *conn.topic_aliases;
+    if (aliases.size() <= alias) aliases.resize(size_t(alias) + 1);
     if (topic.empty()) {
-      if (conn.topic_aliases[alias].empty()) {
+      if (aliases[alias].empty()) {
         protocol_close(conn, ReasonCode::kProtocolError, "unknown topic alias");
         return;
       }
-      topic = conn.topic_aliases[alias];
+      topic = aliases[alias];
     } else {
-      conn.topic_aliases[alias].assign(topic);
+      aliases[alias].assign(topic);
     }
   }
   if (topic.empty()) {
@@ -85,8 +87,7 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
            unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
   }
   ReasonCode rc = ReasonCode::kSuccess;
-  std::optional<std::string_view> acl_user;
-  if (conn.has_username) acl_user = conn.username;
+  std::optional<std::string_view> acl_user = conn.username.view();
   if (!acl_allows(conn.listener().security->acl.get(), AclClient{conn.client_id, acl_user}, topic,
                   AclAccess::kWrite)) {
     // Denied (acl_file, or $SYS which clients never write): acknowledged, then dropped, with
@@ -101,7 +102,7 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
     stats_.publish_dropped++;
   } else {
     MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties,
-                                  clock_.unix_time() * 1000, conn.client_id, conn.username,
+                                  clock_.unix_time() * 1000, conn.client_id, conn.username.value_or_empty(),
                                   next_store_id_++);
     if (publish(msg) == 0) rc = ReasonCode::kNoMatchingSubscribers;
   }
@@ -149,8 +150,7 @@ void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOption
   if (opts.no_local && msg->origin_client_id == s.client_id()) return;
   // acl_file `read` access is checked per delivery (Mosquitto's semantics).
   if (s.acl) {
-    std::optional<std::string_view> user;
-    if (s.has_username) user = s.username;
+    std::optional<std::string_view> user = s.username.view();
     if (!acl_allows(s.acl.get(), AclClient{s.client_id(), user}, msg->topic, AclAccess::kRead))
       return;
   }

@@ -52,8 +52,7 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
       continue;
     }
     if (const AclFile* acl = conn.listener().security->acl.get()) {
-      std::optional<std::string_view> user;
-      if (conn.has_username) user = conn.username;
+      std::optional<std::string_view> user = conn.username.view();
       if (!acl_allows(acl, AclClient{conn.client_id, user}, sub.filter, AclAccess::kSubscribe)) {
         ack.reason_codes.push_back(v5 ? ReasonCode::kNotAuthorized : ReasonCode::kUnspecifiedError);
         continue;
@@ -66,7 +65,7 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
     opts.retain_handling = sub.retain_handling;
     opts.subscription_id = sub_id;
     SubscribeOutcome outcome = subs_.subscribe(filter, s->id(), opts, group);
-    auto& stored = s->subscriptions[std::string(sub.filter)];
+    auto& stored = s->mutable_subscriptions()[std::string(sub.filter)];
     stored = SessionSubscription{std::string(filter), std::string(group), opts};
     if (std::string* j = journal_for(*s)) persist::put_sub_add(*j, s->client_id(), sub.filter, stored);
     ack.reason_codes.push_back(ReasonCode(opts.qos));
@@ -131,13 +130,14 @@ void Broker::handle_unsubscribe(Connection& conn, const codec::Unsubscribe& p) {
   codec::Unsuback ack;
   ack.packet_id = p.packet_id;
   for (std::string_view f : p.filters) {
-    auto it = s->subscriptions.find(std::string(f));
-    if (it == s->subscriptions.end()) {
+    auto& subscriptions = s->mutable_subscriptions();
+    auto it = subscriptions.find(std::string(f));
+    if (it == subscriptions.end()) {
       ack.reason_codes.push_back(ReasonCode::kNoSubscriptionExisted);
       continue;
     }
     subs_.unsubscribe(it->second.filter, s->id(), it->second.share_group);
-    s->subscriptions.erase(it);
+    subscriptions.erase(it);
     if (std::string* j = journal_for(*s)) persist::put_sub_del(*j, s->client_id(), f);
     ack.reason_codes.push_back(ReasonCode::kSuccess);
     if (logger().enabled(kLogUnsubscribe))

@@ -177,31 +177,31 @@ Status Broker::load_all_security() {
 }
 
 void Broker::recheck_connected_clients() {
-  for (auto& [id, c] : connections_) {
-    Connection& conn = *c;
-    if (conn.state() != Connection::State::kConnected || conn.cert_identity) continue;
+  connections_.for_each([this](Connection& conn) {
+    uint64_t id = conn.id();
+    if (conn.state() != Connection::State::kConnected || conn.cert_identity) return;
     const SecurityState& sec = *conn.listener().security;
-    if (!conn.has_username || !sec.passwords) {
+    if (!conn.username || !sec.passwords) {
       // Anonymous, or a user name with no password file: allow_anonymous decides.
       if (!sec.allow_anonymous) drop_unauthorised(id);
-      continue;
+      return;
     }
     // The hash is slow on purpose: verified on a worker like a CONNECT.
     std::optional<std::string> password;
     if (conn.password) password.emplace(*conn.password);
-    auth_worker_->submit([this, db = sec.passwords, user = conn.username,
+    auth_worker_->submit([this, db = sec.passwords, user = *conn.username,
                           password = std::move(password), id = id] {
       bool ok = db->verify(user, password ? std::optional<std::string_view>(*password)
                                           : std::nullopt);
       if (!ok) loop_.post([this, id] { drop_unauthorised(id); });
     });
-  }
+  });
 }
 
 void Broker::drop_unauthorised(uint64_t connection_id) {
-  auto it = connections_.find(connection_id);
-  if (it == connections_.end()) return;
-  Connection& conn = *it->second;
+  Connection* found = connections_.find(connection_id);
+  if (!found) return;
+  Connection& conn = *found;
   if (conn.state() != Connection::State::kConnected) return;
   if (conn.version == codec::ProtocolVersion::kV5) {
     codec::Disconnect d;
@@ -228,18 +228,20 @@ void Broker::accept(Listener& listener, net::UniqueFd fd, std::string peer) {
       std::make_unique<net::TcpTransport>(std::move(fd), std::move(peer), is_unix);
   if (listener.tls) transport = std::make_unique<net::TlsTransport>(std::move(transport), listener.tls);
   if (listener.ws) transport = std::make_unique<net::WebSocketTransport>(std::move(transport), listener.ws);
-  uint64_t id = next_connection_id_++;
   uint32_t max_packet = config_.max_packet_size ? config_.max_packet_size : uint32_t(codec::Framer::kProtocolMaxPacketSize);
-  auto conn = std::make_unique<Connection>(*this, id, std::move(transport), listener, max_packet);
-  conn->connected_ms = loop_.now_ms();
-  conn->last_rx_ms = conn->connected_ms;
-  Status st = conn->start(loop_);
+  Connection& conn = connections_.emplace([&](uint64_t id) {
+    return std::make_unique<Connection>(*this, id, std::move(transport), listener, max_packet);
+  });
+  conn.connected_ms = loop_.now_ms();
+  conn.last_rx_ms = conn.connected_ms;
+  Status st = conn.start(loop_);
   if (!st.ok()) {
     MQ_LOG(kLogError, "Error: cannot watch new connection: %s", st.error().context.c_str());
+    conn.destroy(loop_);
+    connections_.erase(conn.id());
     return;
   }
   listener.connections++;
-  connections_.emplace(id, std::move(conn));
 }
 
 }  // namespace mq::broker

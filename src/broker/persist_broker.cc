@@ -71,8 +71,8 @@ namespace {
 
 persist::StoredSession session_meta(const Session& s) {
   persist::StoredSession m;
-  m.username = s.username;
-  m.has_username = s.has_username;
+  m.username = s.username.value_or_empty();
+  m.has_username = bool(s.username);
   m.version = uint8_t(s.version);
   m.expiry_interval = s.expiry_interval;
   m.disconnect_unix_ms = s.connection ? 0 : s.disconnected_unix_ms;
@@ -95,7 +95,7 @@ void Broker::persist_session_attached(Session& s) {
   if (s.persisted) return;
   // Newly stored (possibly a session that existed unstored): write all of it.
   s.persisted = true;
-  for (const auto& [key, sub] : s.subscriptions) persist::put_sub_add(j, s.client_id(), key, sub);
+  for (const auto& [key, sub] : s.subscriptions()) persist::put_sub_add(j, s.client_id(), key, sub);
   for (Outgoing& o : s.inflight) persist_outgoing(s, o);
   for (Outgoing& o : s.queue) persist_outgoing(s, o);
   for (uint16_t pid : s.incoming_qos2) persist::put_qos2_in(j, s.client_id(), pid);
@@ -125,12 +125,13 @@ std::string Broker::persist_serialize(uint64_t generation, uint64_t tag) {
       n++;
     }
   }
-  for (auto& [cid, sp] : sessions_) {
+  for (Session* sp : sessions_) {
     Session& s = *sp;
+    const std::string& cid = s.client_id();
     if (!s.persisted) continue;
     persist::put_session(out, cid, session_meta(s));
     n++;
-    for (const auto& [key, sub] : s.subscriptions) {
+    for (const auto& [key, sub] : s.subscriptions()) {
       persist::put_sub_add(out, cid, key, sub);
       n++;
     }
@@ -273,11 +274,11 @@ void Broker::persist_synced(uint64_t seq, bool ok, int err) {
     p.broken = true;
     p.last_attempt_ms = loop_.now_ms();
     for (const HeldOutput& h : held_) {
-      auto it = connections_.find(h.connection_id);
-      if (it == connections_.end() || !it->second->open()) continue;
-      it->second->out().clear();
-      it->second->output_held = false;
-      it->second->close("disconnected: persistence failed, acknowledgement withheld.");
+      Connection* c = connections_.find(h.connection_id);
+      if (!c || !c->open()) continue;
+      c->out().clear();
+      c->output_held = false;
+      c->close("disconnected: persistence failed, acknowledgement withheld.");
     }
     held_.clear();
     p.sync_done = p.sync_requested;
@@ -290,10 +291,10 @@ void Broker::persist_synced(uint64_t seq, bool ok, int err) {
       held_[kept++] = h;
       continue;
     }
-    auto it = connections_.find(h.connection_id);
-    if (it == connections_.end()) continue;
-    it->second->output_held = false;
-    mark_dirty(*it->second);
+    Connection* c = connections_.find(h.connection_id);
+    if (!c) continue;
+    c->output_held = false;
+    mark_dirty(*c);
   }
   held_.resize(kept);
   persist_start_sync();
@@ -339,12 +340,8 @@ void Broker::persist_install(persist::State& st) {
         continue;
       }
     }
-    auto fresh = std::make_unique<Session>(next_session_id_++, cid);
-    Session& s = *fresh;
-    session_by_id_[s.id()] = &s;
-    sessions_[cid] = std::move(fresh);
-    s.username = ss.username;
-    s.has_username = ss.has_username;
+    Session& s = add_session(cid);
+    if (ss.has_username) s.username.emplace(ss.username);
     s.version = codec::ProtocolVersion(ss.version);
     s.expiry_interval = interval;
     s.disconnected_unix_ms = gone;
@@ -352,7 +349,7 @@ void Broker::persist_install(persist::State& st) {
     s.persisted = true;
     for (auto& [key, sub] : ss.subscriptions) {
       subs_.subscribe(sub.filter, s.id(), sub.options, sub.share_group);
-      s.subscriptions[key] = sub;
+      s.mutable_subscriptions()[key] = sub;
     }
     for (auto& [seq, o] : ss.outgoing) {
       if (o.packet_id != 0) {

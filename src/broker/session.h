@@ -17,6 +17,7 @@
 
 #include "broker/fifo.h"
 #include "broker/message.h"
+#include "broker/optional_string.h"
 #include "broker/sub_tree.h"
 #include "codec/packet.h"
 #include "net/loop.h"
@@ -88,25 +89,31 @@ class Session {
   SessionId id() const { return id_; }
   const std::string& client_id() const { return client_id_; }
 
+  using SubscriptionMap = std::unordered_map<std::string, SessionSubscription>;
+
   // Connection currently bound to this session, or nullptr while offline.
   Connection* connection = nullptr;
-  std::string username;
-  bool has_username = false;
+  OptionalString username;
   // The ACL of the listener the client last connected through (Mosquitto's rule for offline
   // sessions); null when no acl_file applies.
   std::shared_ptr<const AclFile> acl;
-  codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
-  uint32_t expiry_interval = 0;      // seconds; kNeverExpires = forever
   net::TimerId expiry_timer = 0;
   std::unique_ptr<Will> will;  // behind a pointer: most sessions have none
   net::TimerId will_timer = 0;
 
   // Subscriptions keyed by the filter as the client wrote it (including any $share prefix).
-  std::unordered_map<std::string, SessionSubscription> subscriptions;
+  // The map is made on first use: a session without subscriptions costs one pointer.
+  const SubscriptionMap& subscriptions() const {
+    static const SubscriptionMap none;
+    return subscriptions_ ? *subscriptions_ : none;
+  }
+  SubscriptionMap& mutable_subscriptions() {
+    if (!subscriptions_) subscriptions_ = std::make_unique<SubscriptionMap>();
+    return *subscriptions_;
+  }
 
   // Outgoing QoS 1/2 messages sent and not yet acknowledged, in send order.
   Fifo<Outgoing> inflight;
-  size_t unsent_inflight = 0;  // entries of `inflight` with sent == false
   // Messages waiting for room in the in-flight window (or for the client to come back).
   Fifo<Outgoing> queue;
   size_t queued_bytes = 0;
@@ -117,11 +124,14 @@ class Session {
 
   static constexpr uint32_t kNeverExpires = 0xFFFFFFFF;
 
-  // Persistence: whether this session is in the store (its changes are journaled), and the
-  // next Outgoing::seq.
-  bool persisted = false;
   int64_t disconnected_unix_ms = 0;  // when it last went offline (0 while connected)
+  // Persistence: the next Outgoing::seq.
   uint64_t next_seq = 1;
+  uint32_t expiry_interval = 0;      // seconds; kNeverExpires = forever
+  uint32_t unsent_inflight = 0;      // entries of `inflight` with sent == false
+  codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
+  // Persistence: whether this session is in the store (its changes are journaled).
+  bool persisted = false;
 
   // Next free packet identifier not used by a message in flight. REQUIRES: inflight has fewer
   // than 65535 entries.
@@ -132,6 +142,7 @@ class Session {
  private:
   SessionId id_;
   std::string client_id_;
+  std::unique_ptr<SubscriptionMap> subscriptions_;
   uint16_t last_packet_id_ = 0;
 };
 
