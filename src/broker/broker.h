@@ -121,6 +121,8 @@ class Broker {
                bool retained_on_subscribe);
   void pump(Session& session);  // moves queued messages into the in-flight window
   void send_publish(Connection& conn, Outgoing& out);
+  void queue_publish(Connection& conn, const Outgoing& out, std::string_view header);
+  void discard_too_large(Connection& conn, Outgoing& out);
   void resume_session(Session& session);
   void resend(Connection& conn, Outgoing& out);
   uint32_t inflight_window(const Connection& conn) const;
@@ -211,6 +213,17 @@ class Broker {
   std::unordered_set<net::TimerId> retained_timers_;  // retained deliveries in progress
   net::HookId flush_hook_ = 0;
   std::string scratch_;  // encoding buffer reused across packets
+  // The PUBLISH header last encoded during the fan-out of one message (publish()), reused for
+  // every other subscriber with the same layout: only the flags in the first byte and the
+  // packet identifier are patched. Valid only inside publish(); `msg` is reset when it returns.
+  struct HeaderCache {
+    const Message* msg = nullptr;
+    uint8_t layout = 0;     // 1 + (v5 ? 2 : 0) + (has a packet identifier ? 1 : 0)
+    size_t pid_offset = 0;  // where the packet identifier is, when there is one
+    std::string bytes;
+  };
+  HeaderCache header_cache_;
+  int publish_depth_ = 0;   // publish() calls in progress (a will can publish inside one)
   bool shutting_down_ = false;
 
   std::unique_ptr<persist::Store> persist_;

@@ -63,6 +63,11 @@ struct ListenerConfig {
   int max_connections = -1;  // -1 = unlimited
   uint8_t max_qos = 2;
   uint16_t max_topic_alias = 10;
+  // Broker->client aliases (Mosquitto 2.1's option): at most this many, fewer if the client
+  // allows fewer. Off by default, unlike 2.1 (10), as in Debian's Mosquitto 2.0: Debian's
+  // libmosquitto 2.0 and paho-mqtt 1.6 announce a Topic Alias Maximum when asked to, then fail
+  // on an aliased PUBLISH (protocol error; an empty topic), so 2.0's behaviour is the safe one.
+  uint16_t max_topic_alias_broker = 0;
   std::string mount_point;
   bool use_username_as_clientid = false;
   // TLS (not implemented yet; kept for the TLS work).

@@ -399,6 +399,15 @@ std::optional<Status> ConfigParser::listener_option(std::string_view key, LineTo
     cur_listener().max_topic_alias = uint16_t(v);
     return Status{};
   }
+  if (key == "max_topic_alias_broker") {  // Mosquitto 2.1
+    auto tok = t.next();
+    if (!tok) return config_error("Empty max_topic_alias_broker value in configuration.");
+    v = parse_atoi(*tok);
+    if (v < 0 || v > 65535)
+      return config_error("Invalid max_topic_alias_broker value in configuration.");
+    cur_listener().max_topic_alias_broker = uint16_t(v);
+    return Status{};
+  }
   if (key == "mount_point") {
     if (config_.listeners.empty()) {
       return config_error(

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "broker/optional_string.h"
@@ -70,8 +71,16 @@ class Connection final : public net::IoHandler {
   std::string client_id;
   OptionalString username;
   std::unique_ptr<std::string> password;   // only with a password_file (SIGHUP re-check)
-  // Client->broker topic aliases (index = alias), made on the first alias a client sets.
-  std::unique_ptr<std::vector<std::string>> topic_aliases;
+  // MQTT 5 topic aliases of this connection, made on first use.
+  struct TopicAliases {
+    std::vector<std::string> in;                    // client->broker, index = alias
+    std::unordered_map<std::string, uint16_t> out;  // broker->client, topic -> alias
+  };
+  std::unique_ptr<TopicAliases> aliases;
+  TopicAliases& topic_aliases() {
+    if (!aliases) aliases = std::make_unique<TopicAliases>();
+    return *aliases;
+  }
   SessionId session = 0;
   int64_t last_rx_ms = 0;            // monotonic time of the last packet received
   int64_t connected_ms = 0;
@@ -80,6 +89,7 @@ class Connection final : public net::IoHandler {
   uint16_t keep_alive = 0;           // seconds, as negotiated; 0 = none
   uint16_t client_receive_max = 65535;
   uint16_t topic_alias_max = 0;      // ours, announced in CONNACK
+  uint16_t out_alias_max = 0;        // broker->client: min(client's maximum, ours)
   codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
   bool cert_identity = false;        // user name from the TLS certificate / PSK identity
   bool request_problem_info = true;

@@ -244,6 +244,7 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
     conn.client_receive_max = p.properties.receive_maximum.value_or(65535);
     conn.client_max_packet = p.properties.maximum_packet_size.value_or(0);
     conn.topic_alias_max = lc.max_topic_alias;
+    conn.out_alias_max = std::min(p.properties.topic_alias_maximum.value_or(0), lc.max_topic_alias_broker);
     conn.request_problem_info = p.properties.request_problem_information.value_or(1) != 0;
   }
 

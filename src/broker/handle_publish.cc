@@ -34,8 +34,7 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
       protocol_close(conn, ReasonCode::kTopicAliasInvalid, "topic alias out of range");
       return;
     }
-    if (!conn.topic_aliases) conn.topic_aliases = std::make_unique<std::vector<std::string>>();
-    std::vector<std::string>& aliases = *conn.topic_aliases;
+    std::vector<std::string>& aliases = conn.topic_aliases().in;
     if (aliases.size() <= alias) aliases.resize(size_t(alias) + 1);
     if (topic.empty()) {
       if (aliases[alias].empty()) {
@@ -131,10 +130,14 @@ size_t Broker::publish(const MessagePtr& msg) {
     }
   }
   size_t matched = 0;
+  header_cache_.msg = nullptr;
+  publish_depth_++;
   subs_.match(msg->topic, [&](SessionId id, const SubscriptionOptions& opts, std::string_view) {
     matched++;
     if (Session* s = find_session(id)) deliver(*s, msg, opts, false);
   });
+  publish_depth_--;
+  header_cache_.msg = nullptr;
   return matched;
 }
 
@@ -261,6 +264,29 @@ void Broker::resend(Connection& conn, Outgoing& out) {
 
 void Broker::send_publish(Connection& conn, Outgoing& out) {
   const Message& m = *out.msg;
+  const std::string& mount = conn.listener().config->mount_point;
+  bool v5 = conn.version == ProtocolVersion::kV5;
+  // The common case of a fan-out: this message's header was just encoded for another
+  // subscriber with the same layout and nothing per delivery (subscription identifier,
+  // remaining expiry, topic alias, mount point) changes it.
+  bool per_delivery = (v5 && (out.subscription_id || m.expiry_unix_ms || conn.out_alias_max)) ||
+                      !mount.empty();
+  uint8_t layout = uint8_t(1 + (v5 ? 2 : 0) + (out.qos > 0 ? 1 : 0));
+  uint8_t flags = uint8_t(0x30 | (out.dup && out.qos > 0 ? 0x08 : 0) | (out.qos << 1) | (out.retain ? 1 : 0));
+  if (!per_delivery && header_cache_.msg == &m && header_cache_.layout == layout) {
+    std::string& h = header_cache_.bytes;
+    h[0] = char(flags);
+    if (out.qos > 0) {
+      h[header_cache_.pid_offset] = char(out.packet_id >> 8);
+      h[header_cache_.pid_offset + 1] = char(out.packet_id & 0xFF);
+    }
+    if (conn.client_max_packet && h.size() + m.payload.size() > conn.client_max_packet) {
+      discard_too_large(conn, out);
+      return;
+    }
+    queue_publish(conn, out, h);
+    return;
+  }
   codec::Publish p;
   p.topic = m.topic;
   p.payload = m.payload;
@@ -282,25 +308,55 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
     }
     if (out.subscription_id) pr.subscription_identifiers.push_back(out.subscription_id);
   }
-  const std::string& mount = conn.listener().config->mount_point;
   if (!mount.empty() && p.topic.starts_with(mount)) p.topic.remove_prefix(mount.size());
-  scratch_.clear();
-  if (!codec::encode_publish_header(p, conn.version, scratch_).ok()) return;
-  if (conn.client_max_packet && scratch_.size() + m.payload.size() > conn.client_max_packet) {
-    // [MQTT-3.1.2-25] too large for this client: discard it as if it had been sent.
-    stats_.publish_dropped++;
-    if (out.qos > 0) {
-      if (Session* s = find_session(conn.session)) {
-        auto it = s->find_inflight(out.packet_id);
-        if (it != s->inflight.end()) {
-          if (std::string* j = journal_for(*s)) persist::put_out_del(*j, s->client_id(), it->seq);
-          s->inflight.erase(it);
-        }
-      }
+  // Broker->client topic aliases [MQTT-3.3.2-7..12]: the first out_alias_max topics sent get
+  // one each, for the life of the connection; a topic with an alias goes out empty.
+  uint16_t new_alias = 0;
+  if (v5 && conn.out_alias_max) {
+    auto& table = conn.topic_aliases().out;
+    if (auto it = table.find(std::string(p.topic)); it != table.end()) {
+      p.properties.topic_alias = it->second;
+      p.topic = {};
+    } else if (table.size() < conn.out_alias_max) {
+      new_alias = uint16_t(table.size() + 1);
+      p.properties.topic_alias = new_alias;
     }
+  }
+  std::string& h = per_delivery || publish_depth_ == 0 ? scratch_ : header_cache_.bytes;
+  h.clear();
+  header_cache_.msg = nullptr;
+  if (!codec::encode_publish_header(p, conn.version, h).ok()) return;
+  if (conn.client_max_packet && h.size() + m.payload.size() > conn.client_max_packet) {
+    discard_too_large(conn, out);  // and a new alias is not taken
     return;
   }
-  conn.out().append(scratch_);
+  if (new_alias) conn.topic_aliases().out.emplace(p.topic, new_alias);
+  if (&h == &header_cache_.bytes) {
+    header_cache_.msg = &m;
+    header_cache_.layout = layout;
+    size_t i = 1;
+    while (uint8_t(h[i]) & 0x80) i++;  // the Remaining Length
+    header_cache_.pid_offset = i + 1 + 2 + p.topic.size();
+  }
+  queue_publish(conn, out, h);
+}
+
+void Broker::discard_too_large(Connection& conn, Outgoing& out) {
+  // [MQTT-3.1.2-25] too large for this client: discard it as if it had been sent.
+  stats_.publish_dropped++;
+  if (out.qos == 0) return;
+  if (Session* s = find_session(conn.session)) {
+    auto it = s->find_inflight(out.packet_id);
+    if (it != s->inflight.end()) {
+      if (std::string* j = journal_for(*s)) persist::put_out_del(*j, s->client_id(), it->seq);
+      s->inflight.erase(it);
+    }
+  }
+}
+
+void Broker::queue_publish(Connection& conn, const Outgoing& out, std::string_view header) {
+  const Message& m = *out.msg;
+  conn.out().append(header);
   conn.out().append_shared(out.msg, m.payload);
   stats_.packets_sent++;
   stats_.publish_sent++;

@@ -76,6 +76,7 @@ TEST(ConfigDefaults, ListenerDefaults) {
   EXPECT_EQ(l.max_connections, -1);
   EXPECT_EQ(l.max_qos, 2);
   EXPECT_EQ(l.max_topic_alias, 10);
+  EXPECT_EQ(l.max_topic_alias_broker, 0) << "off, as in Mosquitto 2.0";
   EXPECT_EQ(l.mount_point, "");
   EXPECT_FALSE(l.use_username_as_clientid);
   EXPECT_FALSE(l.require_certificate);
@@ -168,6 +169,7 @@ TEST(ConfigOptions, ListenerOptionsSetValues) {
       "max_connections 10\n"
       "max_qos 1\n"
       "max_topic_alias 0\n"
+      "max_topic_alias_broker 20\n"
       "mount_point tenant/\n"
       "use_username_as_clientid true\n"
       "listener 8884\n"
@@ -183,13 +185,14 @@ TEST(ConfigOptions, ListenerOptionsSetValues) {
   EXPECT_EQ(a.max_connections, 10);
   EXPECT_EQ(a.max_qos, 1);
   EXPECT_EQ(a.max_topic_alias, 0);
+  EXPECT_EQ(a.max_topic_alias_broker, 20);
   EXPECT_EQ(a.mount_point, "tenant/");
   EXPECT_TRUE(a.use_username_as_clientid);
   const ListenerConfig& b = c.listeners[1];
   EXPECT_EQ(b.max_qos, 0);
   EXPECT_EQ(b.socket_domain, SocketDomain::kIpv6);
   EXPECT_EQ(b.max_connections, -1);
-  EXPECT_EQ(b.where.line, 8);
+  EXPECT_EQ(b.where.line, 9);
 }
 
 TEST(ConfigOptions, TlsAndWebsocketOptionsAreStored) {
@@ -447,6 +450,8 @@ TEST(ConfigValidation, RangesMatchMosquitto) {
             "Error: Invalid sys_interval value (65536).\nError found at t.conf:1.");
   EXPECT_EQ(parse_err("max_topic_alias 70000\n"),
             "Error: Invalid max_topic_alias value in configuration.\nError found at t.conf:1.");
+  EXPECT_EQ(parse_err("max_topic_alias_broker -1\n"),
+            "Error: Invalid max_topic_alias_broker value in configuration.\nError found at t.conf:1.");
   EXPECT_EQ(parse_err("max_inflight_messages 70000\n"),
             "Error: max_inflight_messages must be <= 65535.\nError found at t.conf:1.");
   EXPECT_EQ(parse_ok("max_inflight_messages 65535\n").max_inflight_messages, 0);
