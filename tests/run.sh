@@ -33,10 +33,16 @@ if ((full)); then
   # Only the unit-test executables (not mq, bench) and the fuzz targets.
   asan_targets=$(ninja -C build-asan -t targets all 2>/dev/null | grep -oE '^tests/unit/[a-z_]+/[a-z_]+_test:' | tr -d : | sort -u)
   fuzz_targets=$(ninja -C build-fuzz -t targets all 2>/dev/null | grep -oE '^tests/fuzz/[a-z_]+_fuzz:' | tr -d : | sort -u)
+  # ThreadSanitizer: only the threaded parts (auth/sync workers, EventLoop::post, the shared
+  # password database), in one small test executable; the rest of mq is single-threaded.
+  [[ -f build-tsan/build.ninja ]] || meson setup build-tsan --buildtype=plain -Doptimization=1 \
+    -Dcpp_args=-g1 -Dstatic_exe=false -Db_sanitize=thread -Db_lundef=false >/dev/null
+  tsan_targets="tests/unit/broker/auth_worker_test"
   rm -f build/sanitizer-builds.rc
   ( nice -n 19 ninja -C build-asan $asan_targets > build/asan-build.log 2>&1; a=$?
     nice -n 19 ninja -C build-fuzz $fuzz_targets > build/fuzz-build.log 2>&1; f=$?
-    echo "$a $f" > build/sanitizer-builds.rc ) &
+    nice -n 19 ninja -C build-tsan $tsan_targets > build/tsan-build.log 2>&1; t=$?
+    echo "$a $f $t" > build/sanitizer-builds.rc ) &
   sanitizer_builds=$!
 fi
 
@@ -55,7 +61,7 @@ fi
 if ((full)); then
   step "ASan + UBSan unit tests"
   wait "$sanitizer_builds"
-  read -r asan_rc fuzz_rc < build/sanitizer-builds.rc || { asan_rc=1; fuzz_rc=1; }
+  read -r asan_rc fuzz_rc tsan_rc < build/sanitizer-builds.rc || { asan_rc=1; fuzz_rc=1; tsan_rc=1; }
   if [[ -n "$asan_targets" && "$asan_rc" == 0 ]]; then
     rm -f build-asan/meson-logs/testlog.junit.xml
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -64,6 +70,23 @@ if ((full)); then
   else
     tail -40 build/asan-build.log
     echo "ASan build failed"; extra_fail=$((extra_fail + 1))
+  fi
+
+  step "ThreadSanitizer (worker threads)"
+  if [[ "$tsan_rc" == 0 ]]; then
+    rm -f build-tsan/tsan.junit.xml
+    # Repeated: a race shows up only on some interleavings. TSan exits non-zero on a report.
+    if TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 build-tsan/$tsan_targets \
+        --gtest_repeat=20 --gtest_output=xml:build-tsan/tsan.junit.xml >build-tsan/tsan.log 2>&1 \
+        && [[ -s build-tsan/tsan.junit.xml ]]; then
+      tail -1 build-tsan/tsan.log
+      reports+=(build-tsan/tsan.junit.xml)
+    else
+      tail -60 build-tsan/tsan.log; echo "TSan run FAILED"; extra_fail=$((extra_fail + 1))
+    fi
+  else
+    tail -40 build/tsan-build.log
+    echo "TSan build failed"; extra_fail=$((extra_fail + 1))
   fi
 
   step "fuzzing (libFuzzer, bounded)"

@@ -1,5 +1,11 @@
 // mosquitto_pub: one message (-m, -f, -s, -n, repeated with --repeat), or one per stdin line
 // (-l, staying connected until EOF); disconnects once everything is delivered.
+//
+// A lost connection ends the one-message modes with libmosquitto's error ("Error: The
+// connection was lost.", status 7). With -l, mosquitto_pub runs libmosquitto's loop_forever,
+// which reconnects silently once a second; so do we. Lines keep being read meanwhile: QoS 0
+// lines read while disconnected are dropped (libmosquitto's publish fails with NO_CONN), QoS 1
+// and 2 lines wait, and the session resends what was in flight with DUP set after CONNACK.
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -53,7 +59,11 @@ class PubTool final : public SessionListener, public net::IoHandler {
       session_->disconnect(0, {});
       return;
     }
-    if (started_) return;  // a reconnect: in-flight messages are resent by the session
+    if (started_) {
+      // A reconnect: the session resent what was in flight; EOF may have come meanwhile.
+      maybe_finish_lines();
+      return;
+    }
     started_ = true;
     if (cfg_.pub_mode == PubMode::kStdinLine) {
       start_stdin();
@@ -81,9 +91,17 @@ class PubTool final : public SessionListener, public net::IoHandler {
   void on_message(const ReceivedMessage&) override {}
 
   void on_closed(bool requested, const std::string& why) override {
+    if (!requested && rc_ == 0 && cfg_.pub_mode == PubMode::kStdinLine) {
+      if (stdin_done_ && session_->unfinished_publishes() == 0) {
+        loop_.stop();  // nothing left to deliver (Mosquitto 2.0.11 would wait forever here)
+        return;
+      }
+      schedule_reconnect();
+      return;
+    }
     if (!requested && rc_ == 0) {
       err_printf(cfg_, "Error: %s\n", why.c_str());
-      rc_ = 1;
+      rc_ = session_->loss_code();
     }
     loop_.stop();
   }
@@ -139,13 +157,22 @@ class PubTool final : public SessionListener, public net::IoHandler {
     }
   }
 
+  // libmosquitto's loop_forever: the first attempt a second after the loss, then one a second.
+  void schedule_reconnect() {
+    loop_.add_timer_in(1000, [this] {
+      if (Status s = session_->connect(); !s) schedule_reconnect();
+    });
+  }
+
   void maybe_finish_lines() {
-    if (stdin_done_ && session_->unfinished_publishes() == 0 && session_->open()) {
-      // QoS 0 completions are posted; wait until the last one has been reported.
-      loop_.post([this] {
-        if (session_->open()) session_->disconnect(0, disconnect_props());
-      });
-    }
+    if (!stdin_done_ || session_->unfinished_publishes() != 0) return;
+    // QoS 0 completions are posted; wait until the last one has been reported. While
+    // reconnecting, the CONNACK calls here again; with no connection there is nothing left
+    // to deliver.
+    loop_.post([this] {
+      if (session_->connected()) session_->disconnect(0, disconnect_props());
+      else if (!session_->open()) loop_.stop();
+    });
   }
 
   codec::Properties publish_props() const {

@@ -3,6 +3,7 @@
 // bytes remain after a short write.
 #include "client/session.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -18,7 +19,14 @@ namespace mq::client {
 
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;
-}
+// libmosquitto's error numbers and mosquitto_strerror texts for a lost connection.
+constexpr int kProtocolError = 2;   // MOSQ_ERR_PROTOCOL
+constexpr int kConnLost = 7;        // MOSQ_ERR_CONN_LOST
+constexpr int kErrno = 14;          // MOSQ_ERR_ERRNO
+constexpr const char* kProtocolErrorText =
+    "A network protocol error occurred when communicating with the broker.";
+constexpr const char* kConnLostText = "The connection was lost.";
+}  // namespace
 
 Session::Session(net::EventLoop& loop, SessionConfig config, SessionListener& listener)
     : loop_(loop), config_(std::move(config)), listener_(listener), client_id_(config_.client_id) {
@@ -105,17 +113,42 @@ void Session::send(const codec::Packet& p) {
   last_send_ms_ = loop_.now_ms();
 }
 
-void Session::send_publish(Outgoing& o) {
+void Session::send_publish(const Outgoing& o, bool dup) {
   codec::Publish p;
   p.topic = o.topic;
   p.payload = o.payload;
   p.qos = o.qos;
   p.retain = o.retain;
+  p.dup = dup;
   p.packet_id = o.qos ? o.mid : 0;
   p.properties = o.properties;
-  debug("sending PUBLISH (d0, q%d, r%d, m%d, '%s', ... (%zu bytes))", o.qos, o.retain ? 1 : 0,
-        o.mid, o.topic.c_str(), o.payload.size());
+  debug("sending PUBLISH (d%d, q%d, r%d, m%d, '%s', ... (%zu bytes))", dup ? 1 : 0, o.qos,
+        o.retain ? 1 : 0, o.mid, o.topic.c_str(), o.payload.size());
   send(p);
+}
+
+// After CONNACK on a new connection: every message still in flight was sent on an earlier
+// connection, so it goes again with DUP set [MQTT-3.3.1-1] (libmosquitto's
+// message__retry_check), or its PUBREL goes again once PUBREC had arrived [MQTT-4.4.0-1], in
+// the order they were first sent [MQTT-4.6.0-1]. libmosquitto does this whether or not the
+// broker kept the session; a broker that did not simply takes them as new messages. Messages
+// still waiting were never sent: they follow, in order, with DUP clear.
+void Session::resend_inflight() {
+  std::vector<Outgoing*> order;
+  order.reserve(inflight_.size());
+  for (auto& [mid, o] : inflight_) order.push_back(&o);
+  std::sort(order.begin(), order.end(),
+            [](const Outgoing* a, const Outgoing* b) { return a->sent_seq < b->sent_seq; });
+  for (Outgoing* o : order) {
+    if (o->pubrel_sent) {
+      codec::Pubrel rel;
+      rel.packet_id = o->mid;
+      debug("sending PUBREL (m%d)", o->mid);
+      send(rel);
+    } else {
+      send_publish(*o, true);
+    }
+  }
 }
 
 uint16_t Session::publish(std::string_view topic, std::string_view payload, uint8_t qos,
@@ -142,7 +175,7 @@ uint16_t Session::publish(std::string_view topic, std::string_view payload, uint
   o.properties.raw = {};
   uint16_t mid = o.mid;
   if (qos == 0) {
-    if (connected()) send_publish(o);
+    if (connected()) send_publish(o, false);
     loop_.post([this, mid] { listener_.on_published(mid); });
     return mid;
   }
@@ -171,7 +204,8 @@ void Session::pump_waiting() {
       value = in.storage[k++];
     }
     (void)inserted;
-    send_publish(in);
+    in.sent_seq = ++sent_seq_;
+    send_publish(in, false);
   }
 }
 
@@ -229,14 +263,14 @@ void Session::flush() {
       continue;
     }
     if (r.status == net::IoStatus::kWouldBlock) break;
-    lose(transport_->error_text(r));
+    lose_io(r);
     return;
   }
   if (out_.empty()) {
     // A TLS record tail or a WebSocket control frame the layer still holds.
     net::IoResult r = transport_->flush();
     if (r.status == net::IoStatus::kError) {
-      lose(transport_->error_text(r));
+      lose_io(r);
       return;
     }
   }
@@ -266,25 +300,25 @@ void Session::read_input() {
     if (r.status == net::IoStatus::kWouldBlock) break;
     if (r.status == net::IoStatus::kClosed) {
       if (close_pending_) close_now(true, "");
-      else lose("The connection was lost.");
+      else lose(kConnLost, kConnLostText);
       return;
     }
     if (r.status == net::IoStatus::kError) {
-      lose(transport_->error_text(r));
+      lose_io(r);
       return;
     }
     framer_->commit(r.bytes);
     for (;;) {
       Result<std::optional<codec::Frame>> f = framer_->next();
       if (!f) {
-        lose("A network protocol error occurred when communicating with the broker.");
+        lose(kProtocolError, kProtocolErrorText);
         return;
       }
       if (!*f) break;
       Result<codec::Packet> p = codec::decode((*f)->fixed_header, (*f)->body, config_.version,
                                               codec::Direction::kServerToClient);
       if (!p) {
-        lose("A network protocol error occurred when communicating with the broker.");
+        lose(kProtocolError, kProtocolErrorText);
         return;
       }
       handle(*p);
@@ -309,16 +343,7 @@ void Session::handle(const codec::Packet& packet) {
       debug("received CONNACK (%d)", rc);
       if (rc == 0) {
         state_ = State::kConnected;
-        // Messages left in flight by a lost connection go again (DUP not tracked).
-        for (auto& [mid, o] : inflight_) {
-          if (o.pubrel_sent) {
-            codec::Pubrel rel;
-            rel.packet_id = mid;
-            send(rel);
-          } else {
-            send_publish(o);
-          }
-        }
+        resend_inflight();
       }
       listener_.on_connack(rc, c);
       if (rc == 0) pump_waiting();
@@ -397,11 +422,11 @@ void Session::handle(const codec::Packet& packet) {
     case PacketType::kDisconnect: {
       const auto& d = std::get<codec::Disconnect>(packet);
       debug("received DISCONNECT (%d)", int(d.reason_code));
-      close_now(false, reason_string_v5(uint8_t(d.reason_code)));
+      lose(kConnLost, reason_string_v5(uint8_t(d.reason_code)));
       break;
     }
     default:
-      lose("A network protocol error occurred when communicating with the broker.");
+      lose(kProtocolError, kProtocolErrorText);
       break;
   }
 }
@@ -415,7 +440,7 @@ void Session::handle_publish(const codec::Publish& p) {
     } else {
       auto it = topic_aliases_.find(alias);
       if (it == topic_aliases_.end()) {
-        lose("A network protocol error occurred when communicating with the broker.");
+        lose(kProtocolError, kProtocolErrorText);
         return;
       }
       topic = it->second;
@@ -453,7 +478,7 @@ void Session::arm_keepalive() {
     if (!transport_) return;
     if (loop_.now_ms() - last_send_ms_ >= period) {
       if (ping_outstanding_) {
-        lose("The connection was lost.");
+        lose(kConnLost, kConnLostText);
         return;
       }
       ping_outstanding_ = true;
@@ -464,7 +489,17 @@ void Session::arm_keepalive() {
   });
 }
 
-void Session::lose(const std::string& why) { close_now(false, why); }
+void Session::lose(int code, const std::string& why) {
+  loss_code_ = code;
+  close_now(false, why);
+}
+
+// libmosquitto's packet__read / packet__write: ECONNRESET is a lost connection, any other
+// socket error MOSQ_ERR_ERRNO with strerror's text.
+void Session::lose_io(const net::IoResult& r) {
+  if (r.sys_errno == ECONNRESET) lose(kConnLost, kConnLostText);
+  else lose(kErrno, transport_->error_text(r));
+}
 
 void Session::close_now(bool requested, const std::string& why) {
   if (!transport_) return;

@@ -3,7 +3,10 @@
 // PINGREQ, runs the QoS 1 and 2 flows both ways (outgoing messages beyond the in-flight limit wait
 // in a queue; incoming QoS 2 messages are delivered on PUBREL, as libmosquitto does), resolves
 // incoming topic aliases and reports events to a SessionListener. With `debug` it prints
-// libmosquitto's "Client <id> sending ..." lines on stdout.
+// libmosquitto's "Client <id> sending ..." lines on stdout. A lost connection keeps the
+// outgoing QoS 1/2 state: after connect() again, the messages that were in flight go again
+// with DUP set (PUBREL for those already PUBRECed) once CONNACK arrives, as libmosquitto does
+// for a clean session too.
 // Ownership: the Session owns its transport and copies of everything it must keep; the listener
 // and loop outlive it. Listener callbacks run on the loop and may call back into the Session.
 // Single-threaded: use on the loop's thread only.
@@ -62,7 +65,8 @@ class SessionListener {
   virtual void on_unsuback(uint16_t /*mid*/) {}
   // A publish completed: QoS 0 once queued for writing, QoS 1 on PUBACK, QoS 2 on PUBCOMP.
   virtual void on_published(uint16_t /*mid*/) {}
-  // The connection is gone: `requested` after our own disconnect(), else lost (`why`).
+  // The connection is gone: `requested` after our own disconnect(), else lost (`why`; see
+  // Session::loss_code()). The Session may connect() again, keeping its outgoing messages.
   virtual void on_closed(bool requested, const std::string& why) = 0;
 };
 
@@ -74,9 +78,12 @@ class Session final : public net::IoHandler {
   Session& operator=(const Session&) = delete;
 
   // Connects the socket (blocking) and queues CONNECT. Error text as Mosquitto prints it.
+  // REQUIRES: !open() (first call, or after on_closed).
   [[nodiscard]] Status connect();
 
-  // Returns the packet identifier (libmosquitto's "mid"; QoS 0 messages get one too).
+  // Returns the packet identifier (libmosquitto's "mid"; QoS 0 messages get one too). QoS 1/2
+  // messages published while not connected wait for the next CONNACK; QoS 0 ones are dropped
+  // (libmosquitto's publish fails with MOSQ_ERR_NO_CONN), reported through on_published.
   uint16_t publish(std::string_view topic, std::string_view payload, uint8_t qos, bool retain,
                    const codec::Properties& properties);
   uint16_t subscribe(const std::vector<std::string>& filters, uint8_t qos, uint8_t options,
@@ -90,6 +97,9 @@ class Session final : public net::IoHandler {
   // Outgoing QoS > 0 messages not yet completed (in flight + waiting).
   size_t unfinished_publishes() const { return inflight_.size() + waiting_.size(); }
   const std::string& client_id() const { return client_id_; }
+  // Why the last connection was lost, as libmosquitto's error number (what mosquitto_pub exits
+  // with): 7 MOSQ_ERR_CONN_LOST, 2 MOSQ_ERR_PROTOCOL, 14 MOSQ_ERR_ERRNO (a socket error).
+  int loss_code() const { return loss_code_; }
   codec::ProtocolVersion version() const { return config_.version; }
 
   void on_io(uint32_t events) override;
@@ -104,6 +114,7 @@ class Session final : public net::IoHandler {
     codec::Properties properties;  // views into `storage`
     std::vector<std::string> storage;
     bool pubrel_sent = false;
+    uint64_t sent_seq = 0;  // order of first sending: packet identifiers wrap around
   };
   struct Incoming {
     std::string topic, payload, properties;
@@ -114,13 +125,15 @@ class Session final : public net::IoHandler {
 
   uint16_t next_mid();
   void send(const codec::Packet& p);
-  void send_publish(Outgoing& o);
+  void send_publish(const Outgoing& o, bool dup);
+  void resend_inflight();
   void pump_waiting();
   void flush();
   void read_input();
   void handle(const codec::Packet& p);
   void handle_publish(const codec::Publish& p);
-  void lose(const std::string& why);
+  void lose(int code, const std::string& why);
+  void lose_io(const net::IoResult& r);
   void close_now(bool requested, const std::string& why);
   void arm_keepalive();
   void debug(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -142,10 +155,12 @@ class Session final : public net::IoHandler {
   uint16_t last_mid_ = 0;
   unsigned send_quota_ = 65535;  // the broker's Receive Maximum
   std::map<uint16_t, Outgoing> inflight_;
+  uint64_t sent_seq_ = 0;
   std::deque<Outgoing> waiting_;
   std::map<uint16_t, Incoming> incoming_qos2_;
   std::map<uint16_t, std::string> topic_aliases_;
   bool close_pending_ = false;
+  int loss_code_ = 0;
 };
 
 // The text Mosquitto prints when the first connect fails ("Error: Connection refused\n",
