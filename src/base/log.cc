@@ -98,6 +98,12 @@ std::string Logger::timestamp_prefix() const {
 
 void Logger::log(uint32_t type, std::string_view message) {
   if (!enabled(type)) return;
+  // A message of several lines is several log lines, each with its own timestamp.
+  if (size_t nl = message.find('\n'); nl != std::string_view::npos) {
+    log(type, message.substr(0, nl));
+    if (nl + 1 < message.size()) log(type, message.substr(nl + 1));
+    return;
+  }
   std::lock_guard lock(mu_);
   std::string line = timestamp_prefix();
   line.append(message);

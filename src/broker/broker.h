@@ -51,6 +51,9 @@ class Broker {
 
   // Binds every listener. Returns the bound ports (one per socket) for --port-file.
   [[nodiscard]] Result<std::vector<uint16_t>> start();
+  // The exit status for a failed start(), as Mosquitto's: 3 or 13 for a password or ACL file
+  // that does not parse or cannot be read, else 1.
+  int start_failure_status() const { return start_failure_status_; }
   // Disconnects everyone and stops accepting; the loop may then stop.
   void shutdown();
   // SIGHUP: reloadable options from a freshly parsed configuration.
@@ -175,6 +178,7 @@ class Broker {
   void arm_session_expiry(Session& s, int64_t delay_ms);
 
   Session* find_session(SessionId id);
+  Error opening_error(Error e, const char* what, const std::string& path);
   std::string assign_client_id(const ListenerConfig& listener);
 
   Config config_;
@@ -225,6 +229,7 @@ class Broker {
   HeaderCache header_cache_;
   int publish_depth_ = 0;   // publish() calls in progress (a will can publish inside one)
   bool shutting_down_ = false;
+  int start_failure_status_ = 1;
 
   std::unique_ptr<persist::Store> persist_;
   net::TimerId autosave_timer_ = 0;

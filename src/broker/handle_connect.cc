@@ -117,6 +117,13 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
     with_user = &identified;
     authenticated = true;
   }
+  if (with_user->username && with_user->username->empty()) {
+    // Mosquitto 2.0 reads a zero-length user name as none: the client is anonymous for
+    // allow_anonymous, the password file and the ACL (verified with 2.0.11).
+    if (with_user != &identified) identified = packet;
+    identified.username.reset();
+    with_user = &identified;
+  }
   const codec::Connect& p = *with_user;
   MQ_LOG(kLogDebug, "Received CONNECT from %s as %.*s", conn.peer().c_str(),
          int(p.client_id.size()), p.client_id.data());
@@ -205,14 +212,8 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
       return;
     }
   }
-  std::optional<std::string_view> acl_user;
-  if (p.username) acl_user = *p.username;
-  // The will must be writable by this client, else the connection is refused (Mosquitto).
-  if (p.will && !acl_allows(security.acl.get(), AclClient{client_id, acl_user}, p.will->topic,
-                            AclAccess::kWrite)) {
-    refuse_connect(conn, ReasonCode::kNotAuthorized, "disconnected, will not authorised.");
-    return;
-  }
+  // A will the client may not write is accepted here and dropped when it would be published
+  // (publish_will), as Mosquitto 2.0 does (verified with 2.0.11).
 
   // Session takeover [MQTT-3.1.4-3].
   Session* existing = find_session(std::string_view(client_id));
@@ -321,6 +322,7 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
     // The will's Message Expiry Interval counts from when it is published (MQTT 5 3.1.3.2.4).
     w.message_expiry = p.will->properties.message_expiry_interval;
     w.msg = std::move(msg);
+    w.mount_len = conn.listener().config->mount_point.size();
     s->will = std::make_unique<Will>(std::move(w));
   }
   return *s;
@@ -378,6 +380,15 @@ void Broker::publish_will(Session& s) {
   if (s.will_timer) loop_.cancel_timer(s.will_timer);
   s.will_timer = 0;
   MessagePtr msg = std::move(s.will->msg);
+  // The ACL decides now, against the topic as the client wrote it (without the mount point).
+  std::string_view topic = std::string_view(msg->topic).substr(s.will->mount_len);
+  if (!acl_allows(s.acl.get(), AclClient{s.client_id(), s.username.view()}, topic,
+                  AclAccess::kWrite)) {
+    MQ_LOG(kLogDebug, "Denied will from %s on '%.*s'.", s.client_id().c_str(), int(topic.size()),
+           topic.data());
+    s.will.reset();
+    return;
+  }
   if (s.will->message_expiry) {
     auto stamped = std::make_shared<Message>(*msg);
     stamped->expiry_unix_ms = clock_.unix_time() * 1000 + int64_t(*s.will->message_expiry) * 1000;

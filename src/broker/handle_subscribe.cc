@@ -109,7 +109,17 @@ void Broker::continue_retained(SessionId id, std::shared_ptr<RetainedCursor> cur
   std::vector<MessagePtr> batch;
   cursor->next(batch, kBatch, kMaxNodes);
   for (const MessagePtr& m : batch) {
-    if (m->expiry_unix_ms == 0 || m->expiry_unix_ms > now) deliver(*s, m, opts, true);
+    if (m->expiry_unix_ms != 0 && m->expiry_unix_ms <= now) continue;
+    // check_retain_source: the client that published it must still be allowed to write it.
+    // (The ACL used is this subscriber's listener's, the same one unless per_listener_settings.)
+    if (config_.check_retain_source && s->acl && !m->origin_client_id.empty()) {
+      std::optional<std::string_view> origin_user;
+      if (!m->origin_username.empty()) origin_user = m->origin_username;
+      if (!acl_allows(s->acl.get(), AclClient{m->origin_client_id, origin_user}, m->topic,
+                      AclAccess::kWrite))
+        continue;
+    }
+    deliver(*s, m, opts, true);
   }
   if (!cursor->done()) schedule_retained(id, std::move(cursor), opts, 0);
 }

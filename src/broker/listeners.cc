@@ -109,19 +109,27 @@ Result<std::vector<uint16_t>> Broker::open_listeners() {
   return ports;
 }
 
+// Mosquitto's second line, and its exit status at start-up: 3 for a file that does not parse,
+// 13 for one that cannot be read.
+Error Broker::opening_error(Error e, const char* what, const std::string& path) {
+  e.context += "\nError opening " + std::string(what) + " \"" + path + "\".";
+  start_failure_status_ = e.kind == ErrorKind::kConfig ? 3 : 13;
+  return e;
+}
+
 Result<std::shared_ptr<const SecurityState>> Broker::load_security(const SecurityOptions& o) {
   auto state = std::make_shared<SecurityState>();
   state->allow_anonymous = o.allow_anonymous == 1;
   if (!o.password_file.empty()) {
     auto db = PasswordDb::load(o.password_file);
-    if (!db.ok()) return db.error();
+    if (!db.ok()) return opening_error(db.error(), "password file", o.password_file);
     state->passwords = std::move(*db);
   }
   if (!o.acl_file.empty()) {
     AclOptions acl_options;
     acl_options.subscribe_check = config_.acl_subscribe_check;
     auto acl = AclFile::load(o.acl_file, acl_options);
-    if (!acl.ok()) return acl.error();
+    if (!acl.ok()) return opening_error(acl.error(), "acl file", o.acl_file);
     state->acl = std::move(*acl);
   }
   return std::shared_ptr<const SecurityState>(std::move(state));

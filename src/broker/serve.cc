@@ -174,7 +174,7 @@ int serve(const ServeOptions& o) {
   auto ports = broker.start();
   if (!ports.ok()) {
     MQ_LOG(kLogError, "%s", ports.error().context.c_str());
-    return 1;
+    return broker.start_failure_status();
   }
   if (!o.port_file.empty()) {
     std::string text;

@@ -80,6 +80,7 @@ struct Will {
   MessagePtr msg;               // expiry_unix_ms unset: it counts from publication
   uint32_t delay_interval = 0;  // seconds (MQTT 5 Will Delay Interval)
   std::optional<uint32_t> message_expiry;  // seconds, from the will properties
+  size_t mount_len = 0;  // the listener's mount_point prefixed to msg->topic
 };
 
 class Session {

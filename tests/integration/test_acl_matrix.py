@@ -9,8 +9,10 @@ and what each real client actually receives or may publish, as tables.
   write matrix  MQTT 5 publishers: the PUBACK reason (0x87 when denied, Mosquitto 2.0) and
                 what an observer that may read everything receives.
 
-Everything here holds for Mosquitto 2.0 (MQ_TEST_REFERENCE=1) too, except the rows marked
-xfail for mq (known differences, explained there).
+Everything here holds for Mosquitto 2.0 (MQ_TEST_REFERENCE=1) too. Four rows were
+differences this review found and mq then fixed: a will the ACL denies is accepted at CONNECT
+and dropped when due; a zero-length user name is anonymous; check_retain_source is applied; a
+bad acl_file exits 3 with Mosquitto's second line.
 """
 
 import os
@@ -391,9 +393,6 @@ def test_denied_will_is_not_published(acl_broker, conns, version):
     assert obs.publishes_until("sync/end") == []
 
 
-@pytest.mark.xfail(not REFERENCE, strict=True, reason=(
-    "mq refuses the CONNECT (5 / 0x87, src/broker/handle_connect.cc 'will not authorised'); "
-    "Mosquitto 2.0 accepts it and checks the will only when it is sent"))
 @pytest.mark.parametrize("version", [mr.V311, mr.V5], ids=["v311", "v5"])
 def test_denied_will_topic_does_not_refuse_the_connection(acl_broker, version):
     c, ack = _will_client(acl_broker.port, "will-no-%d" % version, "foo/x", version)
@@ -401,9 +400,6 @@ def test_denied_will_topic_does_not_refuse_the_connection(acl_broker, version):
     assert ack.reason == 0, ack
 
 
-@pytest.mark.xfail(not REFERENCE, strict=True, reason=(
-    "mq keeps an empty user name as a user name; Mosquitto 2.0 reads a zero-length user "
-    "name as none, so the client is anonymous for the ACL (anonymous list, no %u patterns)"))
 def test_empty_username_is_anonymous(acl_broker, conns):
     c = conns(mr.client(acl_broker.port, "empty-user", version=mr.V5, username=""))
     assert c.pub("pub/x", b"", qos=1).reason in (0x00, 0x10)   # the anonymous list
@@ -462,13 +458,23 @@ def test_bad_acl_file_refuses_to_start(tmp_path, text, message):
     assert message.format(f=acl) in out
 
 
-@pytest.mark.xfail(not REFERENCE, strict=True, reason=(
-    "mq serve exits 1 on a bad acl_file (and does not add Mosquitto's second line "
-    "'Error opening acl file'); Mosquitto 2.0 exits 3 as for other configuration errors"))
 def test_bad_acl_file_exit_status_3(tmp_path):
     acl, rc, out = _bad_acl_broker(tmp_path, "bogus\n")
     assert rc == 3, out
     assert 'Error opening acl file "%s".' % acl in out
+
+
+@pytest.mark.parametrize("option,what", [("acl_file", "acl file"),
+                                         ("password_file", "password file")])
+def test_missing_security_file_exit_status_13(tmp_path, option, what):
+    missing = tmp_path / "nope" / "file"
+    conf = tmp_path / "b.conf"
+    conf.write_text("listener %d 127.0.0.1\n%s %s\n%s" % (
+        free_port(), option, missing, "user root\n" if os.geteuid() == 0 else ""))
+    res = run_broker(["-c", str(conf)], tmp_path)
+    out = (res.stdout + res.stderr).decode()
+    assert res.returncode == 13, out
+    assert 'Error opening %s "%s".' % (what, missing) in out
 
 
 def test_pattern_without_substitution_warns(tmp_path, start_broker):
@@ -484,10 +490,6 @@ def test_retained_after_acl_reload(tmp_path, start_broker, conns, check, request
     reload), unless `check_retain_source true`: then the publisher's write access is checked
     again when the message is delivered on SUBSCRIBE."""
     import signal
-    if check and not REFERENCE:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "mq parses check_retain_source but does not apply it (src/broker: no use of "
-            "config_.check_retain_source)")))
     acl = tmp_path / "acl"
     rest = "user admin\ntopic readwrite #\nuser observer\ntopic read #\n"
     acl.write_text("user alice\ntopic readwrite foo/#\n" + rest)
