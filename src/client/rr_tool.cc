@@ -82,7 +82,7 @@ class RrTool final : public WaitingTool {
   void on_closed(bool requested, const std::string& why) override {
     if (!requested && !refused_ && rc_ == 0 && !stopping_) {
       err_printf(cfg_, "Error: %s\n", why.c_str());
-      rc_ = 1;
+      rc_ = session_->loss_code();  // 7 for a lost connection, as mosquitto_rr
     }
     loop_.stop();
   }

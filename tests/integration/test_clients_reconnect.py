@@ -374,3 +374,34 @@ def test_pub_qos0_eof_while_disconnected_exits(tmp_path, peer):
         assert read_text(err) == ""
     finally:
         stop_process(pub)
+
+
+@pytest.mark.parametrize("rr", ["mq", "mosquitto_rr-link", "debian"])
+def test_rr_stops_on_lost_connection(tmp_path, peer, rr):
+    """mosquitto_rr does not reconnect: a connection lost while it waits for the response is
+    "Error: The connection was lost." and exit status 7 (checked with Debian's 2.0.11)."""
+    if rr == "mq":
+        argv = [MQ_BIN, "rr"]
+    elif rr == "debian":
+        argv = ["/usr/bin/mosquitto_rr"]
+    else:
+        (tmp_path / "bin").mkdir()
+        os.symlink(MQ_BIN, tmp_path / "bin" / "mosquitto_rr")
+        argv = [str(tmp_path / "bin" / "mosquitto_rr")]
+    err = tmp_path / "rr.err"
+    proc = subprocess.Popen(argv + ["-p", str(peer.port), "-t", "req/x", "-e", "resp/x",
+                                    "-m", "ask", "-W", "10"],
+                            stdout=subprocess.DEVNULL, stderr=open(err, "wb"))
+    try:
+        c = peer.accept(RECONNECT_S)
+        c.version = mr.V5
+        c.expect(mr.CONNECT)
+        c.send(mr.packet(mr.CONNACK, 0, bytes([0, 0, 0])))  # MQTT 5: no properties
+        sub = c.expect(mr.SUBSCRIBE)
+        c.send(mr.packet(mr.SUBACK, 0, bytes(sub.body[:2]) + bytes([0, 0])))  # id, no props, QoS 0
+        assert c.expect(mr.PUBLISH).payload == b"ask"
+        c.close()
+        assert proc.wait(5) == 7
+        assert read_text(err) == "Error: The connection was lost.\n"
+    finally:
+        stop_process(proc)
