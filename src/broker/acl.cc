@@ -119,11 +119,16 @@ Result<std::shared_ptr<const AclFile>> AclFile::parse(std::string_view content,
   std::shared_ptr<AclFile> acl(new AclFile());
   acl->options_ = options;
   const std::string where(path);
+  size_t line_no = 0;
+  // Mosquitto's message, then (beyond Mosquitto, which names no line) where it is, in the
+  // format of its configuration errors.
   auto error = [&](const std::string& what) {
-    return make_error(ErrorKind::kConfig, "Error: " + what);
+    return make_error(ErrorKind::kConfig, "Error: " + what + "\nError found at " + where + ":" +
+                                              std::to_string(line_no) + ".");
   };
   std::optional<std::string> user;  // nullopt: still in the anonymous section
   while (!content.empty()) {
+    line_no++;
     size_t nl = content.find('\n');
     std::string_view line = content.substr(0, nl);
     content.remove_prefix(nl == std::string_view::npos ? content.size() : nl + 1);

@@ -154,11 +154,12 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
 
   uint16_t keep_alive = p.keep_alive;
   bool server_keep_alive = false;
-  if (config_.max_keepalive && (keep_alive == 0 || keep_alive > config_.max_keepalive)) {
-    if (!v5) {  // Mosquitto refuses such 3.x clients with "identifier rejected"
-      refuse_connect(conn, ReasonCode::kClientIdentifierNotValid);
-      return;
-    }
+  // max_keepalive applies to MQTT 5 clients, told through Server Keep Alive. A 3.x client
+  // keeps its own value, as with Debian's Mosquitto 2.0.11 (checked: keep alive 60 and 0 with
+  // max_keepalive 10 are accepted and not cut short). Later 2.0.x releases refuse such clients
+  // with "identifier rejected", which would refuse mosquitto_sub's default -k 60 under the
+  // notes' `max_keepalive 10`.
+  if (v5 && config_.max_keepalive && (keep_alive == 0 || keep_alive > config_.max_keepalive)) {
     keep_alive = config_.max_keepalive;
     server_keep_alive = true;
   }

@@ -30,9 +30,21 @@ std::shared_ptr<const AclFile> parse_ok(const std::string& text, AclOptions o = 
   return acl.ok() ? *acl : nullptr;
 }
 
+// The first line of the error: Mosquitto's message.
 std::string parse_error(const std::string& text) {
   auto acl = AclFile::parse(text, "/etc/acl");
-  return acl.ok() ? "(parsed)" : acl.error().context;
+  if (acl.ok()) return "(parsed)";
+  const std::string& c = acl.error().context;
+  return c.substr(0, c.find('\n'));
+}
+
+// The second line: where (mq's addition).
+std::string parse_error_where(const std::string& text) {
+  auto acl = AclFile::parse(text, "/etc/acl");
+  if (acl.ok()) return "(parsed)";
+  const std::string& c = acl.error().context;
+  size_t nl = c.find('\n');
+  return nl == std::string::npos ? "" : c.substr(nl + 1);
 }
 
 AclClient anon(std::string_view id) {
@@ -242,6 +254,14 @@ TEST(Acl, ParseErrorsLikeMosquitto) {
             "Error: Invalid line in acl_file \"/etc/acl\": Topic.");
   EXPECT_EQ(parse_error("topic foo bar\n"),
             "Error: Invalid topic access type \"foo\" in acl_file \"/etc/acl\".");
+}
+
+TEST(Acl, ParseErrorsNameTheLine) {
+  EXPECT_EQ(parse_error_where("topic read foo\n"), "(parsed)");
+  EXPECT_EQ(parse_error_where("topic read foo/#/x\n"), "Error found at /etc/acl:1.");
+  // The notes' file: a '#' after a topic is not a comment, so the topic is invalid.
+  EXPECT_EQ(parse_error_where("# c\n\nuser junlin\ntopic write sensors/#   # comment\n"),
+            "Error found at /etc/acl:4.");
 }
 
 TEST(Acl, PatternWithoutMarkersWarns) {
