@@ -7,15 +7,16 @@ namespace mq::codec {
 
 namespace {
 
-// True when none of the 8 bytes has its high bit set and none is zero.
+// True when all 8 bytes are printable ASCII (0x20..0x7E).
 bool plain_ascii_word(const uint8_t* p) {
   uint64_t w;
   std::memcpy(&w, p, sizeof w);
   constexpr uint64_t kLow = 0x0101010101010101ull;
   constexpr uint64_t kHigh = 0x8080808080808080ull;
-  bool has_high = (w & kHigh) != 0;
-  bool has_zero = ((w - kLow) & ~w & kHigh) != 0;
-  return !has_high && !has_zero;
+  if (w & kHigh) return false;                               // a byte >= 0x80
+  if ((w - 0x2020202020202020ull) & ~w & kHigh) return false;  // a byte < 0x20
+  uint64_t del = w ^ 0x7F7F7F7F7F7F7F7Full;                  // a zero byte where w has 0x7F
+  return ((del - kLow) & ~del & kHigh) == 0;
 }
 
 }  // namespace
@@ -31,7 +32,7 @@ bool valid_utf8(std::string_view s) {
     }
     uint8_t c = p[i];
     if (c < 0x80) {
-      if (c == 0) return false;  // [MQTT-1.5.4-2]
+      if (c < 0x20 || c == 0x7F) return false;  // U+0000 [MQTT-1.5.4-2], control characters
       ++i;
       continue;
     }
@@ -56,6 +57,8 @@ bool valid_utf8(std::string_view s) {
     if (cp < min) return false;                      // overlong form
     if (cp > 0x10FFFF) return false;                 // beyond Unicode
     if (cp >= 0xD800 && cp <= 0xDFFF) return false;  // [MQTT-1.5.4-1] surrogates
+    if (cp <= 0x9F) return false;                     // C1 control characters U+0080..U+009F
+    if ((cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE) return false;  // non-characters
     i += len;
   }
   return true;

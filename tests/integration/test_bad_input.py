@@ -498,3 +498,26 @@ def test_unsubscribe_share_vs_plain_is_distinct(port, conns):
     pub = conns(mr.client(port, "unsh-pub"))
     pub.pub("us/t", b"still", qos=1)
     assert c.recv_publish().payload == b"still"
+
+
+@pytest.mark.parametrize("text", ["a\tb", "a\x01b", "a\x7fb", "a\u0085b", "a\ufdd0b", "a\uffffb",
+                                  "a\U0001ffffb"],
+                         ids=["tab", "U+0001", "U+007F", "U+0085", "U+FDD0", "U+FFFF", "U+1FFFF"])
+@pytest.mark.parametrize("version", [mr.V311, mr.V5], ids=["v311", "v5"])
+def test_control_and_noncharacter_in_topic_is_malformed(port, version, text):
+    # MQTT lets a receiver treat these as malformed; Mosquitto 2.0.11 does. Passing them on
+    # would get libmosquitto subscribers disconnected.
+    c = mr.client(port, "ctl-%d" % version, version=version)
+    c.send(mr.publish(text, b"x", qos=1, pid=1, version=version))
+    got = c.expect_closed(3)
+    assert [(p.type, p.reason) for p in got] in ([], [(mr.DISCONNECT, 0x81)])
+    assert_broker_alive(port)
+
+
+def test_printable_latin1_and_bom_in_topic_are_fine(port, conns):
+    s = conns(mr.client(port, "nbsp-sub"))
+    s.sub("nb/#", 0)
+    p = conns(mr.client(port, "nbsp-pub", version=mr.V5))
+    for t in ["nb/a\u00a0b", "nb/\ufeffbom", "nb/\U0010fffd"]:
+        assert p.pub(t, b"x", qos=1).reason in (0x00, 0x10)
+        assert s.recv_publish().topic == t

@@ -94,12 +94,39 @@ TEST(Utf8, AcceptsValidText) {
   EXPECT_TRUE(valid_utf8("\xC3\xA9"));          // U+00E9
   EXPECT_TRUE(valid_utf8("\xE2\x82\xAC"));      // U+20AC
   EXPECT_TRUE(valid_utf8("\xF0\x9F\x98\x80"));  // U+1F600
-  EXPECT_TRUE(valid_utf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
+  EXPECT_TRUE(valid_utf8("\xF4\x8F\xBF\xBD"));  // U+10FFFD
+  EXPECT_TRUE(valid_utf8("\xC2\xA0"));          // U+00A0, the first after the C1 controls
+  EXPECT_TRUE(valid_utf8(" ~ printable ASCII: 0x20 and 0x7E at the ends ~ "));
   EXPECT_TRUE(
       valid_utf8("\xEF\xBB\xBF"
                  "abc"));                   // BOM is data [MQTT-1.5.4-3]
-  EXPECT_TRUE(valid_utf8("\x01\x1F\x7F"));  // control characters are allowed
-  EXPECT_TRUE(valid_utf8("\xEF\xBF\xBF"));  // U+FFFF non-character allowed
+}
+
+// MQTT lets a receiver treat these as malformed [MQTT-1.5.4-1 note]; Mosquitto 2.0.11 does
+// (DISCONNECT 0x81 for each, checked).
+TEST(Utf8, RejectsControlsAndNonCharactersAsMosquitto) {
+  EXPECT_FALSE(valid_utf8("a\tb"));
+  EXPECT_FALSE(valid_utf8("\x01"));
+  EXPECT_FALSE(valid_utf8("\x1F"));
+  EXPECT_FALSE(valid_utf8("\x7F"));
+  for (size_t at = 0; at < 16; at++) {  // in and around an 8-byte fast-path word
+    for (char bad : {'\t', '\x01', '\x1F', '\x7F', '\n'}) {
+      std::string s(16, 'x');
+      s[at] = bad;
+      EXPECT_FALSE(valid_utf8(s)) << "byte " << int(bad) << " at " << at;
+    }
+  }
+  EXPECT_FALSE(valid_utf8("\xC2\x80"));          // U+0080
+  EXPECT_FALSE(valid_utf8("\xC2\x85"));          // U+0085
+  EXPECT_FALSE(valid_utf8("\xC2\x9F"));          // U+009F
+  EXPECT_FALSE(valid_utf8("\xEF\xB7\x90"));      // U+FDD0
+  EXPECT_FALSE(valid_utf8("\xEF\xB7\xAF"));      // U+FDEF
+  EXPECT_FALSE(valid_utf8("\xEF\xBF\xBE"));      // U+FFFE
+  EXPECT_FALSE(valid_utf8("\xEF\xBF\xBF"));      // U+FFFF
+  EXPECT_FALSE(valid_utf8("\xF0\x9F\xBF\xBF"));  // U+1FFFF
+  EXPECT_FALSE(valid_utf8("\xF4\x8F\xBF\xBF"));  // U+10FFFF
+  EXPECT_TRUE(valid_utf8("\xEF\xB7\x8F"));       // U+FDCF
+  EXPECT_TRUE(valid_utf8("\xEF\xB7\xB0"));       // U+FDF0
 }
 
 TEST(Utf8, RejectsWhatMqttForbids) {
