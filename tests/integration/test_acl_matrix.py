@@ -181,19 +181,6 @@ def acl_broker(tmp_path, start_broker):
     return start_broker("acl_file %s\nallow_anonymous true\n" % acl)
 
 
-@pytest.fixture
-def pahos():
-    opened = []
-
-    def add(c):
-        opened.append(c)
-        return c
-
-    yield add
-    for c in opened:
-        c.close()
-
-
 def marker(cid):
     return "sync/" + cid.replace("+", "_").replace("#", "_")
 
@@ -202,20 +189,20 @@ def _diff(expected, got):
     return "missing %r, unexpected %r" % (sorted(expected - got), sorted(got - expected))
 
 
-def test_read_matrix(acl_broker, conns, pahos):
+def test_read_matrix(acl_broker, conns):
     port = acl_broker.port
     admin = conns(mr.client(port, "admin1-pub", username="admin"))
     for t in TOPICS:
         admin.pub(t, b"retained", qos=1, retain=True)
     readers = []
     for cid, user, filt, expected in READERS:
-        r = pahos(PahoClient(port, cid, user))
+        r = conns(PahoClient(port, cid, user))
         # acl_file never refuses a SUBSCRIBE (Mosquitto 2.0): granted, just filtered later.
         assert r.subscribe([filt, marker(cid)]) == [1, 1]
         readers.append((r, cid, filt, expected))
     silent = []
     for cid, user, filt in SILENT_READERS:
-        r = pahos(PahoClient(port, cid, user))
+        r = conns(PahoClient(port, cid, user))
         assert r.subscribe([filt]) == [1]
         silent.append(r)
 
