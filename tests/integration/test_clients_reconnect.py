@@ -325,14 +325,24 @@ def test_pub_lines_read_while_disconnected_go_after_reconnect(tmp_path, peer, pu
         c2 = peer.accept(RECONNECT_S)
         write_lines(pub, ["b"])
         pub.stdin.close()
-        c2.expect(mr.CONNECT)
+        first = c2.recv(RECONNECT_S)
+        early = None
+        if is_debian(pub_argv) and first.type == mr.PUBLISH:
+            # A libmosquitto 2.0.11 race (seen once in CI): its stdin thread can write the
+            # PUBLISH on the new socket before its network thread has written the CONNECT.
+            early = first
+            first = c2.recv(RECONNECT_S)
+        assert first.type == mr.CONNECT, first
         c2.send(connack(False))
-        p = c2.expect(mr.PUBLISH)
+        p = early or c2.expect(mr.PUBLISH)
         assert (p.payload, p.qos) == (b"b", 1)
         if not is_debian(pub_argv):
             assert p.dup is False
         c2.send(mr.puback(p.pid))
-        assert [q.type for q in c2.expect_closed(5)] == [mr.DISCONNECT]
+        rest = [q for q in c2.expect_closed(5)]
+        if early:  # it may send the message again once connected
+            rest = [q for q in rest if not (q.type == mr.PUBLISH and q.payload == b"b")]
+        assert [q.type for q in rest] == [mr.DISCONNECT]
         assert pub.wait(5) == 0
         assert read_text(err) == ""
     finally:
