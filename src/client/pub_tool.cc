@@ -212,7 +212,13 @@ int run_pub(ClientConfig& cfg) {
     }
     close(fd);
   } else if (cfg.pub_mode == PubMode::kStdinFile) {
-    if (!read_all(STDIN_FILENO, &payload)) {
+    bool ok = read_all(STDIN_FILENO, &payload);
+    if (ok && payload.empty() && !cfg.mq_names) {
+      // mosquitto_pub 2.0's load_stdin() refuses empty input; an empty -f file is sent.
+      err_printf(cfg, "Error: Zero length input.\n");
+      ok = false;
+    }
+    if (!ok) {
       err_printf(cfg, "Error loading input from stdin.\n");
       return 1;
     }

@@ -40,6 +40,20 @@ std::string random_v31_id() {
 }  // namespace
 
 int prepare_session(const ClientConfig& cfg, SessionConfig* out) {
+  // Mosquitto names: libmosquitto 2.0's mosquitto_username_pw_set() refuses a password without
+  // a username for MQTT 3.x, and client_opts_set() reports it (verified with Debian's 2.0.11).
+  if (!cfg.mq_names && cfg.password && !cfg.username &&
+      cfg.version != codec::ProtocolVersion::kV5) {
+    err_printf(cfg, "Error: Problem setting username and/or password.\n");
+    return 1;
+  }
+  // Mosquitto names: client_opts_set() hands --tls-version to mosquitto_tls_opts_set() even when
+  // no other TLS option is given, which accepts only these three.
+  if (!cfg.mq_names && !cfg.tls_version.empty() && cfg.tls_version != "tlsv1.3" &&
+      cfg.tls_version != "tlsv1.2" && cfg.tls_version != "tlsv1.1") {
+    err_printf(cfg, "Error: Problem setting TLS options, check the options are valid.\n");
+    return 1;
+  }
   const bool tls = uses_tls(cfg);
   SessionConfig s;
   s.connect.host = cfg.host.empty() ? "localhost" : cfg.host;
@@ -93,6 +107,9 @@ int prepare_session(const ClientConfig& cfg, SessionConfig* out) {
     s.connect.port = uint16_t(cfg.proxy_port);
   }
   s.connect.unix_path = cfg.unix_path;
+  // libmosquitto 2.0 takes port 0 to mean "the host is a Unix socket path" (--unix sets it).
+  if (!cfg.mq_names && cfg.port == 0 && s.connect.unix_path.empty() && !s.proxy)
+    s.connect.unix_path = s.connect.host;
   s.connect.bind_address = cfg.bind_address;
   s.connect.nodelay = cfg.nodelay;
   s.version = cfg.version;
