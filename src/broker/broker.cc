@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "base/log.h"
+#include "broker/bridge.h"
 #include "broker/sys_tree.h"
 #include "codec/decode.h"
 #include "codec/encode.h"
@@ -30,6 +31,7 @@ Broker::Broker(Config config, net::EventLoop& loop)
 }
 
 Broker::~Broker() {
+  bridges_.clear();  // their fds and timers are on loop_
   if (flush_hook_) loop_.remove_before_sleep(flush_hook_);
   if (autosave_timer_) loop_.cancel_timer(autosave_timer_);
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
@@ -43,6 +45,13 @@ Result<std::vector<uint16_t>> Broker::start() {
   if (config_.persistence) {
     if (Status st = persist_load(stored); !st.ok()) return st.error();
   }
+  // Bridge TLS contexts first: a bad certificate stops start-up before any socket is bound.
+  std::vector<std::shared_ptr<const net::TlsContext>> bridge_tls;
+  for (const BridgeConfig& bc : config_.bridges) {
+    auto tls = Bridge::make_tls(bc);
+    if (!tls.ok()) return tls.error();
+    bridge_tls.push_back(*tls);
+  }
   auto ports = open_listeners();
   if (!ports.ok()) return ports.error();
   if (Status st = load_all_security(); !st.ok()) return st.error();
@@ -50,12 +59,17 @@ Result<std::vector<uint16_t>> Broker::start() {
   if (persist_) persist_start(stored);
   flush_hook_ = loop_.add_before_sleep([this] {
     persist_commit();  // journal records reach the kernel before the acks that depend on them
+    for (auto& b : bridges_) b->flush();
     flush_dirty();
     reap_closed();
   });
   keepalive_timer_ = loop_.add_timer_in(1000, [this] { check_keepalives(); });
   sys_ = std::make_unique<SysTree>(*this);
   sys_->start();
+  for (size_t i = 0; i < config_.bridges.size(); i++) {
+    bridges_.push_back(std::make_unique<Bridge>(*this, loop_, config_.bridges[i], bridge_tls[i]));
+  }
+  for (auto& b : bridges_) b->start();
   return *ports;
 }
 
@@ -137,6 +151,7 @@ void Broker::check_keepalives() {
 void Broker::shutdown() {
   shutting_down_ = true;
   for (auto& l : listeners_) l->acceptor->stop();
+  for (auto& b : bridges_) b->stop();  // DISCONNECT to each remote
   connections_.for_each([this](Connection& conn) {
     if (!conn.open()) return;
     if (conn.state() == Connection::State::kConnected &&

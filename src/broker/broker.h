@@ -36,6 +36,8 @@
 
 namespace mq::broker {
 
+class Bridge;
+
 // Builds the immutable Message for a PUBLISH or a will: copies what the broker keeps.
 std::shared_ptr<Message> make_message(std::string_view topic, std::string_view payload,
                                       uint8_t qos, bool retain, const codec::Properties& props,
@@ -87,6 +89,7 @@ class Broker {
 
  private:
   friend class SysTree;
+  friend class Bridge;  // publishes what it receives (make_message with next_store_id_)
 
   // Listeners and connections (listeners.cc).
   [[nodiscard]] Result<std::vector<uint16_t>> open_listeners();
@@ -235,6 +238,8 @@ class Broker {
   net::TimerId autosave_timer_ = 0;
 
   std::unique_ptr<class SysTree> sys_;
+  // One per `connection` (bridge.h); not reloaded on SIGHUP (Mosquitto 2.0).
+  std::vector<std::unique_ptr<Bridge>> bridges_;
   struct HeldOutput {
     uint64_t connection_id;
     uint64_t sync_seq;  // released once Store::sync_done reaches it

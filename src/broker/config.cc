@@ -100,6 +100,8 @@ bool SupportedFeatures::supports(Feature f) const {
       return persistence;
     case Feature::kBridge:
       return bridge;
+    case Feature::kBridgeOption:
+      return false;
     case Feature::kPlugin:
       return plugin;
     case Feature::kUnixSocket:

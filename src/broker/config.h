@@ -122,6 +122,7 @@ struct BridgeConfig {
   uint16_t keepalive = 60;
   BridgeStartType start_type = BridgeStartType::kAutomatic;
   int restart_timeout = 0;  // 0 = use backoff_base/backoff_cap jitter
+  bool restart_constant = false;  // `restart_timeout <s>` alone: a constant delay, no backoff
   int backoff_base = 5;
   int backoff_cap = 30;
   int idle_timeout = 60;
@@ -148,6 +149,7 @@ enum class Feature : uint8_t {
   kPsk,
   kPersistence,
   kBridge,
+  kBridgeOption,  // a bridge sub-option mq does not implement (never supported)
   kPlugin,
   kUnixSocket,
   kBindInterface,

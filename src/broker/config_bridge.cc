@@ -1,6 +1,7 @@
 // Bridge options of mosquitto.conf (`connection <name>` and the options that follow it), and
-// the checks Mosquitto makes on bridges once the whole file is read. Bridges themselves are
-// not implemented yet: the values are kept for that work and check_supported() refuses them.
+// the checks Mosquitto makes on bridges once the whole file is read. The bridges themselves are
+// in bridge.cc; the few sub-options they do not implement are recorded as Feature::kBridgeOption
+// so that check_supported() refuses them with their file:line.
 #include <unistd.h>
 
 #include <algorithm>
@@ -191,7 +192,11 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
   if (key == "try_private") return parse_bool(t, key, &b.try_private);
   if (key == "bridge_attempt_unsubscribe") return parse_bool(t, key, &b.attempt_unsubscribe);
   if (key == "bridge_outgoing_retain") return parse_bool(t, key, &b.outgoing_retain);
-  if (key == "bridge_require_ocsp") return parse_bool(t, key, &b.require_ocsp);
+  if (key == "bridge_require_ocsp") {
+    if (Status st = parse_bool(t, key, &b.require_ocsp); !st) return st;
+    if (b.require_ocsp) use_feature(Feature::kBridgeOption, "bridge_require_ocsp");
+    return Status{};
+  }
   if (key == "bridge_insecure") {
     if (Status st = parse_bool(t, key, &b.insecure); !st) return st;
     if (b.insecure) note(kLogWarning, "Warning: Bridge " + b.name + " using insecure mode.");
@@ -225,7 +230,9 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
       note(kLogNotice, "restart_timeout interval too low, using 1 second.");
       b.restart_timeout = 1;
     }
+    b.restart_constant = true;
     if (auto cap = t.next()) {
+      b.restart_constant = false;
       b.backoff_base = b.restart_timeout;
       b.backoff_cap = int(std::clamp<long long>(parse_atoi(*cap), INT32_MIN, INT32_MAX));
       if (b.backoff_cap < b.backoff_base) {

@@ -9,6 +9,9 @@
 
 namespace mq::broker {
 
+// An idle connection is one allocation of malloc's 272-byte class (see connection.h).
+static_assert(sizeof(void*) != 8 || sizeof(Connection) <= 264, "Connection grew past 264 bytes");
+
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr int kMaxReadsPerWakeup = 4;  // fairness: level-triggered epoll calls us again

@@ -98,6 +98,9 @@ class Connection final : public net::IoHandler {
   // Output waits for an fdatasync of the journal records it acknowledges (persistence_fsync).
   bool output_held = false;
   bool reap_scheduled = false;
+  // The client is a Mosquitto bridge (bit 7 of the CONNECT protocol level, try_private): it is
+  // never sent its own messages back (bridge loop prevention).
+  bool bridge = false;
 
  private:
   bool continue_handshake();  // false when the handshake failed (the connection is closing)

@@ -250,6 +250,7 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
     conn.request_problem_info = p.properties.request_problem_information.value_or(1) != 0;
   }
 
+  conn.bridge = p.bridge;
   bool present = false;
   Session& s = attach_session(conn, p, &present);
   persist_session_attached(s);  // journaled before the CONNACK leaves
@@ -273,8 +274,8 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
 
   if (config_.connection_messages) {
     std::string user = p.username ? ", u'" + std::string(*p.username) + "'" : "";
-    MQ_LOG(kLogNotice, "New client connected from %s as %s (p%d, c%d, k%u%s).",
-           conn.peer().c_str(), conn.client_id.c_str(), protocol_log_number(p.version),
+    MQ_LOG(kLogNotice, "New %s connected from %s as %s (p%d, c%d, k%u%s).",
+           p.bridge ? "bridge" : "client", conn.peer().c_str(), conn.client_id.c_str(), protocol_log_number(p.version),
            p.clean_start ? 1 : 0, unsigned(keep_alive), user.c_str());
   }
   if (present) resume_session(s);

@@ -1,6 +1,7 @@
 // PUBLISH in, routing to subscribers, QoS 1/2 flows in both directions, in-flight windows and
 // per-session queues.
 #include "base/log.h"
+#include "broker/bridge.h"
 #include "broker/broker.h"
 #include "broker/persist_records.h"
 #include "codec/encode.h"
@@ -138,6 +139,9 @@ size_t Broker::publish(const MessagePtr& msg) {
   });
   publish_depth_--;
   header_cache_.msg = nullptr;
+  for (auto& b : bridges_) {
+    if (b->forward(msg)) matched++;
+  }
   return matched;
 }
 
@@ -149,7 +153,8 @@ uint32_t Broker::inflight_window(const Connection& conn) const {
 
 void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOptions& opts,
                      bool retained_on_subscribe) {
-  // [MQTT-3.8.3-3] No Local: not back to the connection that published it.
+  // [MQTT-3.8.3-3] No Local: not back to the connection that published it (also set on the
+  // subscriptions of Mosquitto bridges: handle_subscribe).
   if (opts.no_local && msg->origin_client_id == s.client_id()) return;
   // acl_file `read` access is checked per delivery (Mosquitto's semantics).
   if (s.acl) {

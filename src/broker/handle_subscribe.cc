@@ -60,8 +60,11 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
     }
     SubscriptionOptions opts;
     opts.qos = std::min<uint8_t>(sub.qos, lc.max_qos);  // [MQTT-3.9.3-3] granted may be lower
-    opts.no_local = sub.no_local;
-    opts.retain_as_published = sub.retain_as_published;
+    // A Mosquitto bridge (CONNECT with the 0x80 bit) gets No Local and Retain As Published on
+    // its subscriptions, as Mosquitto gives its MQTT 3.x bridges, so that it is never sent its
+    // own messages back (stored with the subscription: it holds while the bridge is away too).
+    opts.no_local = sub.no_local || (conn.bridge && group.empty());
+    opts.retain_as_published = sub.retain_as_published || conn.bridge;
     opts.retain_handling = sub.retain_handling;
     opts.subscription_id = sub_id;
     SubscribeOutcome outcome = subs_.subscribe(filter, s->id(), opts, group);

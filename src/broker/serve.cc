@@ -129,6 +129,7 @@ int serve(const ServeOptions& o) {
   supported.psk = true;
   supported.websockets = true;
   supported.persistence = true;
+  supported.bridge = true;
   Status st = check_supported(config, supported);
   if (!st.ok()) {
     fprintf(stderr, "%s\n", st.error().context.c_str());

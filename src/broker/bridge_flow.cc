@@ -1,0 +1,229 @@
+// Bridge message flow: topic remapping, local messages out to the remote (queue, in-flight
+// window, QoS 1/2 acknowledgements from the remote) and the remote's messages in (published
+// locally, acknowledged once routed). The connection life cycle is in bridge.cc.
+#include <algorithm>
+
+#include "base/log.h"
+#include "broker/bridge.h"
+#include "broker/broker.h"
+#include "codec/topic.h"
+#include "codec/encode.h"
+
+namespace mq::broker {
+
+using codec::PacketType;
+using codec::ProtocolVersion;
+using codec::ReasonCode;
+
+namespace {
+
+bool is_out(BridgeDirection d) { return d == BridgeDirection::kOut || d == BridgeDirection::kBoth; }
+bool is_in(BridgeDirection d) { return d == BridgeDirection::kIn || d == BridgeDirection::kBoth; }
+
+}  // namespace
+std::optional<BridgeRoute> bridge_map_out(const std::vector<BridgeTopic>& topics,
+                                          std::string_view local_topic) {
+  for (const BridgeTopic& t : topics) {
+    if (!is_out(t.direction) || !codec::topic_matches(t.local_topic, local_topic)) continue;
+    std::string_view rest = local_topic;
+    if (rest.starts_with(t.local_prefix)) rest.remove_prefix(t.local_prefix.size());
+    return BridgeRoute{t.remote_prefix + std::string(rest), t.qos};
+  }
+  return std::nullopt;
+}
+
+std::string bridge_map_in(const std::vector<BridgeTopic>& topics, std::string_view remote_topic) {
+  for (const BridgeTopic& t : topics) {
+    if (!is_in(t.direction) || !codec::topic_matches(t.remote_topic, remote_topic)) continue;
+    std::string_view rest = remote_topic;
+    if (rest.starts_with(t.remote_prefix)) rest.remove_prefix(t.remote_prefix.size());
+    return t.local_prefix + std::string(rest);
+  }
+  return std::string(remote_topic);
+}
+
+void Bridge::handle_publish(const codec::Publish& p) {
+  if (p.topic.empty()) {  // we announce no Topic Alias Maximum
+    lost_client("closed its connection.");
+    return;
+  }
+  MQ_LOG(kLogDebug, "Received PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
+         cfg_.local_clientid.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
+         unsigned(p.packet_id), int(p.topic.size()), p.topic.data(), p.payload.size());
+  if (p.qos == 2 && incoming_qos2_.count(p.packet_id)) {  // a re-send [MQTT-4.3.3-9]
+    send(codec::Pubrec{p.packet_id, ReasonCode::kSuccess, {}});
+    return;
+  }
+  last_activity_ms_ = loop_.now_ms();
+  std::string topic = bridge_map_in(cfg_.topics, p.topic);
+  if (codec::valid_topic_name(topic)) {
+    broker_.publish(make_local(topic, p.payload, p.qos, p.retain, p.properties));
+  }
+  if (p.qos == 1) {
+    send(codec::Puback{p.packet_id, ReasonCode::kSuccess, {}});
+  } else if (p.qos == 2) {
+    incoming_qos2_.insert(p.packet_id);
+    send(codec::Pubrec{p.packet_id, ReasonCode::kSuccess, {}});
+  }
+}
+
+void Bridge::handle_ack(PacketType type, uint16_t packet_id, ReasonCode rc) {
+  if (type == PacketType::kPubrel) {
+    incoming_qos2_.erase(packet_id);
+    send(codec::Pubcomp{packet_id, ReasonCode::kSuccess, {}});
+    return;
+  }
+  auto it = std::find_if(inflight_.begin(), inflight_.end(),
+                         [&](const Out& o) { return o.packet_id == packet_id; });
+  MQ_LOG(kLogDebug, "Received %s from %s (Mid: %u, RC:%u)", codec::packet_type_name(type),
+         cfg_.local_clientid.c_str(), unsigned(packet_id), unsigned(rc));
+  if (it == inflight_.end()) return;
+  if (type == PacketType::kPubrec && it->qos == 2 && uint8_t(rc) < 0x80) {
+    it->pubrec_received = true;
+    it->msg.reset();  // the payload is no longer needed [MQTT-4.3.3-5]
+    send(codec::Pubrel{packet_id, ReasonCode::kSuccess, {}});
+    return;
+  }
+  if ((type == PacketType::kPuback && it->qos == 1) || (type == PacketType::kPubcomp && it->qos == 2) ||
+      type == PacketType::kPubrec) {
+    inflight_.erase(it);
+    pump();
+  }
+}
+
+// --- messages to the remote ------------------------------------------------------------------
+
+bool Bridge::forward(const MessagePtr& msg, bool retained_on_connect) {
+  // Loop prevention: what this bridge published locally never goes back out over it.
+  if (msg->origin_client_id == cfg_.local_clientid) return false;
+  auto route = bridge_map_out(cfg_.topics, msg->topic);
+  if (!route) return false;
+  if (state_ == State::kStopped) return true;
+  Out o;
+  o.msg = msg;
+  o.topic = std::move(route->topic);
+  o.qos = std::min(msg->qos, route->qos);
+  // Retain As Published (Mosquitto's bridge subscribes locally with it); a retained message
+  // found when the bridge connects keeps its flag.
+  o.retain = cfg_.outgoing_retain && (msg->retain || retained_on_connect);
+  queue_out(std::move(o));
+  return true;
+}
+
+void Bridge::queue_out(Out o) {
+  const Config& bc = broker_.config();
+  if (state_ == State::kConnected) {
+    if (o.qos == 0) {
+      send_publish(o);
+      return;
+    }
+    if (queue_.empty() && inflight_.size() < window()) {
+      o.packet_id = next_packet_id();
+      inflight_.push_back(std::move(o));
+      send_publish(inflight_.back());
+      return;
+    }
+  } else if (o.qos == 0 && !bc.queue_qos0_messages) {
+    return;  // offline: QoS 0 is dropped, as for a client
+  }
+  if (bc.max_queued_messages > 0 && queue_.size() >= size_t(bc.max_queued_messages)) return;
+  queue_.push_back(std::move(o));
+  // lazy: enough waiting; connect from the loop, not inside the broker's routing.
+  if (lazy() && state_ == State::kIdle && !restart_timer_ &&
+      queue_.size() >= size_t(cfg_.threshold)) {
+    schedule_restart(0);
+  }
+}
+
+void Bridge::pump() {
+  if (state_ != State::kConnected) return;
+  while (!queue_.empty()) {
+    Out& front = queue_.front();
+    if (front.qos > 0 && inflight_.size() >= window()) break;
+    Out o = std::move(front);
+    queue_.pop_front();
+    if (o.msg && o.msg->expiry_unix_ms &&
+        o.msg->expiry_unix_ms <= broker_.loop().clock().unix_time() * 1000)
+      continue;  // expired while queued [MQTT-3.3.2-5]
+    if (o.qos == 0) {
+      send_publish(o);
+      continue;
+    }
+    o.packet_id = next_packet_id();
+    inflight_.push_back(std::move(o));
+    send_publish(inflight_.back());
+  }
+}
+
+uint32_t Bridge::window() const {
+  uint32_t w = remote_receive_max_;
+  uint16_t ours = broker_.config().max_inflight_messages;
+  if (ours) w = std::min<uint32_t>(w, ours);
+  return std::max<uint32_t>(w, 1);
+}
+
+uint16_t Bridge::next_packet_id() {
+  for (;;) {
+    if (++last_packet_id_ == 0) last_packet_id_ = 1;
+    bool used = std::any_of(inflight_.begin(), inflight_.end(),
+                            [&](const Out& o) { return o.packet_id == last_packet_id_; });
+    if (!used) return last_packet_id_;
+  }
+}
+
+void Bridge::send_publish(Out& o) {
+  if (!transport_ || !o.msg) return;
+  const Message& m = *o.msg;
+  codec::Publish p;
+  p.topic = o.topic;
+  p.payload = m.payload;
+  p.qos = o.qos;
+  p.retain = o.retain;
+  p.dup = o.dup && o.qos > 0;
+  p.packet_id = o.packet_id;
+  if (version_ == ProtocolVersion::kV5) {
+    codec::Properties& pr = p.properties;
+    pr.payload_format_indicator = m.payload_format_indicator;
+    if (m.content_type) pr.content_type = *m.content_type;
+    if (m.response_topic) pr.response_topic = *m.response_topic;
+    if (m.correlation_data) pr.correlation_data = *m.correlation_data;
+    for (const auto& [k, v] : m.user_properties) pr.user_properties.emplace_back(k, v);
+    if (m.expiry_unix_ms) {
+      int64_t left_ms = m.expiry_unix_ms - broker_.loop().clock().unix_time() * 1000;
+      pr.message_expiry_interval = uint32_t(std::max<int64_t>(left_ms / 1000, 1));
+    }
+  }
+  scratch_.clear();
+  if (!codec::encode_publish_header(p, version_, scratch_).ok()) return;
+  size_t total = scratch_.size() + m.payload.size();
+  if ((remote_max_packet_ && total > remote_max_packet_) ||
+      (cfg_.max_packet_size && total > cfg_.max_packet_size)) {
+    // Too large for the remote: dropped as if sent [MQTT-3.1.2-25].
+    if (o.qos > 0) {
+      uint16_t id = o.packet_id;
+      std::erase_if(inflight_, [&](const Out& x) { return x.packet_id == id; });
+    }
+    return;
+  }
+  MQ_LOG(kLogDebug, "Sending PUBLISH to %s (d%d, q%u, r%d, m%u, '%s', ... (%zu bytes))",
+         cfg_.local_clientid.c_str(), p.dup ? 1 : 0, unsigned(o.qos), o.retain ? 1 : 0,
+         unsigned(o.packet_id), o.topic.c_str(), m.payload.size());
+  out_.append(scratch_);
+  out_.append_shared(o.msg, m.payload);
+  dirty_ = true;
+  last_activity_ms_ = loop_.now_ms();
+}
+
+// --- local side ------------------------------------------------------------------------------
+
+MessagePtr Bridge::make_local(std::string_view topic, std::string_view payload, uint8_t qos,
+                              bool retain, const codec::Properties& props) {
+  return make_message(topic, payload, qos, retain, props,
+                      broker_.loop().clock().unix_time() * 1000, cfg_.local_clientid,
+                      cfg_.local_username, broker_.next_store_id_++);
+}
+
+void Bridge::notify_local(char state) {
+  broker_.publish(make_local(notification_topic_, std::string_view(&state, 1), 1, true, {}));
+}
+}  // namespace mq::broker
