@@ -182,16 +182,7 @@ void Bridge::send_publish(Out& o) {
   p.dup = o.dup && o.qos > 0;
   p.packet_id = o.packet_id;
   if (version_ == ProtocolVersion::kV5) {
-    codec::Properties& pr = p.properties;
-    pr.payload_format_indicator = m.payload_format_indicator;
-    if (m.content_type) pr.content_type = *m.content_type;
-    if (m.response_topic) pr.response_topic = *m.response_topic;
-    if (m.correlation_data) pr.correlation_data = *m.correlation_data;
-    for (const auto& [k, v] : m.user_properties) pr.user_properties.emplace_back(k, v);
-    if (m.expiry_unix_ms) {
-      int64_t left_ms = m.expiry_unix_ms - broker_.loop().clock().unix_time() * 1000;
-      pr.message_expiry_interval = uint32_t(std::max<int64_t>(left_ms / 1000, 1));
-    }
+    add_message_properties(m, broker_.loop().clock().unix_time() * 1000, p.properties);
   }
   scratch_.clear();
   if (!codec::encode_publish_header(p, version_, scratch_).ok()) return;

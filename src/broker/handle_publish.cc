@@ -300,18 +300,8 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
   p.dup = out.dup && out.qos > 0;
   p.packet_id = out.packet_id;
   if (conn.version == ProtocolVersion::kV5) {
-    codec::Properties& pr = p.properties;
-    pr.payload_format_indicator = m.payload_format_indicator;
-    if (m.content_type) pr.content_type = *m.content_type;
-    if (m.response_topic) pr.response_topic = *m.response_topic;
-    if (m.correlation_data) pr.correlation_data = *m.correlation_data;
-    for (const auto& [k, v] : m.user_properties) pr.user_properties.emplace_back(k, v);
-    if (m.expiry_unix_ms) {
-      // [MQTT-3.3.2-6] the interval sent is what is left of it.
-      int64_t left_ms = m.expiry_unix_ms - clock_.unix_time() * 1000;
-      pr.message_expiry_interval = uint32_t(std::max<int64_t>(left_ms / 1000, 1));
-    }
-    if (out.subscription_id) pr.subscription_identifiers.push_back(out.subscription_id);
+    add_message_properties(m, clock_.unix_time() * 1000, p.properties);
+    if (out.subscription_id) p.properties.subscription_identifiers.push_back(out.subscription_id);
   }
   if (!mount.empty() && p.topic.starts_with(mount)) p.topic.remove_prefix(mount.size());
   // Broker->client topic aliases [MQTT-3.3.2-7..12]: the first out_alias_max topics sent get

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "codec/properties.h"
+
 namespace mq::broker {
 
 struct Message {
@@ -36,5 +38,21 @@ struct Message {
 };
 
 using MessagePtr = std::shared_ptr<const Message>;
+
+// The MQTT 5 properties a PUBLISH carries on for this message: its own, unchanged
+// [MQTT-3.3.2-4..20], and the Message Expiry Interval as what is left of it at `now_unix_ms`
+// [MQTT-3.3.2-6]. The properties view the message's strings: it must outlive them.
+inline void add_message_properties(const Message& m, int64_t now_unix_ms,
+                                   codec::Properties& pr) {
+  pr.payload_format_indicator = m.payload_format_indicator;
+  if (m.content_type) pr.content_type = *m.content_type;
+  if (m.response_topic) pr.response_topic = *m.response_topic;
+  if (m.correlation_data) pr.correlation_data = *m.correlation_data;
+  for (const auto& [k, v] : m.user_properties) pr.user_properties.emplace_back(k, v);
+  if (m.expiry_unix_ms) {
+    int64_t left_ms = m.expiry_unix_ms - now_unix_ms;
+    pr.message_expiry_interval = uint32_t(left_ms / 1000 > 1 ? left_ms / 1000 : 1);
+  }
+}
 
 }  // namespace mq::broker
