@@ -27,9 +27,6 @@ namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr int kMaxIov = 64;
 
-bool is_out(BridgeDirection d) { return d == BridgeDirection::kOut || d == BridgeDirection::kBoth; }
-bool is_in(BridgeDirection d) { return d == BridgeDirection::kIn || d == BridgeDirection::kBoth; }
-
 ProtocolVersion to_version(BridgeProtocolVersion v) {
   switch (v) {
     case BridgeProtocolVersion::kMqtt31: return ProtocolVersion::kV31;

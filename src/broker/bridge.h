@@ -36,6 +36,12 @@ namespace mq::broker {
 class Broker;
 
 // --- topic remapping (pure; mosquitto.conf(5) "topic" table) ---------------------------------
+inline bool is_out(BridgeDirection d) {
+  return d == BridgeDirection::kOut || d == BridgeDirection::kBoth;
+}
+inline bool is_in(BridgeDirection d) {
+  return d == BridgeDirection::kIn || d == BridgeDirection::kBoth;
+}
 struct BridgeRoute {
   std::string topic;  // the topic on the other side
   uint8_t qos = 0;    // the bridge topic's QoS

@@ -15,12 +15,6 @@ using codec::PacketType;
 using codec::ProtocolVersion;
 using codec::ReasonCode;
 
-namespace {
-
-bool is_out(BridgeDirection d) { return d == BridgeDirection::kOut || d == BridgeDirection::kBoth; }
-bool is_in(BridgeDirection d) { return d == BridgeDirection::kIn || d == BridgeDirection::kBoth; }
-
-}  // namespace
 std::optional<BridgeRoute> bridge_map_out(const std::vector<BridgeTopic>& topics,
                                           std::string_view local_topic) {
   for (const BridgeTopic& t : topics) {
