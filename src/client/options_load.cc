@@ -120,8 +120,9 @@ codec::Properties OwnedProperties::view() const {
       case 0x23: out.topic_alias = uint16_t(p.number); break;
       case 0x27: out.maximum_packet_size = p.number; break;
       case 0x26: out.user_properties.emplace_back(p.key, p.value); break;
-      default: break;  // not allowed in any packet a client sends
+      default: continue;  // not allowed in any packet a client sends
     }
+    out.order.push_back(codec::PropertyId(p.id));  // sent in command-line order, as libmosquitto
   }
   return out;
 }

@@ -306,49 +306,111 @@ Status decode_properties(Reader& r, PropertyScope scope, Properties& out) {
 
 namespace {
 
+// The usual order: by identifier.
+constexpr PropertyId kUsualOrder[] = {
+    PropertyId::kPayloadFormatIndicator, PropertyId::kMessageExpiryInterval,
+    PropertyId::kContentType, PropertyId::kResponseTopic, PropertyId::kCorrelationData,
+    PropertyId::kSubscriptionIdentifier, PropertyId::kSessionExpiryInterval,
+    PropertyId::kAssignedClientIdentifier, PropertyId::kServerKeepAlive,
+    PropertyId::kAuthenticationMethod, PropertyId::kAuthenticationData,
+    PropertyId::kRequestProblemInformation, PropertyId::kWillDelayInterval,
+    PropertyId::kRequestResponseInformation, PropertyId::kResponseInformation,
+    PropertyId::kServerReference, PropertyId::kReasonString, PropertyId::kReceiveMaximum,
+    PropertyId::kTopicAliasMaximum, PropertyId::kTopicAlias, PropertyId::kMaximumQos,
+    PropertyId::kRetainAvailable, PropertyId::kUserProperty, PropertyId::kMaximumPacketSize,
+    PropertyId::kWildcardSubscriptionAvailable, PropertyId::kSubscriptionIdentifierAvailable,
+    PropertyId::kSharedSubscriptionAvailable,
+};
+
+template <bool M>
+class BodyWriter {
+ public:
+  BodyWriter(Sink<M>& s, const Properties& p) : s_(s), p_(p) {}
+
+  // Writes property `i` if it is set and not written yet; for the repeatable ones, the next
+  // value. Returns whether anything was written.
+  bool one(PropertyId i) {
+    using P = PropertyId;
+    if (i == P::kUserProperty) {
+      if (next_user_ >= p_.user_properties.size()) return false;
+      const auto& [k, v] = p_.user_properties[next_user_++];
+      id(i), s_.binary(k), s_.binary(v);
+      return true;
+    }
+    if (i == P::kSubscriptionIdentifier) {
+      if (next_subid_ >= p_.subscription_identifiers.size()) return false;
+      id(i), s_.varint(p_.subscription_identifiers[next_subid_++]);
+      return true;
+    }
+    uint64_t bit = uint64_t(1) << (uint8_t(i) & 63);
+    if (done_ & bit) return false;
+    done_ |= bit;
+    switch (i) {
+      case P::kPayloadFormatIndicator: return byte(i, p_.payload_format_indicator);
+      case P::kMessageExpiryInterval: return four(i, p_.message_expiry_interval);
+      case P::kContentType: return str(i, p_.content_type);
+      case P::kResponseTopic: return str(i, p_.response_topic);
+      case P::kCorrelationData: return str(i, p_.correlation_data);
+      case P::kSessionExpiryInterval: return four(i, p_.session_expiry_interval);
+      case P::kAssignedClientIdentifier: return str(i, p_.assigned_client_identifier);
+      case P::kServerKeepAlive: return two(i, p_.server_keep_alive);
+      case P::kAuthenticationMethod: return str(i, p_.authentication_method);
+      case P::kAuthenticationData: return str(i, p_.authentication_data);
+      case P::kRequestProblemInformation: return byte(i, p_.request_problem_information);
+      case P::kWillDelayInterval: return four(i, p_.will_delay_interval);
+      case P::kRequestResponseInformation: return byte(i, p_.request_response_information);
+      case P::kResponseInformation: return str(i, p_.response_information);
+      case P::kServerReference: return str(i, p_.server_reference);
+      case P::kReasonString: return str(i, p_.reason_string);
+      case P::kReceiveMaximum: return two(i, p_.receive_maximum);
+      case P::kTopicAliasMaximum: return two(i, p_.topic_alias_maximum);
+      case P::kTopicAlias: return two(i, p_.topic_alias);
+      case P::kMaximumQos: return byte(i, p_.maximum_qos);
+      case P::kRetainAvailable: return byte(i, p_.retain_available);
+      case P::kMaximumPacketSize: return four(i, p_.maximum_packet_size);
+      case P::kWildcardSubscriptionAvailable: return byte(i, p_.wildcard_subscription_available);
+      case P::kSubscriptionIdentifierAvailable:
+        return byte(i, p_.subscription_identifier_available);
+      case P::kSharedSubscriptionAvailable: return byte(i, p_.shared_subscription_available);
+      default: return false;
+    }
+  }
+
+  void all() {
+    for (PropertyId i : p_.order) one(i);
+    for (PropertyId i : kUsualOrder)
+      while (one(i) && (i == PropertyId::kUserProperty || i == PropertyId::kSubscriptionIdentifier)) {
+      }
+  }
+
+ private:
+  void id(PropertyId i) { s_.varint(static_cast<uint8_t>(i)); }
+  bool byte(PropertyId i, const std::optional<uint8_t>& v) {
+    if (v) id(i), s_.u8(*v);
+    return v.has_value();
+  }
+  bool two(PropertyId i, const std::optional<uint16_t>& v) {
+    if (v) id(i), s_.u16(*v);
+    return v.has_value();
+  }
+  bool four(PropertyId i, const std::optional<uint32_t>& v) {
+    if (v) id(i), s_.u32(*v);
+    return v.has_value();
+  }
+  bool str(PropertyId i, const std::optional<std::string_view>& v) {
+    if (v) id(i), s_.binary(*v);
+    return v.has_value();
+  }
+
+  Sink<M>& s_;
+  const Properties& p_;
+  uint64_t done_ = 0;  // single-valued identifiers already written (bit = identifier)
+  size_t next_user_ = 0, next_subid_ = 0;
+};
+
 template <bool M>
 void write_body(Sink<M>& s, const Properties& p) {
-  auto id = [&](PropertyId i) { s.varint(static_cast<uint8_t>(i)); };
-  auto byte = [&](PropertyId i, const std::optional<uint8_t>& v) {
-    if (v) id(i), s.u8(*v);
-  };
-  auto two = [&](PropertyId i, const std::optional<uint16_t>& v) {
-    if (v) id(i), s.u16(*v);
-  };
-  auto four = [&](PropertyId i, const std::optional<uint32_t>& v) {
-    if (v) id(i), s.u32(*v);
-  };
-  auto str = [&](PropertyId i, const std::optional<std::string_view>& v) {
-    if (v) id(i), s.binary(*v);
-  };
-  using P = PropertyId;
-  byte(P::kPayloadFormatIndicator, p.payload_format_indicator);
-  four(P::kMessageExpiryInterval, p.message_expiry_interval);
-  str(P::kContentType, p.content_type);
-  str(P::kResponseTopic, p.response_topic);
-  str(P::kCorrelationData, p.correlation_data);
-  for (uint32_t v : p.subscription_identifiers) id(P::kSubscriptionIdentifier), s.varint(v);
-  four(P::kSessionExpiryInterval, p.session_expiry_interval);
-  str(P::kAssignedClientIdentifier, p.assigned_client_identifier);
-  two(P::kServerKeepAlive, p.server_keep_alive);
-  str(P::kAuthenticationMethod, p.authentication_method);
-  str(P::kAuthenticationData, p.authentication_data);
-  byte(P::kRequestProblemInformation, p.request_problem_information);
-  four(P::kWillDelayInterval, p.will_delay_interval);
-  byte(P::kRequestResponseInformation, p.request_response_information);
-  str(P::kResponseInformation, p.response_information);
-  str(P::kServerReference, p.server_reference);
-  str(P::kReasonString, p.reason_string);
-  two(P::kReceiveMaximum, p.receive_maximum);
-  two(P::kTopicAliasMaximum, p.topic_alias_maximum);
-  two(P::kTopicAlias, p.topic_alias);
-  byte(P::kMaximumQos, p.maximum_qos);
-  byte(P::kRetainAvailable, p.retain_available);
-  for (const auto& [k, v] : p.user_properties) id(P::kUserProperty), s.binary(k), s.binary(v);
-  four(P::kMaximumPacketSize, p.maximum_packet_size);
-  byte(P::kWildcardSubscriptionAvailable, p.wildcard_subscription_available);
-  byte(P::kSubscriptionIdentifierAvailable, p.subscription_identifier_available);
-  byte(P::kSharedSubscriptionAvailable, p.shared_subscription_available);
+  BodyWriter<M>(s, p).all();
 }
 
 }  // namespace

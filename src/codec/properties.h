@@ -108,6 +108,12 @@ struct Properties {
   // a broker can pass a block on unchanged. Ignored by == and by the encoder.
   std::string_view raw;
 
+  // Encode only: when not empty, the properties are written in this order first (an identifier
+  // once per instance: each user property or subscription identifier listed writes the next
+  // one), then any not listed, in the usual order. What a client was given on its command line
+  // (mosquitto_pub -D) then goes out in that order, as libmosquitto sends it. Ignored by ==.
+  std::vector<PropertyId> order;
+
   bool empty() const;
   bool operator==(const Properties& o) const;  // compares every property, not raw
 };

@@ -167,3 +167,45 @@ TEST(ReasonCode, NamesAsInTheSpecification) {
 
 }  // namespace
 }  // namespace mq::codec::testing
+
+namespace mq::codec::testing {
+namespace {
+
+std::string encoded(const Properties& p) {
+  std::string out;
+  Emit e(&out);
+  encode_properties(e, p);
+  return out;
+}
+
+TEST(Properties, UsualOrderIsByIdentifier) {
+  Properties p;
+  p.user_properties = {{"a", "b"}};
+  p.content_type = "t";
+  p.payload_format_indicator = 1;
+  EXPECT_EQ(encoded(p), std::string("\x0D\x01\x01\x03\x00\x01t\x26\x00\x01" "a\x00\x01" "b", 14));
+}
+
+TEST(Properties, OrderHintWritesInThatOrderThenTheRest) {
+  // mosquitto_pub -D publish user-property a b -D publish content-type t
+  //               -D publish user-property c d (the payload format indicator not listed)
+  Properties p;
+  p.user_properties = {{"a", "b"}, {"c", "d"}};
+  p.content_type = "t";
+  p.payload_format_indicator = 1;
+  p.order = {PropertyId::kUserProperty, PropertyId::kContentType, PropertyId::kUserProperty};
+  std::string want("\x14"
+                   "\x26\x00\x01" "a\x00\x01" "b"
+                   "\x03\x00\x01" "t"
+                   "\x26\x00\x01" "c\x00\x01" "d"
+                   "\x01\x01", 21);
+  EXPECT_EQ(encoded(p), want);
+  // An identifier listed more often than it has values, or not set at all, writes nothing.
+  p.order.push_back(PropertyId::kUserProperty);
+  p.order.push_back(PropertyId::kTopicAlias);
+  EXPECT_EQ(encoded(p), want);
+  EXPECT_EQ(properties_size(p) + 1, want.size());
+}
+
+}  // namespace
+}  // namespace mq::codec::testing
