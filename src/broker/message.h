@@ -25,6 +25,9 @@ struct Message {
   std::optional<std::string> response_topic;
   std::optional<std::string> correlation_data;
   std::vector<std::pair<std::string, std::string>> user_properties;
+  // The order the publisher sent those properties in, when it was not by identifier (then they
+  // are passed on in that order, as Mosquitto does); empty otherwise. Not persisted.
+  std::vector<codec::PropertyId> property_order;
   uint8_t qos = 0;
   bool retain = false;
   int64_t expiry_unix_ms = 0;  // absolute wall-clock deadline in ms; 0 = never expires
@@ -44,6 +47,7 @@ using MessagePtr = std::shared_ptr<const Message>;
 // [MQTT-3.3.2-6]. The properties view the message's strings: it must outlive them.
 inline void add_message_properties(const Message& m, int64_t now_unix_ms,
                                    codec::Properties& pr) {
+  pr.order = m.property_order;
   pr.payload_format_indicator = m.payload_format_indicator;
   if (m.content_type) pr.content_type = *m.content_type;
   if (m.response_topic) pr.response_topic = *m.response_topic;

@@ -35,6 +35,9 @@ struct OwnedProperties {
   bool has(uint8_t id) const;
   // Views into this object: valid while it lives and is not modified.
   codec::Properties view() const;
+
+ private:
+  mutable std::vector<codec::PropertyId> order_;  // what view()'s `order` points at
 };
 
 struct ClientConfig {

@@ -101,6 +101,7 @@ bool OwnedProperties::has(uint8_t id) const {
 
 codec::Properties OwnedProperties::view() const {
   codec::Properties out;
+  order_.clear();
   for (const OwnedProperty& p : items) {
     switch (p.id) {
       case 0x01: out.payload_format_indicator = uint8_t(p.number); break;
@@ -122,8 +123,9 @@ codec::Properties OwnedProperties::view() const {
       case 0x26: out.user_properties.emplace_back(p.key, p.value); break;
       default: continue;  // not allowed in any packet a client sends
     }
-    out.order.push_back(codec::PropertyId(p.id));  // sent in command-line order, as libmosquitto
+    order_.push_back(codec::PropertyId(p.id));  // sent in command-line order, as libmosquitto
   }
+  out.order = order_;
   return out;
 }
 

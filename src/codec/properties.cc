@@ -415,6 +415,33 @@ void write_body(Sink<M>& s, const Properties& p) {
 
 }  // namespace
 
+std::vector<PropertyId> property_ids(std::string_view raw) {
+  std::vector<PropertyId> ids;
+  Reader r(raw);
+  while (!r.at_end()) {
+    uint32_t id = 0;
+    if (r.varint(id) != VarintStatus::kOk) break;
+    ids.push_back(PropertyId(id));
+    std::string_view skip;
+    uint16_t len = 0;
+    uint32_t v = 0;
+    bool ok = true;
+    switch (info(id).type) {
+      case DataType::kByte: ok = r.take(1, skip); break;
+      case DataType::kTwoByte: ok = r.take(2, skip); break;
+      case DataType::kFourByte: ok = r.take(4, skip); break;
+      case DataType::kVarint: ok = r.varint(v) == VarintStatus::kOk; break;
+      case DataType::kString:
+      case DataType::kBinary: ok = r.u16(len) && r.take(len, skip); break;
+      case DataType::kPair:
+        ok = r.u16(len) && r.take(len, skip) && r.u16(len) && r.take(len, skip);
+        break;
+    }
+    if (!ok) break;
+  }
+  return ids;
+}
+
 size_t properties_size(const Properties& p) {
   Measure m;
   write_body(m, p);

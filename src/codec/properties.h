@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -111,8 +112,10 @@ struct Properties {
   // Encode only: when not empty, the properties are written in this order first (an identifier
   // once per instance: each user property or subscription identifier listed writes the next
   // one), then any not listed, in the usual order. What a client was given on its command line
-  // (mosquitto_pub -D) then goes out in that order, as libmosquitto sends it. Ignored by ==.
-  std::vector<PropertyId> order;
+  // (mosquitto_pub -D) then goes out in that order, as libmosquitto sends it, and a broker can
+  // pass a message's properties on in the order they came. A view: the caller owns the
+  // identifiers. Ignored by ==.
+  std::span<const PropertyId> order;
 
   bool empty() const;
   bool operator==(const Properties& o) const;  // compares every property, not raw
@@ -126,6 +129,10 @@ struct Properties {
 
 // Size of the encoded properties, without the Property Length in front of them.
 size_t properties_size(const Properties& p);
+
+// The identifiers of an encoded property block (Properties::raw of a decoded packet), in the
+// order they appear. REQUIRES: the block decoded without error.
+std::vector<PropertyId> property_ids(std::string_view raw);
 
 // Writes Property Length then the properties in identifier order. Writes everything set, whatever
 // the scope; the encoder only calls it for MQTT 5.

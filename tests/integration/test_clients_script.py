@@ -109,14 +109,20 @@ def test_passwd_script_runs_unchanged(start_broker, tmp_path, mq_links):
 
 def test_pub_keeps_property_order(tmp_path, mq_links):
     # mq pub sends -D properties in command-line order, as libmosquitto does; Debian's broker
-    # forwards them in the order received. (mq serve does not yet: it writes them by
-    # identifier, so this runs against Debian's broker.)
+    # forwards them in the order received.
     from test_clients_mq import DebianBroker
     broker = DebianBroker(tmp_path).start()
     try:
         check_property_order(str(broker.port), mq_links)
     finally:
         broker.stop()
+
+
+def test_broker_keeps_property_order(port, mq_links):
+    """The broker passes a message's properties on in the order they came, as Mosquitto does:
+    both publishers' messages print the same, user properties first."""
+    outs = check_property_order(str(port), mq_links)
+    assert outs[0].index('"user-properties"') < outs[0].index('"content-type"'), outs[0]
 
 
 def check_property_order(port, mq_links):
@@ -132,6 +138,7 @@ def check_property_order(port, mq_links):
                            capture_output=True, timeout=10)
         outs.append(mask(r.stdout.decode()))
     assert outs[0] == outs[1]
+    return outs
 
 
 # --- the option matrix ------------------------------------------------------------------------

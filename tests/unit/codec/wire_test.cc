@@ -193,7 +193,9 @@ TEST(Properties, OrderHintWritesInThatOrderThenTheRest) {
   p.user_properties = {{"a", "b"}, {"c", "d"}};
   p.content_type = "t";
   p.payload_format_indicator = 1;
-  p.order = {PropertyId::kUserProperty, PropertyId::kContentType, PropertyId::kUserProperty};
+  std::vector<PropertyId> order = {PropertyId::kUserProperty, PropertyId::kContentType,
+                                   PropertyId::kUserProperty};
+  p.order = order;
   std::string want("\x14"
                    "\x26\x00\x01" "a\x00\x01" "b"
                    "\x03\x00\x01" "t"
@@ -201,10 +203,26 @@ TEST(Properties, OrderHintWritesInThatOrderThenTheRest) {
                    "\x01\x01", 21);
   EXPECT_EQ(encoded(p), want);
   // An identifier listed more often than it has values, or not set at all, writes nothing.
-  p.order.push_back(PropertyId::kUserProperty);
-  p.order.push_back(PropertyId::kTopicAlias);
+  order.push_back(PropertyId::kUserProperty);
+  order.push_back(PropertyId::kTopicAlias);
+  p.order = order;
   EXPECT_EQ(encoded(p), want);
   EXPECT_EQ(properties_size(p) + 1, want.size());
+}
+
+TEST(Properties, IdsOfAnEncodedBlockInOrder) {
+  Properties p;
+  p.user_properties = {{"a", "b"}, {"c", "d"}};
+  p.content_type = "t";
+  p.message_expiry_interval = 7;
+  p.subscription_identifiers = {300};
+  std::vector<PropertyId> order = {PropertyId::kUserProperty, PropertyId::kSubscriptionIdentifier,
+                                   PropertyId::kContentType, PropertyId::kMessageExpiryInterval,
+                                   PropertyId::kUserProperty};
+  p.order = order;
+  std::string block = encoded(p).substr(1);  // after the one-byte Property Length
+  EXPECT_EQ(property_ids(block), order);
+  EXPECT_TRUE(property_ids("").empty());
 }
 
 }  // namespace
