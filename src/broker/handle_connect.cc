@@ -1,5 +1,4 @@
 // CONNECT, DISCONNECT and AUTH; sessions attaching to and detaching from connections; wills.
-#include <algorithm>
 #include <cinttypes>
 #include <random>
 
@@ -44,10 +43,8 @@ std::shared_ptr<Message> make_message(std::string_view topic, std::string_view p
   if (props.correlation_data) m->correlation_data.emplace(*props.correlation_data);
   m->user_properties.reserve(props.user_properties.size());
   for (const auto& [k, v] : props.user_properties) m->user_properties.emplace_back(k, v);
-  if (!props.raw.empty()) {
-    std::vector<codec::PropertyId> ids = codec::property_ids(props.raw);
-    if (!std::is_sorted(ids.begin(), ids.end())) m->property_order = std::move(ids);
-  }
+  if (!props.raw.empty() && !codec::property_ids_in_usual_order(props.raw))
+    m->property_order = codec::property_ids(props.raw);
   if (props.message_expiry_interval)
     m->expiry_unix_ms = now_unix_ms + int64_t(*props.message_expiry_interval) * 1000;
   m->origin_client_id = origin_client;

@@ -415,13 +415,16 @@ void write_body(Sink<M>& s, const Properties& p) {
 
 }  // namespace
 
-std::vector<PropertyId> property_ids(std::string_view raw) {
-  std::vector<PropertyId> ids;
+namespace {
+
+// Calls f(id) for each property of an encoded block, in order.
+template <class F>
+void for_each_property_id(std::string_view raw, F&& f) {
   Reader r(raw);
   while (!r.at_end()) {
     uint32_t id = 0;
-    if (r.varint(id) != VarintStatus::kOk) break;
-    ids.push_back(PropertyId(id));
+    if (r.varint(id) != VarintStatus::kOk) return;
+    f(PropertyId(id));
     std::string_view skip;
     uint16_t len = 0;
     uint32_t v = 0;
@@ -437,9 +440,26 @@ std::vector<PropertyId> property_ids(std::string_view raw) {
         ok = r.u16(len) && r.take(len, skip) && r.u16(len) && r.take(len, skip);
         break;
     }
-    if (!ok) break;
+    if (!ok) return;
   }
+}
+
+}  // namespace
+
+std::vector<PropertyId> property_ids(std::string_view raw) {
+  std::vector<PropertyId> ids;
+  for_each_property_id(raw, [&](PropertyId id) { ids.push_back(id); });
   return ids;
+}
+
+bool property_ids_in_usual_order(std::string_view raw) {
+  bool sorted = true;
+  PropertyId last{};
+  for_each_property_id(raw, [&](PropertyId id) {
+    if (id < last) sorted = false;
+    last = id;
+  });
+  return sorted;
 }
 
 size_t properties_size(const Properties& p) {

@@ -133,6 +133,9 @@ size_t properties_size(const Properties& p);
 // The identifiers of an encoded property block (Properties::raw of a decoded packet), in the
 // order they appear. REQUIRES: the block decoded without error.
 std::vector<PropertyId> property_ids(std::string_view raw);
+// Whether property_ids(raw) is sorted (the order the encoder writes without an order hint);
+// allocates nothing.
+bool property_ids_in_usual_order(std::string_view raw);
 
 // Writes Property Length then the properties in identifier order. Writes everything set, whatever
 // the scope; the encoder only calls it for MQTT 5.

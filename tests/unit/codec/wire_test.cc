@@ -222,7 +222,11 @@ TEST(Properties, IdsOfAnEncodedBlockInOrder) {
   p.order = order;
   std::string block = encoded(p).substr(1);  // after the one-byte Property Length
   EXPECT_EQ(property_ids(block), order);
+  EXPECT_FALSE(property_ids_in_usual_order(block));
   EXPECT_TRUE(property_ids("").empty());
+  EXPECT_TRUE(property_ids_in_usual_order(""));
+  p.order = {};
+  EXPECT_TRUE(property_ids_in_usual_order(encoded(p).substr(1)));
 }
 
 }  // namespace
