@@ -347,7 +347,8 @@ def traced_qos1_run(tmp_path, extra_conf, syscalls, name, count):
     proc = subprocess.Popen(
         ["strace", "-f", "-qq", "-s", "8", "-e", "trace=" + syscalls, "-o", str(trace),
          brokers.MQ_BIN, "serve", "-c", str(conf)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)  # strace and the broker in one group, killed together
     try:
         assert brokers.wait_for_port(port, 10.0, proc)
         s = mr.client(port, name + "-sub", clean=False)
@@ -358,7 +359,8 @@ def traced_qos1_run(tmp_path, extra_conf, syscalls, name, count):
             p.pub(name + "/t", b"%d" % i, qos=1)
         p.disconnect()
     finally:
-        proc.kill()
+        # Killing strace alone would leave the traced broker running.
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(5)
     return trace
 
