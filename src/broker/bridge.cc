@@ -25,7 +25,6 @@ using codec::ReasonCode;
 namespace {
 
 constexpr size_t kReadChunk = 16 * 1024;
-constexpr int kMaxIov = 64;
 
 ProtocolVersion to_version(BridgeProtocolVersion v) {
   switch (v) {
@@ -163,7 +162,7 @@ void Bridge::on_connected(Result<net::UniqueFd> fd) {
   framer_ = std::make_unique<codec::Framer>(cfg_.max_packet_size ? cfg_.max_packet_size
                                                                  : codec::Framer::kProtocolMaxPacketSize);
   out_.clear();
-  ping_pending_ = false;
+  ping_.reset();
   interest_ = transport_->wanted_events(true, true);
   if (Status st = loop_.add(transport_->fd(), interest_, this); !st.ok()) {
     MQ_LOG(kLogError, "Error creating bridge: %s.", st.error().context.c_str());
@@ -226,7 +225,7 @@ void Bridge::lost(const char* log_text) {
   keepalive_timer_ = idle_timer_ = 0;
   state_ = State::kIdle;
   if (was_connected && cfg_.notifications) notify_local('0');  // as the bridge's local will
-  if (lazy() && queue_.size() < size_t(cfg_.threshold)) return;  // until enough is queued
+  if (lazy() && flow_.queue.size() < size_t(cfg_.threshold)) return;  // until enough is queued
   if (cfg_.start_type == BridgeStartType::kOnce) {
     MQ_LOG(kLogNotice, "Bridge %s: start_type once, not reconnecting.", cfg_.name.c_str());
     return;
@@ -305,11 +304,13 @@ void Bridge::keepalive_tick() {
     lost("Bridge connection timed out.");  // no CONNACK within the keep alive
     return;
   }
-  if (ping_pending_) {  // no PINGRESP within a keep-alive interval: the remote is gone
+  // A ping every interval; no PINGRESP within one means the remote is gone.
+  int64_t period = int64_t(cfg_.keepalive) * 1000;
+  if (ping_.on_timer(loop_.now_ms(), loop_.now_ms() - period, period) ==
+      proto::PingState::Action::kTimedOut) {
     lost_client("has exceeded timeout, disconnecting.");
     return;
   }
-  ping_pending_ = true;
   send(codec::Pingreq{});
   keepalive_timer_ = loop_.add_timer_in(int64_t(cfg_.keepalive) * 1000, [this] {
     keepalive_timer_ = 0;
@@ -375,24 +376,10 @@ void Bridge::read() {
 void Bridge::write_out() {
   if (!transport_ || state_ == State::kHandshake) return;
   dirty_ = false;
-  while (!out_.empty()) {
-    iovec iov[kMaxIov];
-    int n = out_.fill_iov(iov, kMaxIov);
-    net::IoResult r = transport_->writev(iov, n);
-    if (r.status == net::IoStatus::kOk) {
-      out_.consume(r.bytes);
-      continue;
-    }
-    if (r.status == net::IoStatus::kWouldBlock) break;
+  net::IoResult r = out_.write_to(*transport_);
+  if (r.status == net::IoStatus::kError || r.status == net::IoStatus::kClosed) {
     lost_client("closed its connection.");
     return;
-  }
-  if (out_.empty()) {
-    net::IoResult r = transport_->flush();
-    if (r.status == net::IoStatus::kError || r.status == net::IoStatus::kClosed) {
-      lost_client("closed its connection.");
-      return;
-    }
   }
   update_interest();
 }
@@ -461,7 +448,7 @@ void Bridge::handle_frame(uint8_t fixed_header, std::string_view body) {
       MQ_LOG(kLogDebug, "Received UNSUBACK from %s", cfg_.local_clientid.c_str());
       break;
     case PacketType::kPingresp:
-      ping_pending_ = false;
+      ping_.on_pingresp();
       break;
     case PacketType::kDisconnect: {
       lost_client("disconnected.");
@@ -509,8 +496,8 @@ void Bridge::handle_connack(const codec::Connack& c) {
     keepalive_tick();
   });
 
-  std::deque<Out> again;  // in flight on the previous connection
-  again.swap(inflight_);
+  proto::Fifo<Out> again;  // in flight on the previous connection
+  std::swap(again, flow_.inflight);
   if (cfg_.notifications) {
     if (!cfg_.notifications_local_only) {
       Out n;
@@ -518,16 +505,16 @@ void Bridge::handle_connack(const codec::Connack& c) {
       n.topic = notification_topic_;
       n.qos = 1;
       n.retain = true;
-      n.packet_id = next_packet_id();
-      inflight_.push_back(std::move(n));
-      send_publish(inflight_.back());
+      n.packet_id = flow_.next_packet_id();
+      flow_.inflight.push_back(std::move(n));
+      send_publish(flow_.inflight.back());
     }
     notify_local('1');
   }
   for (const BridgeTopic& t : cfg_.topics) {
     if (is_in(t.direction)) {
       codec::Subscribe s;
-      s.packet_id = next_packet_id();
+      s.packet_id = flow_.next_packet_id();
       codec::Subscription sub;
       sub.filter = t.remote_topic;
       sub.qos = t.qos;
@@ -543,7 +530,7 @@ void Bridge::handle_connack(const codec::Connack& c) {
       send(s);
     } else if (cfg_.attempt_unsubscribe) {
       codec::Unsubscribe u;
-      u.packet_id = next_packet_id();
+      u.packet_id = flow_.next_packet_id();
       u.filters.push_back(t.remote_topic);
       MQ_LOG(kLogDebug, "Bridge %s sending UNSUBSCRIBE (Mid: %u, Topic: %s)",
              cfg_.local_clientid.c_str(), unsigned(u.packet_id), t.remote_topic.c_str());
@@ -552,7 +539,7 @@ void Bridge::handle_connack(const codec::Connack& c) {
   }
   // [MQTT-4.4.0-1] in-flight messages again, in order: with DUP when the remote kept the
   // session; from scratch when it did not (a PUBREL for a message it never saw is dropped).
-  std::deque<Out> fresh;  // sent again from scratch, ahead of the queue, in order
+  proto::Fifo<Out> fresh;  // sent again from scratch, ahead of the queue, in order
   for (Out& o : again) {
     if (!c.session_present) {
       if (o.pubrec_received) continue;
@@ -561,8 +548,8 @@ void Bridge::handle_connack(const codec::Connack& c) {
       fresh.push_back(std::move(o));
       continue;
     }
-    inflight_.push_back(std::move(o));
-    Out& back = inflight_.back();
+    flow_.inflight.push_back(std::move(o));
+    Out& back = flow_.inflight.back();
     if (back.pubrec_received) {
       send(codec::Pubrel{back.packet_id, ReasonCode::kSuccess, {}});
     } else {
@@ -570,8 +557,8 @@ void Bridge::handle_connack(const codec::Connack& c) {
       send_publish(back);
     }
   }
-  queue_.insert(queue_.begin(), std::make_move_iterator(fresh.begin()),
-                std::make_move_iterator(fresh.end()));
+  for (Out& o : flow_.queue) fresh.push_back(std::move(o));
+  std::swap(fresh, flow_.queue);
   pump();
   // Retained messages for the out topics, as a new local subscription gets them.
   for (const BridgeTopic& t : cfg_.topics) {

@@ -12,7 +12,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +29,9 @@
 #include "net/loop.h"
 #include "net/tls_context.h"
 #include "net/transport.h"
+#include "proto/keepalive.h"
+#include "proto/outbound.h"
+#include "proto/packet_id_set.h"
 
 namespace mq::broker {
 
@@ -122,7 +124,6 @@ class Bridge final : public net::IoHandler {
   void send_publish(Out& out);
   void queue_out(Out out);
   void pump();
-  uint16_t next_packet_id();
   uint32_t window() const;
   void update_interest();
   void notify_local(char state);
@@ -142,7 +143,6 @@ class Bridge final : public net::IoHandler {
   codec::ProtocolVersion version_;
   State state_ = State::kIdle;
   bool try_private_;  // cleared when the remote refuses the bridge bit
-  bool ping_pending_ = false;
   bool initial_notification_done_ = false;
   bool dirty_ = false;
   uint32_t interest_ = 0;
@@ -154,10 +154,11 @@ class Bridge final : public net::IoHandler {
   net::TimerId keepalive_timer_ = 0;
   net::TimerId idle_timer_ = 0;
   int64_t last_activity_ms_ = 0;  // monotonic: last PUBLISH sent or received (lazy bridges)
-  uint16_t last_packet_id_ = 0;
-  std::deque<Out> inflight_;     // QoS 1/2 sent (or to re-send), not yet acknowledged
-  std::deque<Out> queue_;        // waiting for the connection or for room in the window
-  PacketIdSet incoming_qos2_;    // QoS 2 from the remote: PUBREC sent, PUBREL awaited
+  // QoS 1/2 sent (or to re-send) and not yet acknowledged, and messages waiting for the
+  // connection or for room in the window.
+  proto::Outbound<Out> flow_;
+  proto::PacketIdSet incoming_qos2_;  // QoS 2 from the remote: PUBREC sent, PUBREL awaited
+  proto::PingState ping_;
 };
 
 }  // namespace mq::broker

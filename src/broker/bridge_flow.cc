@@ -67,21 +67,18 @@ void Bridge::handle_ack(PacketType type, uint16_t packet_id, ReasonCode rc) {
     send(codec::Pubcomp{packet_id, ReasonCode::kSuccess, {}});
     return;
   }
-  auto it = std::find_if(inflight_.begin(), inflight_.end(),
-                         [&](const Out& o) { return o.packet_id == packet_id; });
   MQ_LOG(kLogDebug, "Received %s from %s (Mid: %u, RC:%u)", codec::packet_type_name(type),
          cfg_.local_clientid.c_str(), unsigned(packet_id), unsigned(rc));
-  if (it == inflight_.end()) return;
-  if (type == PacketType::kPubrec && it->qos == 2 && uint8_t(rc) < 0x80) {
-    it->pubrec_received = true;
-    it->msg.reset();  // the payload is no longer needed [MQTT-4.3.3-5]
-    send(codec::Pubrel{packet_id, ReasonCode::kSuccess, {}});
-    return;
-  }
-  if ((type == PacketType::kPuback && it->qos == 1) || (type == PacketType::kPubcomp && it->qos == 2) ||
-      type == PacketType::kPubrec) {
-    inflight_.erase(it);
-    pump();
+  switch (flow_.on_ack(type, packet_id, rc)) {
+    case proto::AckOutcome::kUnknown:
+      return;
+    case proto::AckOutcome::kReleased:
+      flow_.find(packet_id)->msg.reset();  // the payload is no longer needed [MQTT-4.3.3-5]
+      send(codec::Pubrel{packet_id, ReasonCode::kSuccess, {}});
+      return;
+    case proto::AckOutcome::kCompleted:
+      pump();
+      return;
   }
 }
 
@@ -111,31 +108,31 @@ void Bridge::queue_out(Out o) {
       send_publish(o);
       return;
     }
-    if (queue_.empty() && inflight_.size() < window()) {
-      o.packet_id = next_packet_id();
-      inflight_.push_back(std::move(o));
-      send_publish(inflight_.back());
+    if (flow_.queue.empty() && flow_.has_room(window())) {
+      o.packet_id = flow_.next_packet_id();
+      flow_.inflight.push_back(std::move(o));
+      send_publish(flow_.inflight.back());
       return;
     }
   } else if (o.qos == 0 && !bc.queue_qos0_messages) {
     return;  // offline: QoS 0 is dropped, as for a client
   }
-  if (bc.max_queued_messages > 0 && queue_.size() >= size_t(bc.max_queued_messages)) return;
-  queue_.push_back(std::move(o));
+  if (bc.max_queued_messages > 0 && flow_.queue.size() >= size_t(bc.max_queued_messages)) return;
+  flow_.queue.push_back(std::move(o));
   // lazy: enough waiting; connect from the loop, not inside the broker's routing.
   if (lazy() && state_ == State::kIdle && !restart_timer_ &&
-      queue_.size() >= size_t(cfg_.threshold)) {
+      flow_.queue.size() >= size_t(cfg_.threshold)) {
     schedule_restart(0);
   }
 }
 
 void Bridge::pump() {
   if (state_ != State::kConnected) return;
-  while (!queue_.empty()) {
-    Out& front = queue_.front();
-    if (front.qos > 0 && inflight_.size() >= window()) break;
+  while (!flow_.queue.empty()) {
+    Out& front = flow_.queue.front();
+    if (front.qos > 0 && !flow_.has_room(window())) break;
     Out o = std::move(front);
-    queue_.pop_front();
+    flow_.queue.pop_front();
     if (o.msg && o.msg->expiry_unix_ms &&
         o.msg->expiry_unix_ms <= broker_.loop().clock().unix_time() * 1000)
       continue;  // expired while queued [MQTT-3.3.2-5]
@@ -143,41 +140,21 @@ void Bridge::pump() {
       send_publish(o);
       continue;
     }
-    o.packet_id = next_packet_id();
-    inflight_.push_back(std::move(o));
-    send_publish(inflight_.back());
+    o.packet_id = flow_.next_packet_id();
+    flow_.inflight.push_back(std::move(o));
+    send_publish(flow_.inflight.back());
   }
 }
 
 uint32_t Bridge::window() const {
-  uint32_t w = remote_receive_max_;
-  uint16_t ours = broker_.config().max_inflight_messages;
-  if (ours) w = std::min<uint32_t>(w, ours);
-  return std::max<uint32_t>(w, 1);
-}
-
-uint16_t Bridge::next_packet_id() {
-  for (;;) {
-    if (++last_packet_id_ == 0) last_packet_id_ = 1;
-    bool used = std::any_of(inflight_.begin(), inflight_.end(),
-                            [&](const Out& o) { return o.packet_id == last_packet_id_; });
-    if (!used) return last_packet_id_;
-  }
+  return proto::inflight_window(remote_receive_max_, broker_.config().max_inflight_messages);
 }
 
 void Bridge::send_publish(Out& o) {
   if (!transport_ || !o.msg) return;
   const Message& m = *o.msg;
-  codec::Publish p;
-  p.topic = o.topic;
-  p.payload = m.payload;
-  p.qos = o.qos;
-  p.retain = o.retain;
-  p.dup = o.dup && o.qos > 0;
-  p.packet_id = o.packet_id;
-  if (version_ == ProtocolVersion::kV5) {
-    add_message_properties(m, broker_.loop().clock().unix_time() * 1000, p.properties);
-  }
+  codec::Publish p = publish_for(m, o.topic, o.qos, o.retain, o.dup, o.packet_id, version_,
+                                 broker_.loop().clock().unix_time() * 1000);
   scratch_.clear();
   if (!codec::encode_publish_header(p, version_, scratch_).ok()) return;
   size_t total = scratch_.size() + m.payload.size();
@@ -185,8 +162,7 @@ void Bridge::send_publish(Out& o) {
       (cfg_.max_packet_size && total > cfg_.max_packet_size)) {
     // Too large for the remote: dropped as if sent [MQTT-3.1.2-25].
     if (o.qos > 0) {
-      uint16_t id = o.packet_id;
-      std::erase_if(inflight_, [&](const Out& x) { return x.packet_id == id; });
+      if (auto it = flow_.find(o.packet_id); it != flow_.inflight.end()) flow_.inflight.erase(it);
     }
     return;
   }

@@ -14,6 +14,7 @@
 #include "codec/encode.h"
 #include "codec/framer.h"
 #include "net/socket_util.h"
+#include "proto/keepalive.h"
 
 namespace mq::broker {
 
@@ -136,7 +137,7 @@ void Broker::check_keepalives() {
       return;
     }
     // [MQTT-3.1.2-22] one and a half times the keep alive without a packet: disconnect.
-    if (c.keep_alive > 0 && now - c.last_rx_ms > int64_t(c.keep_alive) * 1500) {
+    if (proto::keepalive_expired(now, c.last_rx_ms, c.keep_alive)) {
       if (c.version == codec::ProtocolVersion::kV5) {
         codec::Disconnect d;
         d.reason_code = codec::ReasonCode::kKeepAliveTimeout;

@@ -15,7 +15,6 @@ static_assert(sizeof(void*) != 8 || sizeof(Connection) <= 264, "Connection grew 
 namespace {
 constexpr size_t kReadChunk = 16 * 1024;
 constexpr int kMaxReadsPerWakeup = 4;  // fairness: level-triggered epoll calls us again
-constexpr int kMaxIov = 64;
 // Before CONNECT nothing is known about the client: a CONNECT bigger than this (a will, user
 // name and password of 64 KiB each still fit) is refused before its body is buffered.
 constexpr size_t kMaxConnectPacket = 256 * 1024;
@@ -136,29 +135,13 @@ bool Connection::flush() {
     update_interest();
     return true;
   }
-  while (!out_.empty()) {
-    iovec iov[kMaxIov];
-    int n = out_.fill_iov(iov, kMaxIov);
-    net::IoResult r = transport_->writev(iov, n);
-    if (r.status == net::IoStatus::kOk) {
-      out_.consume(r.bytes);
-      continue;
-    }
-    if (r.status == net::IoStatus::kWouldBlock) break;
+  net::IoResult r = out_.write_to(*transport_);
+  if (r.status == net::IoStatus::kError || r.status == net::IoStatus::kClosed) {
     // The peer is gone; what we had for it is lost with the connection.
     if (r.status == net::IoStatus::kError) log_transport_error(r);
     out_.clear();
     close("closed its connection.");
     return false;
-  }
-  // Bytes a layer produced itself (TLS record tails, WebSocket pongs); wanted_events() keeps
-  // EPOLLOUT armed while some remain.
-  if (out_.empty()) {
-    net::IoResult r = transport_->flush();
-    if (r.status == net::IoStatus::kError || r.status == net::IoStatus::kClosed) {
-      close("closed its connection.");
-      return false;
-    }
   }
   update_interest();
   return true;

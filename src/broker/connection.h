@@ -19,6 +19,7 @@
 #include "codec/packet.h"
 #include "net/loop.h"
 #include "net/transport.h"
+#include "proto/topic_aliases.h"
 
 namespace mq::broker {
 
@@ -73,8 +74,8 @@ class Connection final : public net::IoHandler {
   std::unique_ptr<std::string> password;   // only with a password_file (SIGHUP re-check)
   // MQTT 5 topic aliases of this connection, made on first use.
   struct TopicAliases {
-    std::vector<std::string> in;                    // client->broker, index = alias
-    std::unordered_map<std::string, uint16_t> out;  // broker->client, topic -> alias
+    proto::InboundAliases in;    // client->broker
+    proto::OutboundAliases out;  // broker->client
   };
   std::unique_ptr<TopicAliases> aliases;
   TopicAliases& topic_aliases() {

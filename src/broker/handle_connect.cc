@@ -408,7 +408,7 @@ void Broker::end_session(Session& s) {
   if (s.expiry_timer) loop_.cancel_timer(s.expiry_timer);
   for (auto& [key, sub] : s.subscriptions()) subs_.unsubscribe(sub.filter, s.id(), sub.share_group);
   if (std::string* j = journal_for(s)) persist::put_session_del(*j, s.client_id());
-  stats_.publish_dropped += s.queue.size() + s.inflight.size();
+  stats_.publish_dropped += s.flow.queue.size() + s.flow.inflight.size();
   sessions_.erase(&s);
   session_by_id_.erase(s.id());  // destroys s
 }

@@ -30,22 +30,14 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   // Topic aliases, client to broker [MQTT-3.3.2-7..12].
   std::string_view topic = p.topic;
   if (v5 && p.properties.topic_alias) {
-    uint16_t alias = *p.properties.topic_alias;
-    if (alias == 0 || alias > conn.topic_alias_max) {
-      protocol_close(conn, ReasonCode::kTopicAliasInvalid, "topic alias out of range");
+    auto r = conn.topic_aliases().in.resolve(*p.properties.topic_alias, topic, conn.topic_alias_max);
+    if (r.error != ReasonCode::kSuccess) {
+      protocol_close(conn, r.error,
+                     r.error == ReasonCode::kTopicAliasInvalid ? "topic alias out of range"
+                                                               : "unknown topic alias");
       return;
     }
-    std::vector<std::string>& aliases = conn.topic_aliases().in;
-    if (aliases.size() <= alias) aliases.resize(size_t(alias) + 1);
-    if (topic.empty()) {
-      if (aliases[alias].empty()) {
-        protocol_close(conn, ReasonCode::kProtocolError, "unknown topic alias");
-        return;
-      }
-      topic = aliases[alias];
-    } else {
-      aliases[alias].assign(topic);
-    }
+    topic = r.topic;
   }
   if (topic.empty()) {
     protocol_close(conn, ReasonCode::kProtocolError, "empty topic without alias");
@@ -146,9 +138,8 @@ size_t Broker::publish(const MessagePtr& msg) {
 }
 
 uint32_t Broker::inflight_window(const Connection& conn) const {
-  uint32_t window = conn.client_receive_max;  // [MQTT-3.3.4-7]
-  if (config_.max_inflight_messages) window = std::min<uint32_t>(window, config_.max_inflight_messages);
-  return window ? window : 1;
+  return proto::inflight_window(conn.client_receive_max,  // [MQTT-3.3.4-7]
+                               config_.max_inflight_messages);
 }
 
 void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOptions& opts,
@@ -182,15 +173,15 @@ void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOption
     }
     return;
   }
-  if (conn && conn->open() && s.queue.empty() && s.inflight.size() < inflight_window(*conn)) {
-    out.packet_id = s.next_packet_id();
-    s.inflight.push_back(out);
-    persist_outgoing(s, s.inflight.back());
-    send_publish(*conn, s.inflight.back());
+  if (conn && conn->open() && s.flow.queue.empty() && s.flow.inflight.size() < inflight_window(*conn)) {
+    out.packet_id = s.flow.next_packet_id();
+    s.flow.inflight.push_back(out);
+    persist_outgoing(s, s.flow.inflight.back());
+    send_publish(*conn, s.flow.inflight.back());
     return;
   }
 enqueue:
-  if ((config_.max_queued_messages > 0 && s.queue.size() >= size_t(config_.max_queued_messages)) ||
+  if ((config_.max_queued_messages > 0 && s.flow.queue.size() >= size_t(config_.max_queued_messages)) ||
       (config_.max_queued_bytes > 0 &&
        s.queued_bytes + msg->payload.size() > config_.max_queued_bytes)) {
     s.dropped++;
@@ -198,8 +189,8 @@ enqueue:
     return;
   }
   s.queued_bytes += msg->payload.size();
-  s.queue.push_back(std::move(out));
-  persist_outgoing(s, s.queue.back());
+  s.flow.queue.push_back(std::move(out));
+  persist_outgoing(s, s.flow.queue.back());
 }
 
 void Broker::pump(Session& s) {
@@ -209,8 +200,8 @@ void Broker::pump(Session& s) {
   uint32_t window = inflight_window(*conn);
   if (s.unsent_inflight > 0) {
     // Messages carried over from an earlier connection first, in order, within the window.
-    size_t sent = s.inflight.size() - s.unsent_inflight;
-    for (Outgoing& out : s.inflight) {
+    size_t sent = s.flow.inflight.size() - s.unsent_inflight;
+    for (Outgoing& out : s.flow.inflight) {
       if (sent >= window || s.unsent_inflight == 0) break;
       if (out.sent) continue;
       resend(*conn, out);
@@ -219,11 +210,11 @@ void Broker::pump(Session& s) {
     }
     if (s.unsent_inflight > 0) return;
   }
-  while (!s.queue.empty()) {
-    Outgoing& front = s.queue.front();
-    if (front.qos > 0 && s.inflight.size() >= window) break;
+  while (!s.flow.queue.empty()) {
+    Outgoing& front = s.flow.queue.front();
+    if (front.qos > 0 && s.flow.inflight.size() >= window) break;
     Outgoing out = std::move(front);
-    s.queue.pop_front();
+    s.flow.queue.pop_front();
     s.queued_bytes -= out.msg->payload.size();
     if (expired(*out.msg, now)) {  // [MQTT-3.3.2-5] expired while queued: not sent
       stats_.publish_dropped++;
@@ -235,11 +226,11 @@ void Broker::pump(Session& s) {
       send_publish(*conn, out);
       continue;
     }
-    out.packet_id = s.next_packet_id();
+    out.packet_id = s.flow.next_packet_id();
     if (std::string* j = journal_for(s))
       persist::put_out_packet_id(*j, s.client_id(), out.seq, out.packet_id);
-    s.inflight.push_back(std::move(out));
-    send_publish(*conn, s.inflight.back());
+    s.flow.inflight.push_back(std::move(out));
+    send_publish(*conn, s.flow.inflight.back());
   }
 }
 
@@ -250,7 +241,7 @@ void Broker::resume_session(Session& s) {
   // keeping their packet identifiers; no more at once than the new Receive Maximum allows
   // [MQTT-3.3.4-7]: the rest go out as acknowledgements free the window (pump).
   s.unsent_inflight = 0;
-  for (Outgoing& out : s.inflight) {
+  for (Outgoing& out : s.flow.inflight) {
     out.sent = false;
     s.unsent_inflight++;
   }
@@ -292,30 +283,18 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
     queue_publish(conn, out, h);
     return;
   }
-  codec::Publish p;
-  p.topic = m.topic;
-  p.payload = m.payload;
-  p.qos = out.qos;
-  p.retain = out.retain;
-  p.dup = out.dup && out.qos > 0;
-  p.packet_id = out.packet_id;
-  if (conn.version == ProtocolVersion::kV5) {
-    add_message_properties(m, clock_.unix_time() * 1000, p.properties);
-    if (out.subscription_id) p.properties.subscription_identifiers.push_back(out.subscription_id);
-  }
+  codec::Publish p = publish_for(m, m.topic, out.qos, out.retain, out.dup, out.packet_id,
+                                 conn.version, clock_.unix_time() * 1000);
+  if (v5 && out.subscription_id) p.properties.subscription_identifiers.push_back(out.subscription_id);
   if (!mount.empty() && p.topic.starts_with(mount)) p.topic.remove_prefix(mount.size());
   // Broker->client topic aliases [MQTT-3.3.2-7..12]: the first out_alias_max topics sent get
   // one each, for the life of the connection; a topic with an alias goes out empty.
   uint16_t new_alias = 0;
   if (v5 && conn.out_alias_max) {
-    auto& table = conn.topic_aliases().out;
-    if (auto it = table.find(std::string(p.topic)); it != table.end()) {
-      p.properties.topic_alias = it->second;
-      p.topic = {};
-    } else if (table.size() < conn.out_alias_max) {
-      new_alias = uint16_t(table.size() + 1);
-      p.properties.topic_alias = new_alias;
-    }
+    auto choice = conn.topic_aliases().out.choose(p.topic, conn.out_alias_max);
+    if (choice.alias) p.properties.topic_alias = choice.alias;
+    if (choice.is_new) new_alias = choice.alias;
+    else if (choice.alias) p.topic = {};  // a topic with an alias goes out empty
   }
   std::string& h = per_delivery || publish_depth_ == 0 ? scratch_ : header_cache_.bytes;
   h.clear();
@@ -325,7 +304,7 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
     discard_too_large(conn, out);  // and a new alias is not taken
     return;
   }
-  if (new_alias) conn.topic_aliases().out.emplace(p.topic, new_alias);
+  if (new_alias) conn.topic_aliases().out.take(p.topic, new_alias);
   if (&h == &header_cache_.bytes) {
     header_cache_.msg = &m;
     header_cache_.layout = layout;
@@ -341,10 +320,10 @@ void Broker::discard_too_large(Connection& conn, Outgoing& out) {
   stats_.publish_dropped++;
   if (out.qos == 0) return;
   if (Session* s = find_session(conn.session)) {
-    auto it = s->find_inflight(out.packet_id);
-    if (it != s->inflight.end()) {
+    auto it = s->flow.find(out.packet_id);
+    if (it != s->flow.inflight.end()) {
       if (std::string* j = journal_for(*s)) persist::put_out_del(*j, s->client_id(), it->seq);
-      s->inflight.erase(it);
+      s->flow.inflight.erase(it);
     }
   }
 }
@@ -364,37 +343,28 @@ void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::P
   if (!s) return;
   switch (type) {
     case codec::PacketType::kPuback:
+    case codec::PacketType::kPubrec:
     case codec::PacketType::kPubcomp: {
-      auto it = s->find_inflight(a.packet_id);
-      // An unknown identifier is ignored, as Mosquitto does.
-      if (it == s->inflight.end()) return;
-      bool qos_matches = type == codec::PacketType::kPuback ? it->qos == 1 : it->qos == 2;
-      if (!qos_matches) return;
-      if (!it->sent) s->unsent_inflight--;
-      if (std::string* j = journal_for(*s)) persist::put_out_del(*j, s->client_id(), it->seq);
-      s->inflight.erase(it);
-      pump(*s);
-      return;
-    }
-    case codec::PacketType::kPubrec: {
-      auto it = s->find_inflight(a.packet_id);
-      if (it == s->inflight.end() || it->qos != 2) {
-        if (conn.version == ProtocolVersion::kV5)
-          send_packet(conn, codec::Pubrel{a.packet_id, ReasonCode::kPacketIdentifierNotFound, {}});
-        return;
+      Outgoing done;
+      switch (s->flow.on_ack(type, a.packet_id, a.reason_code, &done)) {
+        case proto::AckOutcome::kUnknown:
+          // An unknown PUBACK or PUBCOMP is ignored, as Mosquitto does.
+          if (type == codec::PacketType::kPubrec && conn.version == ProtocolVersion::kV5)
+            send_packet(conn, codec::Pubrel{a.packet_id, ReasonCode::kPacketIdentifierNotFound, {}});
+          return;
+        case proto::AckOutcome::kReleased: {
+          auto it = s->flow.find(a.packet_id);
+          if (std::string* j = journal_for(*s)) persist::put_out_pubrec(*j, s->client_id(), it->seq);
+          it->msg = std::make_shared<Message>();  // the payload is no longer needed [MQTT-4.3.3-5]
+          send_packet(conn, codec::Pubrel{a.packet_id, ReasonCode::kSuccess, {}});
+          return;
+        }
+        case proto::AckOutcome::kCompleted:
+          if (!done.sent) s->unsent_inflight--;
+          if (std::string* j = journal_for(*s)) persist::put_out_del(*j, s->client_id(), done.seq);
+          pump(*s);
+          return;
       }
-      if (uint8_t(a.reason_code) >= 0x80) {  // [MQTT-4.3.3-4] an error PUBREC ends the flow
-        if (!it->sent) s->unsent_inflight--;
-        if (std::string* j = journal_for(*s)) persist::put_out_del(*j, s->client_id(), it->seq);
-        s->inflight.erase(it);
-        pump(*s);
-        return;
-      }
-      it->pubrec_received = true;
-      if (std::string* j = journal_for(*s)) persist::put_out_pubrec(*j, s->client_id(), it->seq);
-      it->msg.reset();  // the payload is no longer needed [MQTT-4.3.3-5]
-      it->msg = std::make_shared<Message>();
-      send_packet(conn, codec::Pubrel{a.packet_id, ReasonCode::kSuccess, {}});
       return;
     }
     case codec::PacketType::kPubrel: {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "codec/packet.h"
 #include "codec/properties.h"
 
 namespace mq::broker {
@@ -57,6 +58,23 @@ inline void add_message_properties(const Message& m, int64_t now_unix_ms,
     int64_t left_ms = m.expiry_unix_ms - now_unix_ms;
     pr.message_expiry_interval = uint32_t(left_ms / 1000 > 1 ? left_ms / 1000 : 1);
   }
+}
+
+// The PUBLISH that carries `m` to one receiver (a client or a bridge's remote) under `topic`,
+// with the per-delivery fields; MQTT 5 properties only for `version` 5. Views into `m` and
+// `topic`: both must outlive the packet.
+inline codec::Publish publish_for(const Message& m, std::string_view topic, uint8_t qos,
+                                  bool retain, bool dup, uint16_t packet_id,
+                                  codec::ProtocolVersion version, int64_t now_unix_ms) {
+  codec::Publish p;
+  p.topic = topic;
+  p.payload = m.payload;
+  p.qos = qos;
+  p.retain = retain;
+  p.dup = dup && qos > 0;
+  p.packet_id = packet_id;
+  if (version == codec::ProtocolVersion::kV5) add_message_properties(m, now_unix_ms, p.properties);
+  return p;
 }
 
 }  // namespace mq::broker

@@ -4,6 +4,21 @@
 
 namespace mq::broker {
 
+namespace {
+constexpr int kMaxIov = 64;
+}  // namespace
+
+net::IoResult OutQueue::write_to(net::Transport& t) {
+  while (!empty()) {
+    iovec iov[kMaxIov];
+    int n = fill_iov(iov, kMaxIov);
+    net::IoResult r = t.writev(iov, n);
+    if (r.status != net::IoStatus::kOk) return r;
+    consume(r.bytes);
+  }
+  return t.flush();
+}
+
 void OutQueue::append(std::string_view bytes) {
   if (bytes.empty()) return;
   if (segs_.size() == head_ || segs_.back().keep ||

@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "broker/message.h"
+#include "net/transport.h"
 
 namespace mq::broker {
 
@@ -34,6 +35,11 @@ class OutQueue {
   // Drops `n` written bytes from the head. REQUIRES: n <= size().
   void consume(size_t n);
   void clear();
+
+  // Writes as much as `t` takes (writev, many segments at once) and, once the queue is empty,
+  // the bytes the layer produced itself (TLS record tails, WebSocket control frames). Returns
+  // kOk (everything went) or kWouldBlock (bytes remain; wait for EPOLLOUT), else the failure.
+  net::IoResult write_to(net::Transport& t);
 
  private:
   struct Segment {

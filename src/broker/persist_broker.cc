@@ -96,8 +96,8 @@ void Broker::persist_session_attached(Session& s) {
   // Newly stored (possibly a session that existed unstored): write all of it.
   s.persisted = true;
   for (const auto& [key, sub] : s.subscriptions()) persist::put_sub_add(j, s.client_id(), key, sub);
-  for (Outgoing& o : s.inflight) persist_outgoing(s, o);
-  for (Outgoing& o : s.queue) persist_outgoing(s, o);
+  for (Outgoing& o : s.flow.inflight) persist_outgoing(s, o);
+  for (Outgoing& o : s.flow.queue) persist_outgoing(s, o);
   for (uint16_t pid : s.incoming_qos2) persist::put_qos2_in(j, s.client_id(), pid);
 }
 
@@ -140,8 +140,8 @@ std::string Broker::persist_serialize(uint64_t generation, uint64_t tag) {
       persist::put_out_add(out, cid, o);
       n++;
     };
-    for (Outgoing& o : s.inflight) put_out(o);
-    for (Outgoing& o : s.queue) put_out(o);
+    for (Outgoing& o : s.flow.inflight) put_out(o);
+    for (Outgoing& o : s.flow.queue) put_out(o);
     for (uint16_t pid : s.incoming_qos2) {
       persist::put_qos2_in(out, cid, pid);
       n++;
@@ -354,11 +354,11 @@ void Broker::persist_install(persist::State& st) {
     for (auto& [seq, o] : ss.outgoing) {
       if (o.packet_id != 0) {
         o.sent = false;  // re-sent when the client is back [MQTT-4.4.0-1]
-        s.inflight.push_back(o);
+        s.flow.inflight.push_back(o);
         s.unsent_inflight++;
       } else {
         s.queued_bytes += o.msg->payload.size();
-        s.queue.push_back(o);
+        s.flow.queue.push_back(o);
       }
       s.next_seq = seq + 1;
     }

@@ -15,47 +15,18 @@
 #include <unordered_set>
 #include <vector>
 
-#include "broker/fifo.h"
 #include "broker/message.h"
 #include "broker/optional_string.h"
 #include "broker/sub_tree.h"
 #include "codec/packet.h"
 #include "net/loop.h"
+#include "proto/outbound.h"
+#include "proto/packet_id_set.h"
 
 namespace mq::broker {
 
 class AclFile;
 class Connection;
-
-// A small set of packet identifiers (incoming QoS 2 not yet released): a sorted vector, 24
-// bytes when empty where an unordered_set costs 56; sessions rarely hold more than a few.
-class PacketIdSet {
- public:
-  size_t count(uint16_t id) const { return std::binary_search(ids_.begin(), ids_.end(), id); }
-  void insert(uint16_t id) {
-    auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
-    if (it == ids_.end() || *it != id) ids_.insert(it, id);
-  }
-  template <typename It>
-  void insert(It first, It last) {
-    for (; first != last; ++first) insert(uint16_t(*first));
-  }
-  size_t erase(uint16_t id) {
-    auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
-    if (it == ids_.end() || *it != id) return 0;
-    ids_.erase(it);
-    if (ids_.empty()) ids_.shrink_to_fit();
-    return 1;
-  }
-  size_t size() const { return ids_.size(); }
-  bool empty() const { return ids_.empty(); }
-  void clear() { std::vector<uint16_t>().swap(ids_); }
-  std::vector<uint16_t>::const_iterator begin() const { return ids_.begin(); }
-  std::vector<uint16_t>::const_iterator end() const { return ids_.end(); }
-
- private:
-  std::vector<uint16_t> ids_;
-};
 
 // One message on its way to this session's client.
 struct Outgoing {
@@ -113,15 +84,14 @@ class Session {
     return *subscriptions_;
   }
 
-  // Outgoing QoS 1/2 messages sent and not yet acknowledged, in send order.
-  Fifo<Outgoing> inflight;
-  // Messages waiting for room in the in-flight window (or for the client to come back).
-  Fifo<Outgoing> queue;
+  // Outgoing QoS 1/2 messages sent and not yet acknowledged (flow.inflight, in send order), and
+  // messages waiting for room in the window or for the client to come back (flow.queue).
+  proto::Outbound<Outgoing> flow;
   size_t queued_bytes = 0;
   uint64_t dropped = 0;
 
   // Incoming QoS 2 packet identifiers received (PUBREC sent) and not yet released by PUBREL.
-  PacketIdSet incoming_qos2;
+  proto::PacketIdSet incoming_qos2;
 
   static constexpr uint32_t kNeverExpires = 0xFFFFFFFF;
 
@@ -134,17 +104,10 @@ class Session {
   // Persistence: whether this session is in the store (its changes are journaled).
   bool persisted = false;
 
-  // Next free packet identifier not used by a message in flight. REQUIRES: inflight has fewer
-  // than 65535 entries.
-  uint16_t next_packet_id();
-  // Finds an in-flight message by packet identifier, or inflight.end().
-  Fifo<Outgoing>::iterator find_inflight(uint16_t packet_id);
-
  private:
   SessionId id_;
   std::string client_id_;
   std::unique_ptr<SubscriptionMap> subscriptions_;
-  uint16_t last_packet_id_ = 0;
 };
 
 }  // namespace mq::broker

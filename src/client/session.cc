@@ -73,7 +73,7 @@ Status Session::connect() {
   transport_ = std::move(t);
   if (Status s = loop_.add(raw, EPOLLIN, this); !s) return s;
   state_ = State::kConnecting;
-  ping_outstanding_ = false;
+  ping_.reset();
   send_quota_ = 65535;
   topic_aliases_.clear();
   framer_ = std::make_unique<codec::Framer>();
@@ -120,10 +120,10 @@ void Session::send_publish(const Outgoing& o, bool dup) {
   p.qos = o.qos;
   p.retain = o.retain;
   p.dup = dup;
-  p.packet_id = o.qos ? o.mid : 0;
-  p.properties = o.properties;
+  p.packet_id = o.qos ? o.packet_id : 0;
+  if (o.held) p.properties = o.held->properties;
   debug("sending PUBLISH (d%d, q%d, r%d, m%d, '%s', ... (%zu bytes))", dup ? 1 : 0, o.qos,
-        o.retain ? 1 : 0, o.mid, o.topic.c_str(), o.payload.size());
+        o.retain ? 1 : 0, o.packet_id, o.topic.c_str(), o.payload.size());
   send(p);
 }
 
@@ -134,78 +134,63 @@ void Session::send_publish(const Outgoing& o, bool dup) {
 // broker kept the session; a broker that did not simply takes them as new messages. Messages
 // still waiting were never sent: they follow, in order, with DUP clear.
 void Session::resend_inflight() {
-  std::vector<Outgoing*> order;
-  order.reserve(inflight_.size());
-  for (auto& [mid, o] : inflight_) order.push_back(&o);
-  std::sort(order.begin(), order.end(),
-            [](const Outgoing* a, const Outgoing* b) { return a->sent_seq < b->sent_seq; });
-  for (Outgoing* o : order) {
-    if (o->pubrel_sent) {
+  flow_.resend([this](const Outgoing& o, bool pubrel) {
+    if (pubrel) {
       codec::Pubrel rel;
-      rel.packet_id = o->mid;
-      debug("sending PUBREL (m%d)", o->mid);
+      rel.packet_id = o.packet_id;
+      debug("sending PUBREL (m%d)", o.packet_id);
       send(rel);
     } else {
-      send_publish(*o, true);
+      send_publish(o, true);
     }
-  }
+  });
 }
 
 uint16_t Session::publish(std::string_view topic, std::string_view payload, uint8_t qos,
                           bool retain, const codec::Properties& properties) {
   Outgoing o;
-  o.mid = next_mid();
+  o.packet_id = next_mid();
   o.topic = std::string(topic);
   o.payload = std::string(payload);
   o.qos = qos;
   o.retain = retain;
   // Copy the property strings so the message may wait in the queue.
-  o.properties = properties;
-  o.storage.reserve(4 + properties.user_properties.size() * 2);
-  auto keep = [&o](std::optional<std::string_view>& v) {
-    if (v) v = o.storage.emplace_back(*v);
-  };
-  keep(o.properties.content_type);
-  keep(o.properties.response_topic);
-  keep(o.properties.correlation_data);
-  for (auto& [k, v] : o.properties.user_properties) {
-    k = o.storage.emplace_back(k);
-    v = o.storage.emplace_back(v);
+  if (!properties.empty()) {
+    o.held = std::make_unique<HeldProperties>();
+    codec::Properties& props = o.held->properties;
+    std::vector<std::string>& storage = o.held->storage;
+    props = properties;
+    storage.reserve(4 + properties.user_properties.size() * 2);
+    auto keep = [&storage](std::optional<std::string_view>& v) {
+      if (v) v = storage.emplace_back(*v);
+    };
+    keep(props.content_type);
+    keep(props.response_topic);
+    keep(props.correlation_data);
+    for (auto& [k, v] : props.user_properties) {
+      k = storage.emplace_back(k);
+      v = storage.emplace_back(v);
+    }
+    props.raw = {};
   }
-  o.properties.raw = {};
-  uint16_t mid = o.mid;
+  uint16_t mid = o.packet_id;
   if (qos == 0) {
     if (connected()) send_publish(o, false);
     loop_.post([this, mid] { listener_.on_published(mid); });
     return mid;
   }
-  waiting_.push_back(std::move(o));
+  flow_.queue.push_back(std::move(o));
   pump_waiting();
   return mid;
 }
 
 void Session::pump_waiting() {
   if (!connected()) return;
-  unsigned limit = std::min<unsigned>(config_.max_inflight, send_quota_);
-  while (!waiting_.empty() && inflight_.size() < limit) {
-    Outgoing o = std::move(waiting_.front());
-    waiting_.pop_front();
-    uint16_t mid = o.mid;
-    auto [it, inserted] = inflight_.emplace(mid, std::move(o));
-    // Properties hold views into `storage` strings, which moved with their heap buffers intact
-    // except for short (SSO) strings: re-point them.
-    Outgoing& in = it->second;
-    size_t k = 0;
-    if (in.properties.content_type) in.properties.content_type = in.storage[k++];
-    if (in.properties.response_topic) in.properties.response_topic = in.storage[k++];
-    if (in.properties.correlation_data) in.properties.correlation_data = in.storage[k++];
-    for (auto& [key, value] : in.properties.user_properties) {
-      key = in.storage[k++];
-      value = in.storage[k++];
-    }
-    (void)inserted;
-    in.sent_seq = ++sent_seq_;
-    send_publish(in, false);
+  uint32_t window = proto::inflight_window(send_quota_, config_.max_inflight);
+  while (!flow_.queue.empty() && flow_.has_room(window)) {
+    flow_.inflight.push_back(std::move(flow_.queue.front()));
+    flow_.queue.pop_front();
+    send_publish(flow_.inflight.back(), false);
   }
 }
 
@@ -353,38 +338,19 @@ void Session::handle(const codec::Packet& packet) {
     case PacketType::kPuback: {
       const auto& a = std::get<codec::Puback>(packet);
       debug("received PUBACK (Mid: %d, RC:%d)", a.packet_id, int(a.reason_code));
-      if (inflight_.erase(a.packet_id)) {
-        listener_.on_published(a.packet_id);
-        pump_waiting();
-      }
+      acknowledged(PacketType::kPuback, a.packet_id, a.reason_code);
       break;
     }
     case PacketType::kPubrec: {
       const auto& a = std::get<codec::Pubrec>(packet);
       debug("received PUBREC (Mid: %d)", a.packet_id);
-      auto it = inflight_.find(a.packet_id);
-      if (uint8_t(a.reason_code) >= 0x80) {
-        if (it != inflight_.end()) {
-          inflight_.erase(it);
-          listener_.on_published(a.packet_id);
-          pump_waiting();
-        }
-        break;
-      }
-      if (it != inflight_.end()) it->second.pubrel_sent = true;
-      codec::Pubrel rel;
-      rel.packet_id = a.packet_id;
-      debug("sending PUBREL (m%d)", a.packet_id);
-      send(rel);
+      acknowledged(PacketType::kPubrec, a.packet_id, a.reason_code);
       break;
     }
     case PacketType::kPubcomp: {
       const auto& a = std::get<codec::Pubcomp>(packet);
       debug("received PUBCOMP (Mid: %d, RC:%d)", a.packet_id, int(a.reason_code));
-      if (inflight_.erase(a.packet_id)) {
-        listener_.on_published(a.packet_id);
-        pump_waiting();
-      }
+      acknowledged(PacketType::kPubcomp, a.packet_id, a.reason_code);
       break;
     }
     case PacketType::kPubrel: {
@@ -417,7 +383,7 @@ void Session::handle(const codec::Packet& packet) {
     }
     case PacketType::kPingresp:
       debug("received PINGRESP");
-      ping_outstanding_ = false;
+      ping_.on_pingresp();
       break;
     case PacketType::kDisconnect: {
       const auto& d = std::get<codec::Disconnect>(packet);
@@ -431,20 +397,37 @@ void Session::handle(const codec::Packet& packet) {
   }
 }
 
+// The sender's side of QoS 1/2 (proto::Outbound). A PUBREC for a message not in flight is
+// still answered with PUBREL, as libmosquitto does.
+void Session::acknowledged(codec::PacketType type, uint16_t packet_id, codec::ReasonCode rc) {
+  switch (flow_.on_ack(type, packet_id, rc)) {
+    case proto::AckOutcome::kCompleted:
+      listener_.on_published(packet_id);
+      pump_waiting();
+      return;
+    case proto::AckOutcome::kUnknown:
+      if (type != codec::PacketType::kPubrec || uint8_t(rc) >= 0x80) return;
+      [[fallthrough]];
+    case proto::AckOutcome::kReleased: {
+      codec::Pubrel rel;
+      rel.packet_id = packet_id;
+      debug("sending PUBREL (m%d)", packet_id);
+      send(rel);
+      return;
+    }
+  }
+}
+
 void Session::handle_publish(const codec::Publish& p) {
   std::string_view topic = p.topic;
   if (p.properties.topic_alias) {
-    uint16_t alias = *p.properties.topic_alias;
-    if (!topic.empty()) {
-      topic_aliases_[alias] = std::string(topic);
-    } else {
-      auto it = topic_aliases_.find(alias);
-      if (it == topic_aliases_.end()) {
-        lose(kProtocolError, kProtocolErrorText);
-        return;
-      }
-      topic = it->second;
+    // No maximum is checked here: libmosquitto takes any alias the broker sends.
+    auto r = topic_aliases_.resolve(*p.properties.topic_alias, topic, 65535);
+    if (r.error != codec::ReasonCode::kSuccess) {
+      lose(kProtocolError, kProtocolErrorText);
+      return;
     }
+    topic = r.topic;
   }
   debug("received PUBLISH (d%d, q%d, r%d, m%d, '%.*s', ... (%zu bytes))", p.dup ? 1 : 0, p.qos,
         p.retain ? 1 : 0, p.packet_id, int(topic.size()), topic.data(), p.payload.size());
@@ -476,14 +459,16 @@ void Session::arm_keepalive() {
   keepalive_timer_ = loop_.add_timer(last_send_ms_ + period, [this, period] {
     keepalive_timer_ = 0;
     if (!transport_) return;
-    if (loop_.now_ms() - last_send_ms_ >= period) {
-      if (ping_outstanding_) {
+    switch (ping_.on_timer(loop_.now_ms(), last_send_ms_, period)) {
+      case proto::PingState::Action::kTimedOut:
         lose(kConnLost, kConnLostText);
         return;
-      }
-      ping_outstanding_ = true;
-      debug("sending PINGREQ");
-      send(codec::Pingreq{});
+      case proto::PingState::Action::kSendPing:
+        debug("sending PINGREQ");
+        send(codec::Pingreq{});
+        break;
+      case proto::PingState::Action::kNone:
+        break;
     }
     arm_keepalive();
   });

@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -30,6 +29,9 @@
 #include "net/tls_context.h"
 #include "net/ws_transport.h"
 #include "net/transport.h"
+#include "proto/keepalive.h"
+#include "proto/outbound.h"
+#include "proto/topic_aliases.h"
 
 namespace mq::client {
 
@@ -95,7 +97,7 @@ class Session final : public net::IoHandler {
   bool connected() const { return state_ == State::kConnected; }
   bool open() const { return transport_ != nullptr; }
   // Outgoing QoS > 0 messages not yet completed (in flight + waiting).
-  size_t unfinished_publishes() const { return inflight_.size() + waiting_.size(); }
+  size_t unfinished_publishes() const { return flow_.inflight.size() + flow_.queue.size(); }
   const std::string& client_id() const { return client_id_; }
   // Why the last connection was lost, as libmosquitto's error number (what mosquitto_pub exits
   // with): 7 MOSQ_ERR_CONN_LOST, 2 MOSQ_ERR_PROTOCOL, 14 MOSQ_ERR_ERRNO (a socket error).
@@ -106,15 +108,19 @@ class Session final : public net::IoHandler {
 
  private:
   enum class State : uint8_t { kIdle, kConnecting, kConnected, kClosing };
+  // A message's MQTT 5 properties with copies of the strings they point into, on the heap so
+  // that the views stay valid while the entry moves between queue and window.
+  struct HeldProperties {
+    codec::Properties properties;
+    std::vector<std::string> storage;
+  };
   struct Outgoing {
-    uint16_t mid = 0;
-    std::string topic, payload;
+    uint16_t packet_id = 0;  // libmosquitto's mid, given when the message is published
     uint8_t qos = 0;
     bool retain = false;
-    codec::Properties properties;  // views into `storage`
-    std::vector<std::string> storage;
-    bool pubrel_sent = false;
-    uint64_t sent_seq = 0;  // order of first sending: packet identifiers wrap around
+    bool pubrec_received = false;  // PUBREL sent, PUBCOMP awaited
+    std::string topic, payload;
+    std::unique_ptr<HeldProperties> held;
   };
   struct Incoming {
     std::string topic, payload, properties;
@@ -126,6 +132,7 @@ class Session final : public net::IoHandler {
   uint16_t next_mid();
   void send(const codec::Packet& p);
   void send_publish(const Outgoing& o, bool dup);
+  void acknowledged(codec::PacketType type, uint16_t packet_id, codec::ReasonCode rc);
   void resend_inflight();
   void pump_waiting();
   void flush();
@@ -150,15 +157,13 @@ class Session final : public net::IoHandler {
   net::HookId flush_hook_ = 0;
   net::TimerId keepalive_timer_ = 0;
   int64_t last_send_ms_ = 0;
-  bool ping_outstanding_ = false;
+  proto::PingState ping_;
   std::string client_id_;
   uint16_t last_mid_ = 0;
   unsigned send_quota_ = 65535;  // the broker's Receive Maximum
-  std::map<uint16_t, Outgoing> inflight_;
-  uint64_t sent_seq_ = 0;
-  std::deque<Outgoing> waiting_;
-  std::map<uint16_t, Incoming> incoming_qos2_;
-  std::map<uint16_t, std::string> topic_aliases_;
+  proto::Outbound<Outgoing> flow_;
+  std::map<uint16_t, Incoming> incoming_qos2_;  // delivered on PUBREL, as libmosquitto does
+  proto::InboundAliases topic_aliases_;
   bool close_pending_ = false;
   int loss_code_ = 0;
 };

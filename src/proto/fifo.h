@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace mq::broker {
+namespace mq::proto {
 
 template <class T>
 class Fifo {
@@ -54,4 +54,4 @@ class Fifo {
   size_t head_ = 0;
 };
 
-}  // namespace mq::broker
+}  // namespace mq::proto
