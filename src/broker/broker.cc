@@ -8,7 +8,7 @@
 #include <algorithm>
 
 #include "base/log.h"
-#include "broker/bridge.h"
+#include "broker/bridge/bridge.h"
 #include "broker/sys_tree.h"
 #include "codec/decode.h"
 #include "codec/encode.h"

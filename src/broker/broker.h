@@ -16,20 +16,20 @@
 #include <vector>
 
 #include "base/clock.h"
-#include "broker/acl.h"
-#include "broker/auth_worker.h"
-#include "broker/config.h"
+#include "broker/auth/acl.h"
+#include "broker/auth/auth_worker.h"
+#include "broker/config/config.h"
 #include "broker/connection.h"
 #include "broker/listener.h"
 #include "broker/message.h"
-#include "broker/password_db.h"
-#include "broker/persist_records.h"
-#include "broker/persist_store.h"
-#include "broker/retained_store.h"
+#include "broker/auth/password_db.h"
+#include "broker/persist/persist_records.h"
+#include "broker/persist/persist_store.h"
+#include "broker/routing/retained_store.h"
 #include "broker/session.h"
 #include "broker/slot_map.h"
 #include "broker/stats.h"
-#include "broker/sub_tree.h"
+#include "broker/routing/sub_tree.h"
 #include "codec/packet.h"
 #include "net/listener.h"
 #include "net/loop.h"
@@ -181,6 +181,8 @@ class Broker {
   void arm_session_expiry(Session& s, int64_t delay_ms);
 
   Session* find_session(SessionId id);
+  // The connection bound to `s`, or null while it is offline.
+  Connection* connection_of(const Session& s) const { return connections_.find(s.connection_id); }
   Error opening_error(Error e, const char* what, const std::string& path);
   std::string assign_client_id(const ListenerConfig& listener);
 

@@ -14,7 +14,7 @@
 
 #include "broker/optional_string.h"
 #include "broker/out_queue.h"
-#include "broker/sub_tree.h"
+#include "broker/routing/sub_tree.h"
 #include "codec/framer.h"
 #include "codec/packet.h"
 #include "net/loop.h"

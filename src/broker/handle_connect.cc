@@ -5,7 +5,7 @@
 #include "base/log.h"
 #include "net/tls_transport.h"
 #include "broker/broker.h"
-#include "broker/persist_records.h"
+#include "broker/persist/persist_records.h"
 #include "codec/decode.h"
 #include "codec/encode.h"
 
@@ -220,8 +220,7 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
 
   // Session takeover [MQTT-3.1.4-3].
   Session* existing = find_session(std::string_view(client_id));
-  if (existing && existing->connection) {
-    Connection* old = existing->connection;
+  if (Connection* old = existing ? connection_of(*existing) : nullptr) {
     if (config_.connection_messages)
       MQ_LOG(kLogNotice, "Client %s already connected, closing old connection.",
              client_id.c_str());
@@ -301,7 +300,7 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
     }
   }
   Session* s = *present ? found : &add_session(conn.client_id);
-  s->connection = &conn;
+  s->connection_id = conn.id();
   s->disconnected_unix_ms = 0;
   s->version = p.version;
   s->username = conn.username;
@@ -335,8 +334,8 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
 void Broker::detach_session(Connection& conn, bool send_will) {
   Session* s = find_session(conn.session);
   conn.session = 0;
-  if (!s || s->connection != &conn) return;
-  s->connection = nullptr;
+  if (!s || s->connection_id != conn.id()) return;
+  s->connection_id = 0;
   if (stats_.clients_connected) stats_.clients_connected--;
   // Messages in flight stay for a resumed session; QoS 0 ones are simply lost.
   if (s->will && send_will) {

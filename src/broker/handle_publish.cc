@@ -1,9 +1,9 @@
 // PUBLISH in, routing to subscribers, QoS 1/2 flows in both directions, in-flight windows and
 // per-session queues.
 #include "base/log.h"
-#include "broker/bridge.h"
+#include "broker/bridge/bridge.h"
 #include "broker/broker.h"
-#include "broker/persist_records.h"
+#include "broker/persist/persist_records.h"
 #include "codec/encode.h"
 #include "codec/topic.h"
 
@@ -161,7 +161,7 @@ void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOption
   out.retain = retained_on_subscribe || (opts.retain_as_published && msg->retain);
   out.subscription_id = opts.subscription_id;
   out.seq = s.next_seq++;
-  Connection* conn = s.connection;
+  Connection* conn = connection_of(s);
 
   if (out.qos == 0) {
     if (conn && conn->open()) {
@@ -194,7 +194,7 @@ enqueue:
 }
 
 void Broker::pump(Session& s) {
-  Connection* conn = s.connection;
+  Connection* conn = connection_of(s);
   if (!conn || !conn->open()) return;
   int64_t now = clock_.unix_time() * 1000;
   uint32_t window = inflight_window(*conn);
@@ -235,7 +235,7 @@ void Broker::pump(Session& s) {
 }
 
 void Broker::resume_session(Session& s) {
-  Connection* conn = s.connection;
+  Connection* conn = connection_of(s);
   if (!conn) return;
   // [MQTT-4.4.0-1] re-send unacknowledged PUBLISH (DUP set) and PUBREL in their original order,
   // keeping their packet identifiers; no more at once than the new Receive Maximum allows

@@ -1,7 +1,7 @@
 // SUBSCRIBE and UNSUBSCRIBE, and retained messages sent on subscribe.
 #include "base/log.h"
 #include "broker/broker.h"
-#include "broker/persist_records.h"
+#include "broker/persist/persist_records.h"
 #include "codec/topic.h"
 
 namespace mq::broker {
@@ -103,7 +103,7 @@ void Broker::continue_retained(SessionId id, std::shared_ptr<RetainedCursor> cur
   constexpr size_t kPaceBytes = 1 << 20;
   Session* s = find_session(id);
   if (!s) return;
-  Connection* conn = s->connection;
+  Connection* conn = connection_of(*s);
   if (conn && conn->open() && conn->out().size() > kPaceBytes) {
     schedule_retained(id, std::move(cursor), opts, 10);
     return;

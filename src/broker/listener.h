@@ -5,9 +5,9 @@
 
 #include <memory>
 
-#include "broker/acl.h"
-#include "broker/config.h"
-#include "broker/password_db.h"
+#include "broker/auth/acl.h"
+#include "broker/config/config.h"
+#include "broker/auth/password_db.h"
 #include "net/listener.h"
 #include "net/tls_context.h"
 #include "net/ws_transport.h"

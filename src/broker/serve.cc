@@ -16,7 +16,7 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "broker/broker.h"
-#include "broker/config.h"
+#include "broker/config/config.h"
 
 namespace mq::broker {
 

@@ -17,7 +17,7 @@
 
 #include "broker/message.h"
 #include "broker/optional_string.h"
-#include "broker/sub_tree.h"
+#include "broker/routing/sub_tree.h"
 #include "codec/packet.h"
 #include "net/loop.h"
 #include "proto/outbound.h"
@@ -63,8 +63,9 @@ class Session {
 
   using SubscriptionMap = std::unordered_map<std::string, SessionSubscription>;
 
-  // Connection currently bound to this session, or nullptr while offline.
-  Connection* connection = nullptr;
+  // The connection currently bound to this session (a checked handle: Broker::connection_of
+  // finds it), 0 while offline.
+  uint64_t connection_id = 0;
   OptionalString username;
   // The ACL of the listener the client last connected through (Mosquitto's rule for offline
   // sessions); null when no acl_file applies.

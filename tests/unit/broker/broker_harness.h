@@ -28,7 +28,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 #include "broker/broker.h"
-#include "broker/config.h"
+#include "broker/config/config.h"
 #include "codec/decode.h"
 #include "codec/encode.h"
 #include "codec/framer.h"

@@ -1,0 +1,164 @@
+// Bridge: one outgoing MQTT client connection from this broker to a remote broker (mosquitto.conf
+// `connection`), as Mosquitto 2.0 runs it: local messages matching an `out` topic are sent to the
+// remote with their prefix swapped, the remote's messages on `in` topics are published locally,
+// QoS 1/2 acknowledged both ways, keep-alive pings, notifications, reconnects with a delay.
+// Loop prevention: messages published locally by a bridge carry its local client id as their
+// origin and are never sent back out over that bridge.
+// Ownership: the Broker owns one Bridge per BridgeConfig; a Bridge owns its socket, transport,
+// framer and output queue, and registers its fd on the broker's loop. It never blocks the loop
+// (the connect is Connector's; only host name resolution is synchronous). Messages queued or in
+// flight to the remote live in memory only (not in persistence), and are lost on a restart.
+// Threading: single-threaded, on the broker loop.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "broker/config/config.h"
+#include "broker/message.h"
+#include "broker/out_queue.h"
+#include "broker/session.h"
+#include "codec/framer.h"
+#include "codec/packet.h"
+#include "net/connect.h"
+#include "net/loop.h"
+#include "net/tls_context.h"
+#include "net/transport.h"
+#include "proto/keepalive.h"
+#include "proto/outbound.h"
+#include "proto/packet_id_set.h"
+
+namespace mq::broker {
+
+class Broker;
+
+// --- topic remapping (pure; mosquitto.conf(5) "topic" table) ---------------------------------
+inline bool is_out(BridgeDirection d) {
+  return d == BridgeDirection::kOut || d == BridgeDirection::kBoth;
+}
+inline bool is_in(BridgeDirection d) {
+  return d == BridgeDirection::kIn || d == BridgeDirection::kBoth;
+}
+struct BridgeRoute {
+  std::string topic;  // the topic on the other side
+  uint8_t qos = 0;    // the bridge topic's QoS
+};
+// A local message going out: the first out/both topic whose local topic (local prefix + pattern)
+// matches gives the remote topic (local prefix removed, remote prefix added). nullopt: no match.
+std::optional<BridgeRoute> bridge_map_out(const std::vector<BridgeTopic>& topics,
+                                          std::string_view local_topic);
+// A message from the remote: the first in/both topic whose remote topic matches swaps the
+// prefixes; a topic no in/both topic matches is kept as it is (Mosquitto's behaviour).
+std::string bridge_map_in(const std::vector<BridgeTopic>& topics, std::string_view remote_topic);
+
+class Bridge final : public net::IoHandler {
+ public:
+  // The TLS client context for the bridge_* TLS options; null when the bridge uses plain TCP.
+  [[nodiscard]] static Result<std::shared_ptr<const net::TlsContext>> make_tls(
+      const BridgeConfig& config);
+
+  Bridge(Broker& broker, net::EventLoop& loop, BridgeConfig config,
+         std::shared_ptr<const net::TlsContext> tls);
+  ~Bridge() override;
+  Bridge(const Bridge&) = delete;
+  Bridge& operator=(const Bridge&) = delete;
+
+  const BridgeConfig& config() const { return cfg_; }
+  bool connected() const { return state_ == State::kConnected; }
+
+  // Subscribes locally (logs it) and makes the first connection attempt.
+  void start();
+  // Broker shutdown: DISCONNECT to the remote, close, no reconnect.
+  void stop();
+  // A message routed by the broker. Returns whether an out/both topic matched (the message is
+  // then sent or queued for the remote).
+  bool forward(const MessagePtr& msg, bool retained_on_connect = false);
+  // Writes output queued since the last call; called once per loop iteration (the broker's
+  // before-sleep hook).
+  void flush() {
+    if (dirty_) write_out();
+  }
+
+  void on_io(uint32_t events) override;
+
+ private:
+  enum class State : uint8_t { kIdle, kConnecting, kHandshake, kAwaitConnack, kConnected, kStopped };
+  // One message on its way to the remote.
+  struct Out {
+    MessagePtr msg;
+    std::string topic;  // remapped
+    uint16_t packet_id = 0;
+    uint8_t qos = 0;
+    bool retain = false;
+    bool dup = false;
+    bool pubrec_received = false;
+  };
+
+  void connect();
+  void on_connected(Result<net::UniqueFd> fd);
+  void begin_mqtt();  // transport ready: CONNECT
+  void connect_failed();
+  // The connection is gone (or is being dropped): close it, notify, schedule a reconnect.
+  void lost(const char* log_text);
+  void lost_client(const char* what);  // lost(), logged as "Client <local id> <what>"
+  void close_transport();
+  void schedule_restart(int64_t delay_ms);
+  int64_t next_delay_ms();
+  void keepalive_tick();
+  void idle_tick();  // start_type lazy: disconnect after idle_timeout without messages
+  bool lazy() const { return cfg_.start_type == BridgeStartType::kLazy; }
+
+  void read();
+  void handle_frame(uint8_t fixed_header, std::string_view body);
+  void handle_connack(const codec::Connack& c);
+  void handle_publish(const codec::Publish& p);
+  void handle_ack(codec::PacketType type, uint16_t packet_id, codec::ReasonCode rc);
+
+  void write_out();  // writes as much of out_ as the socket takes; lost() on failure
+  void send(const codec::Packet& packet);
+  void send_publish(Out& out);
+  void queue_out(Out out);
+  void pump();
+  uint32_t window() const;
+  void update_interest();
+  void notify_local(char state);
+  MessagePtr make_local(std::string_view topic, std::string_view payload, uint8_t qos,
+                        bool retain, const codec::Properties& props);
+
+  Broker& broker_;
+  net::EventLoop& loop_;
+  BridgeConfig cfg_;
+  std::shared_ptr<const net::TlsContext> tls_;
+  net::Connector connector_;
+  std::unique_ptr<net::Transport> transport_;
+  std::unique_ptr<codec::Framer> framer_;
+  OutQueue out_;
+  std::string scratch_;
+  std::string notification_topic_;
+  codec::ProtocolVersion version_;
+  State state_ = State::kIdle;
+  bool try_private_;  // cleared when the remote refuses the bridge bit
+  bool initial_notification_done_ = false;
+  bool dirty_ = false;
+  uint32_t interest_ = 0;
+  uint32_t remote_receive_max_ = 65535;
+  uint32_t remote_max_packet_ = 0;
+  size_t address_ = 0;           // index into cfg_.addresses
+  int64_t backoff_ms_ = 0;       // the last jittered delay
+  net::TimerId restart_timer_ = 0;
+  net::TimerId keepalive_timer_ = 0;
+  net::TimerId idle_timer_ = 0;
+  int64_t last_activity_ms_ = 0;  // monotonic: last PUBLISH sent or received (lazy bridges)
+  // QoS 1/2 sent (or to re-send) and not yet acknowledged, and messages waiting for the
+  // connection or for room in the window.
+  proto::Outbound<Out> flow_;
+  proto::PacketIdSet incoming_qos2_;  // QoS 2 from the remote: PUBREC sent, PUBREL awaited
+  proto::PingState ping_;
+};
+
+}  // namespace mq::broker
