@@ -1,4 +1,4 @@
-"""Bad input (shared/reference/bad-input.md): each offending connection is closed (or answered
+"""Bad input (the classes listed in ARCHITECTURE.md, "Errors and hostile input"): each offending connection is closed (or answered
 with a spec-allowed reason code) and the broker keeps serving everyone else."""
 
 import socket

@@ -1,4 +1,4 @@
-"""The user's notes, section 3 (../shared/seed): their mosquitto.conf with password_file,
+"""A Mosquitto user's setup notes, section 3 (access control): their mosquitto.conf with password_file,
 acl_file and allow_anonymous, their pwfile made with mosquitto_passwd and their aclfile, as
 Mosquitto users run them. Passes against Debian's mosquitto too (MQ_TEST_REFERENCE=1); with mq
 the password file is made by mq under the name mosquitto_passwd.

@@ -1,6 +1,6 @@
 // Mosquitto's `acl_file`: parsing with its exact syntax and error messages, and the access
 // decision of Mosquitto 2.0 (src/security.c acl__check_dollar, src/security_default.c
-// mosquitto_acl_check_default). See shared/reference/mosquitto.md section 3.
+// mosquitto_acl_check_default), checked against Debian's 2.0.11 by tests/integration/test_acl_matrix.py.
 //   - A client's own list is the `user <name>` block of its username, or the anonymous block
 //     (topic lines before the first `user` line) when it has no username. `deny` entries come
 //     first; the first matching entry decides: deny -> denied, grants the access -> allowed,

@@ -1,5 +1,5 @@
 // Bad input the codec must reject with the right error kind and reason code (the classes of
-// shared/reference/bad-input.md a codec can see), truncation at every offset, and a very large
+// ARCHITECTURE.md "Errors and hostile input" that a codec can see), truncation at every offset, and a very large
 // but legal property block.
 #include <chrono>
 
