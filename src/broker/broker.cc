@@ -214,8 +214,13 @@ void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view b
   }
   auto r = codec::decode(fixed_header, body, conn.version, codec::Direction::kClientToServer);
   if (!r.ok()) {
-    auto rc = codec::ReasonCode(r.error().reason ? r.error().reason : 0x81);
-    protocol_close(conn, rc, r.error().context.c_str());
+    // The codec names the precise reason; on the wire, Mosquitto 2.0's codes are used where
+    // the specification leaves the choice: a wildcard in a topic name is a Protocol Error and
+    // a bad topic filter a Malformed Packet there (tools compare the DISCONNECT bytes).
+    uint8_t reason = r.error().reason ? r.error().reason : 0x81;
+    if (reason == uint8_t(codec::ReasonCode::kTopicNameInvalid)) reason = 0x82;
+    if (reason == uint8_t(codec::ReasonCode::kTopicFilterInvalid)) reason = 0x81;
+    protocol_close(conn, codec::ReasonCode(reason), r.error().context.c_str());
     return;
   }
   codec::Packet& p = *r;
@@ -246,8 +251,14 @@ void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view b
     case codec::PacketType::kPingreq: send_packet(conn, codec::Pingresp{}); break;
     case codec::PacketType::kDisconnect: handle_disconnect(conn, std::get<codec::Disconnect>(p)); break;
     case codec::PacketType::kAuth: handle_auth(conn, std::get<codec::Auth>(p)); break;
-    case codec::PacketType::kConnect:  // [MQTT-3.1.0-2] a second CONNECT is a protocol error
-    default:                            // packets only a server sends
+    case codec::PacketType::kConnect:
+      // [MQTT-3.1.0-2] a second CONNECT is a protocol error: closed without a DISCONNECT, as
+      // Mosquitto 2.0 does.
+      MQ_LOG(kLogDebug, "Protocol error from %s (%s): second CONNECT", conn.client_id.c_str(),
+             conn.peer().c_str());
+      conn.close("disconnected due to protocol error.");
+      break;
+    default:  // packets only a server sends
       protocol_close(conn, codec::ReasonCode::kProtocolError, "unexpected packet");
       break;
   }

@@ -262,6 +262,13 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
 
   codec::Properties props;
   if (v5) {
+    // The order Mosquitto 2.0 writes them in (tools compare CONNACK bytes).
+    static constexpr codec::PropertyId kConnackOrder[] = {
+        codec::PropertyId::kTopicAliasMaximum, codec::PropertyId::kServerKeepAlive,
+        codec::PropertyId::kAssignedClientIdentifier, codec::PropertyId::kRetainAvailable,
+        codec::PropertyId::kMaximumPacketSize, codec::PropertyId::kReceiveMaximum,
+        codec::PropertyId::kMaximumQos};
+    props.order = kConnackOrder;
     if (assigned) props.assigned_client_identifier = conn.client_id;
     if (server_keep_alive) props.server_keep_alive = keep_alive;
     if (conn.topic_alias_max) props.topic_alias_maximum = conn.topic_alias_max;

@@ -39,8 +39,12 @@ Result<Packet> decode_connect(std::string_view body) {
   if (!r.binary(name)) return malformed("CONNECT: protocol name truncated");
   if (!r.u8(level)) return malformed("CONNECT: protocol level truncated");
   std::optional<ProtocolVersion> version = version_of(name, level);
+  if (!version && name != "MQTT" && name != "MQIsdp") {
+    // [MQTT-3.1.2-1] not MQTT at all: close without a CONNACK (as Mosquitto does).
+    return protocol("CONNECT: unknown protocol name", 0);
+  }
   if (!version) {
-    // [MQTT-3.1.2-1] [MQTT-3.1.2-2]: answer 0x84 / return code 1, then close.
+    // [MQTT-3.1.2-2]: answer 0x84 / return code 1, then close.
     return make_error(ErrorKind::kUnsupported,
                       "CONNECT: unsupported protocol name or level " + std::to_string(level), 0x84);
   }

@@ -122,8 +122,9 @@ std::vector<Case> cases() {
   add("PUBLISH packet id 0", B().s("t").u16(0).packet(0x32), kV311, kToServer, kProto, 0x82);
 
   // --- CONNECT ---
+  // Not MQTT at all: no reason code, the connection is closed without a CONNACK (Mosquitto).
   add("unknown protocol name", connect_head("MQTX", 4, 2).s("c").packet(0x10), kV311, kToServer,
-      ErrorKind::kUnsupported, 0x84);
+      kProto, 0);
   add("unknown protocol level", connect_head("MQTT", 6, 2).s("c").packet(0x10), kV311, kToServer,
       ErrorKind::kUnsupported, 0x84);
   add("MQIsdp with level 4", connect_head("MQIsdp", 4, 2).s("c").packet(0x10), kV311, kToServer,
