@@ -75,13 +75,11 @@ std::string pub_mode_file(ClientConfig& cfg) { return set_pub_mode(cfg, PubMode:
 std::string pub_mode_message(ClientConfig& cfg) { return set_pub_mode(cfg, PubMode::kMessage); }
 
 // -i and -I exclude each other; either one may be repeated (the last one wins).
-std::string id_not_prefix(ClientConfig& cfg) {
-  return cfg.id_prefix ? "Error: -i and -I argument cannot be used together.\n\n" : "";
-}
+constexpr const char kIdAndPrefix[] = "Error: -i and -I argument cannot be used together.\n\n";
 
-std::string prefix_not_id(ClientConfig& cfg) {
-  return cfg.id ? "Error: -i and -I argument cannot be used together.\n\n" : "";
-}
+std::string id_not_prefix(ClientConfig& cfg) { return cfg.id_prefix ? kIdAndPrefix : ""; }
+
+std::string prefix_not_id(ClientConfig& cfg) { return cfg.id ? kIdAndPrefix : ""; }
 
 std::string msg_count(ClientConfig& cfg, const char* value) {
   cfg.msg_count = atoi_like(value);
@@ -204,7 +202,8 @@ std::string proxy(ClientConfig& cfg, const char* value) {
 
 std::string qos(ClientConfig& cfg, const char* value) {
   cfg.qos = atoi_like(value);
-  if (cfg.qos < 0 || cfg.qos > 2) return "Error: Invalid QoS given: " + std::to_string(cfg.qos) + "\n";
+  if (cfg.qos < 0 || cfg.qos > 2)
+    return "Error: Invalid QoS given: " + std::to_string(cfg.qos) + "\n";
   return "";
 }
 
@@ -307,7 +306,8 @@ std::string session_expiry(ClientConfig& cfg, const char* value) {
     errno = 0;
     long long v = strtoll(value, &end, 0);
     if (end == value || *end != '\0') return "Error: session-expiry-interval not a number.\n\n";
-    if (v > int64_t(UINT32_MAX) || v < -1) return "Error: session-expiry-interval out of range.\n\n";
+    if (v > int64_t(UINT32_MAX) || v < -1)
+      return "Error: session-expiry-interval out of range.\n\n";
     cfg.session_expiry = v == -1 ? int64_t(UINT32_MAX) : v;
   }
   cfg.version = codec::ProtocolVersion::kV5;  // 2.1: -x implies MQTT 5

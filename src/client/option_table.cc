@@ -1,6 +1,8 @@
-// The client option table. Rows are in `mq help` order (by group); the order of Mosquitto's usage
-// paragraphs is usage.cc's. Usage texts are Mosquitto 2.0.11's, byte for byte (tests compare
-// them with Debian's clients); options Mosquitto added in 2.1 and mq's own have no paragraph.
+// The client option table. Rows are grouped and ordered as `mq help` lists them; the order of
+// Mosquitto's usage paragraphs is usage.cc's. Usage texts are Mosquitto 2.0.11's, byte for byte
+// (tests compare them with Debian's clients); options Mosquitto added in 2.1 and mq's own have
+// no paragraph. Each line of a usage text is one source line, past the column limit where
+// Mosquitto's is, so the text reads as it prints.
 #include "client/option_table.h"
 
 #include "client/option_handlers.h"
@@ -356,7 +358,7 @@ constexpr OptionSpec kOptions[] = {
 
 bool name_is(const OptionSpec& o, std::string_view name) {
   if (name.size() == 2 && name[0] == '-') return o.short_name != 0 && name[1] == o.short_name;
-  return o.long_name && name.size() > 2 && name.substr(0, 2) == "--" && name.substr(2) == o.long_name;
+  return o.long_name && name.size() > 2 && name.starts_with("--") && name.substr(2) == o.long_name;
 }
 
 }  // namespace

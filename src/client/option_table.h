@@ -16,13 +16,15 @@
 namespace mq::client {
 
 // A set of tools, as bits.
-enum class ToolSet : uint8_t { kNone = 0, kPub = 1, kSub = 2, kRr = 4, kPubRr = 5, kSubRr = 6, kAll = 7 };
+enum class ToolSet : uint8_t {
+  kNone = 0, kPub = 1, kSub = 2, kRr = 4, kPubRr = 5, kSubRr = 6, kAll = 7,
+};
 
 constexpr ToolSet operator|(ToolSet a, ToolSet b) { return ToolSet(uint8_t(a) | uint8_t(b)); }
 constexpr ToolSet tool_bit(Tool t) { return ToolSet(1u << uint8_t(t)); }
 constexpr bool has_tool(ToolSet set, Tool t) { return (uint8_t(set) & uint8_t(tool_bit(t))) != 0; }
 
-// The `mq help` sections, in the order they are printed.
+// The `mq help` sections (cxxopts prints them sorted by name; rows keep table order within one).
 enum class Group : uint8_t {
   kConnection, kAuth, kWill, kTls, kWebSockets, kMessage, kRequest, kSubscription, kOutput,
   kInfo,  // --help, --version: not listed by `mq help` (the dispatcher answers them)
@@ -79,7 +81,7 @@ struct OptionSpec {
   const char* help = nullptr;     // the one-line `mq help` description
   // Mosquitto's usage paragraph (lines joined by '\n', no final newline); "{tool}" stands for
   // the tool's name (mosquitto_pub).
-  ToolText usage;
+  ToolText usage = {};
 
   // Parsing. In this order: `before`, the argument (missing: the error text below), `text`,
   // `flag`, `handler`.
@@ -94,7 +96,7 @@ struct OptionSpec {
   ParseStatus stops = ParseStatus::kOk;  // --help, --version: parsing ends with this status
 };
 
-// The whole table, in `mq help` order.
+// The whole table, grouped as `mq help` shows it.
 std::span<const OptionSpec> client_options();
 
 // The row for `name` ("-h", "--host") that applies to the tool, or nullptr. Options only `mq`

@@ -12,7 +12,9 @@ namespace mq::client {
 
 namespace {
 
-ParseResult fail(std::string text) { return ParseResult{ParseStatus::kError, std::move(text), true}; }
+ParseResult fail(std::string text) {
+  return ParseResult{ParseStatus::kError, std::move(text), true};
+}
 
 }  // namespace
 

@@ -131,11 +131,13 @@ TEST(OptionTableTest, RowsAreComplete) {
                        o.arg == ArgKind::kDecimal;
     EXPECT_EQ(takes_value, o.missing != nullptr) << name;
     EXPECT_FALSE(takes_value && o.flag) << name;
-    if (o.stops == ParseStatus::kOk && o.arg != ArgKind::kProperty)
+    if (o.stops == ParseStatus::kOk && o.arg != ArgKind::kProperty) {
       EXPECT_TRUE(o.text || o.flag || o.handler || o.short_name == 'o') << name << " does nothing";
+    }
     // Usage paragraphs start with the name Mosquitto's texts use for the option.
-    for (const TextVariant& v : o.usage.variants)
+    for (const TextVariant& v : o.usage.variants) {
       if (v.text) EXPECT_TRUE(std::string(v.text).starts_with(" " + name + " : ")) << v.text;
+    }
   }
 }
 
