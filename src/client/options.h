@@ -2,7 +2,8 @@
 // -o, --no-tls, --retain-handling, --latency, -x implying MQTT 5): the options file, argv, -L
 // URLs, -D properties and the checks between options, with Mosquitto's error texts. Errors are
 // returned as text (exactly what Mosquitto prints on stderr) for the caller to print, so the
-// parser is testable without a process. Also the option declarations for `mq help`.
+// parser is testable without a process. Also the usage text and the option declarations for
+// `mq help`, both generated from the option table.
 // Pure apart from reading the options file and the environment; single-threaded use.
 #pragma once
 
@@ -31,8 +32,9 @@ struct ParseResult {
   bool usage_hint = true;  // follow the error with the "--help" hint
 };
 
-// Parses one group of arguments into cfg (args[0] is skipped, as argv[0] is). `mq_extras`
-// enables the options only `mq` has (--json, --pw-env, --pw-file).
+// Parses one group of arguments into cfg (args[0] is skipped, as argv[0] is), as the option
+// table (option_table.h) says. `mq_extras` enables the options only `mq` has (--json, --pw-env,
+// --pw-file).
 ParseResult parse_args(ClientConfig& cfg, std::span<char* const> args, bool mq_extras);
 
 // The whole of Mosquitto's client_config_load: defaults for the tool, the options file (-o FILE,
@@ -51,7 +53,8 @@ std::string apply_url(ClientConfig& cfg, std::string_view url);
 // args[*i] (the command name); advances *i to the last argument consumed.
 std::string apply_property(ClientConfig& cfg, std::span<char* const> args, size_t* i);
 
-// Mosquitto's usage text for the tool (stdout), and the version line.
+// Mosquitto's usage text for the tool (print_usage writes it to stdout), and the version line.
+std::string usage_text(Tool tool);
 void print_usage(Tool tool);
 void print_version(Tool tool);
 const char* tool_name(Tool tool);  // "mosquitto_pub"

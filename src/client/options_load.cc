@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "client/option_table.h"
 #include "client/options.h"
 #include "client/topic_check.h"
 #include "codec/properties.h"
@@ -268,9 +269,9 @@ ParseResult load_config(ClientConfig& cfg, Tool tool, int argc, char** argv, boo
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-o") != 0) continue;
     if (have_o) return ParseResult{ParseStatus::kError, "Error: Duplicate -o argument given.\n\n", true};
-    if (i == argc - 1)
+    if (i == argc - 1)  // the option table's text, as parse_args would give
       return ParseResult{ParseStatus::kError,
-                         "Error: -o argument given but no options file specified.\n\n", true};
+                         missing_argument_text(*find_option("-o", tool, false)), true};
     cfg.options_file = argv[i + 1];
     have_o = true;
   }
