@@ -1,5 +1,7 @@
 // PUBLISH in, routing to subscribers, QoS 1/2 flows in both directions, in-flight windows and
 // per-session queues.
+#include <unordered_set>
+
 #include "base/log.h"
 #include "broker/bridge/bridge.h"
 #include "broker/broker.h"
@@ -125,9 +127,32 @@ size_t Broker::publish(const MessagePtr& msg) {
   size_t matched = 0;
   header_cache_.msg = nullptr;
   publish_depth_++;
+  // A 3.x client with overlapping subscriptions gets the message once, as from Mosquitto 2.0
+  // (MQTT 5 clients get a copy per subscription, with its identifier): at the first match, with
+  // the highest QoS of its matching subscriptions [MQTT-3.3.5-1]. Only sessions with more than
+  // one subscription can be visited twice; the set is only touched for them.
+  std::unordered_set<SessionId> once;
   subs_.match(msg->topic, [&](SessionId id, const SubscriptionOptions& opts, std::string_view) {
     matched++;
-    if (Session* s = find_session(id)) deliver(*s, msg, opts, false);
+    Session* s = find_session(id);
+    if (!s) return;
+    if (s->version != ProtocolVersion::kV5 && s->subscriptions().size() > 1) {
+      if (!once.insert(id).second) {
+        // Mosquitto gives the dropped duplicate a packet identifier before dropping it; so
+        // does mq, so that the identifiers a client sees stay the same.
+        uint8_t qos = config_.upgrade_outgoing_qos ? opts.qos : std::min(msg->qos, opts.qos);
+        if (qos > 0) (void)s->flow.next_packet_id();
+        return;
+      }
+      SubscriptionOptions strongest = opts;
+      for (const auto& [key, sub] : s->subscriptions()) {
+        if (sub.options.qos > strongest.qos && codec::topic_matches(sub.filter, msg->topic))
+          strongest.qos = sub.options.qos;
+      }
+      deliver(*s, msg, strongest, false);
+      return;
+    }
+    deliver(*s, msg, opts, false);
   });
   publish_depth_--;
   header_cache_.msg = nullptr;

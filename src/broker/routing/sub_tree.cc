@@ -288,8 +288,8 @@ namespace {
 
 // Everything subscribed at one filter node that matched.
 template <class NodeT, class Visit>
+// Shared groups first, then the normal subscriptions in the order they were made (Mosquitto's).
 void visit_node(const NodeT* n, Visit& visit) {
-  for (const Subscriber& s : n->subs) visit(s.session, s.options, std::string_view());
   if (n->shared) {
     for (const SharedGroup& g : *n->shared) {
       if (g.members.empty()) continue;
@@ -297,34 +297,47 @@ void visit_node(const NodeT* n, Visit& visit) {
       visit(s.session, s.options, std::string_view(g.name));
     }
   }
+  for (const Subscriber& s : n->subs) visit(s.session, s.options, std::string_view());
 }
 
 }  // namespace
 
+// The order subscriptions are visited in is Mosquitto 2.0's (one client with overlapping
+// subscriptions gets its copies in that order): at each level the literal child's whole subtree
+// first, then the "+" child's, then "#" at this level; where the topic ends, a node's "#" child
+// ("sport/#" matching "sport" [MQTT-4.7.1-2]) before the node itself.
 void SubscriptionTree::match(std::string_view topic, MatchVisitor visit) const {
   MatchGuard guard(matching_);
   struct Step {
     const Node* node;
-    size_t pos;  // start of the next topic level; > topic.size() once all levels are consumed
+    size_t pos;  // start of the next topic level to match below `node`
+    bool descend;  // false: visit `node`'s subscribers
   };
   SmallStack<Step, 32> stack;
-  stack.push({root_, 0});
+  stack.push({root_, 0, true});
   while (!stack.empty()) {
     Step s = stack.pop();
     const Node* n = s.node;
-    if (s.pos > topic.size()) {
+    if (!s.descend) {
       visit_node(n, visit);
-      // "#" also matches the parent level: "sport/#" matches "sport" [MQTT-4.7.1-2].
-      if (n->hash) visit_node(n->hash, visit);
       continue;
     }
     size_t next;
     std::string_view level = next_level(topic, s.pos, &next);
+    bool last = next > topic.size();
     // Filters starting with a wildcard do not match topic names starting with "$" [MQTT-4.7.2-1].
     bool wild = !(n == root_ && starts_with_dollar(level));
-    if (wild && n->hash) visit_node(n->hash, visit);
-    if (wild && n->plus) stack.push({n->plus, next});
-    if (const Node* c = n->children.find(level)) stack.push({c, next});
+    // Pushed in reverse: the stack pops the literal child's steps first.
+    if (wild && n->hash) stack.push({n->hash, 0, false});
+    for (const Node* c : {wild ? n->plus : nullptr, n->children.find(level)}) {
+      if (!c) continue;
+      if (last) {
+        stack.push({c, 0, false});
+        if (c->hash) stack.push({c->hash, 0, false});
+      } else {
+        stack.push({c, next, true});
+      }
+    }
   }
 }
 

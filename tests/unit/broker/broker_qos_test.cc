@@ -573,3 +573,48 @@ TEST(BrokerSys, SysIntervalZeroDisablesIt) {
 
 }  // namespace
 }  // namespace mq::broker
+
+namespace mq::broker {
+namespace {
+
+// A 3.1.1 client with overlapping subscriptions gets one copy, at the highest QoS of those
+// that match [MQTT-3.3.5-1] (Mosquitto 2.0 also sends one; it takes the first match's QoS);
+// the dropped duplicates still use up a packet identifier, as in Mosquitto, so later
+// identifiers match. An MQTT 5 client gets one copy per subscription.
+TEST(BrokerOverlap, V311ClientGetsOneCopyAtTheHighestQos) {
+  BrokerHarness h;
+  TestClient s(h, kV311);
+  s.connect_ok(make_connect("sub311", true));
+  EXPECT_EQ(s.subscribe("o/+", 0), 0);
+  EXPECT_EQ(s.subscribe("o/#", 1), 1);
+  EXPECT_EQ(s.subscribe("o/x", 1), 1);
+  TestClient pub(h, kV311);
+  pub.connect_ok(make_connect("pub311", true));
+  publish_qos1(pub, "o/x", "one", 1);
+  publish_qos1(pub, "o/x", "two", 2);
+  auto got = s.drain();
+  ASSERT_EQ(payloads(got), (Strings{"one", "two"}));
+  const auto& p1 = got[0]->as<codec::Publish>();
+  EXPECT_EQ(p1.qos, 1);
+  EXPECT_EQ(p1.packet_id, 1);
+  // "one" took id 1 and its two dropped duplicates at QoS 1 ("o/#", "o/+" is QoS 0) id 2.
+  EXPECT_EQ(got[1]->as<codec::Publish>().packet_id, 3);
+}
+
+TEST(BrokerOverlap, V5ClientGetsACopyPerSubscription) {
+  BrokerHarness h;
+  TestClient s(h, kV5);
+  s.connect_ok(v5_connect("sub5", true, 0));
+  EXPECT_EQ(s.subscribe("o/+", 0), 0);
+  EXPECT_EQ(s.subscribe("o/#", 1), 1);
+  TestClient pub(h, kV5);
+  pub.connect_ok(v5_connect("pub5", true, 0));
+  publish_qos1(pub, "o/x", "m", 1);
+  auto got = s.drain();
+  ASSERT_EQ(payloads(got), (Strings{"m", "m"}));
+  EXPECT_EQ(got[0]->as<codec::Publish>().qos, 0);  // "o/+" first (Mosquitto's order)
+  EXPECT_EQ(got[1]->as<codec::Publish>().qos, 1);
+}
+
+}  // namespace
+}  // namespace mq::broker

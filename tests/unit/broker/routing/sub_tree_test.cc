@@ -385,3 +385,37 @@ TEST(SubTree, InvalidFiltersAreHarmless) {
 
 }  // namespace
 }  // namespace mq::broker
+
+namespace mq::broker {
+namespace {
+
+// The visiting order is Mosquitto 2.0's: at each level the literal child's whole subtree, then
+// the "+" subtree, then "#" at this level; where the topic ends, "x/#" before "x"; at a node,
+// shared groups before normal subscriptions, those in subscription order.
+TEST(SubscriptionTreeOrder, LiteralThenPlusThenHashDepthFirst) {
+  SubscriptionTree tree;
+  const char* filters[] = {"#", "a/#", "+/#", "a/+", "a/b", "+/b", "a/b/#", "+/+"};
+  SessionId id = 1;
+  for (const char* f : filters) tree.subscribe(f, id++, {});
+  std::vector<SessionId> order;
+  tree.match("a/b", [&](SessionId s, const SubscriptionOptions&, std::string_view) {
+    order.push_back(s);
+  });
+  // a/b/# (7), a/b (5), a/+ (4), a/# (2), +/b (6), +/+ (8), +/# (3), # (1)
+  EXPECT_EQ(order, (std::vector<SessionId>{7, 5, 4, 2, 6, 8, 3, 1}));
+}
+
+TEST(SubscriptionTreeOrder, SharedGroupsBeforeNormalSubscriptions) {
+  SubscriptionTree tree;
+  tree.subscribe("t", 1, {});
+  tree.subscribe("t", 2, {}, "g");
+  tree.subscribe("t", 3, {});
+  std::vector<SessionId> order;
+  tree.match("t", [&](SessionId s, const SubscriptionOptions&, std::string_view) {
+    order.push_back(s);
+  });
+  EXPECT_EQ(order, (std::vector<SessionId>{2, 1, 3}));
+}
+
+}  // namespace
+}  // namespace mq::broker
