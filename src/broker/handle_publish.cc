@@ -98,17 +98,24 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
     MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties,
                                   clock_.unix_time() * 1000, conn.client_id, conn.username.value_or_empty(),
                                   next_store_id_++);
+    if (p.qos == 2 && s) {
+      // Held until PUBREL releases it, then forwarded ([MQTT-4.3.3] method B, as Mosquitto
+      // 2.0): the PUBREC says nothing about subscribers yet. Journaled with the message, so a
+      // PUBREL after a restart still forwards it [MQTT-4.3.3-9].
+      if (std::string* j = journal_for(*s)) {
+        persist_message(*j, msg);
+        persist::put_qos2_in(*j, s->client_id(), p.packet_id, msg->store_id);
+      }
+      s->incoming_qos2.insert(p.packet_id, std::move(msg));
+      send_packet(conn, codec::Pubrec{p.packet_id, ReasonCode::kSuccess, {}});
+      return;
+    }
     if (publish(msg) == 0) rc = ReasonCode::kNoMatchingSubscribers;
   }
   if (!v5) rc = ReasonCode::kSuccess;
   if (p.qos == 1) {
     send_packet(conn, codec::Puback{p.packet_id, rc, {}});
   } else if (p.qos == 2) {
-    if (s && uint8_t(rc) < 0x80) {
-      s->incoming_qos2.insert(p.packet_id);
-      // [MQTT-4.3.3-9] a re-send after a restart must still be recognised.
-      if (std::string* j = journal_for(*s)) persist::put_qos2_in(*j, s->client_id(), p.packet_id);
-    }
     send_packet(conn, codec::Pubrec{p.packet_id, rc, {}});
   }
 }
@@ -393,9 +400,11 @@ void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::P
       return;
     }
     case codec::PacketType::kPubrel: {
-      size_t erased = s->incoming_qos2.erase(a.packet_id);
+      MessagePtr held;
+      bool erased = s->incoming_qos2.erase(a.packet_id, &held);
       if (erased) {
         if (std::string* j = journal_for(*s)) persist::put_qos2_rel(*j, s->client_id(), a.packet_id);
+        if (held) publish(held);  // the forwarded PUBLISH goes before the PUBCOMP, as Mosquitto's
       }
       ReasonCode rc = erased || conn.version != ProtocolVersion::kV5
                           ? ReasonCode::kSuccess

@@ -91,8 +91,10 @@ class Session {
   size_t queued_bytes = 0;
   uint64_t dropped = 0;
 
-  // Incoming QoS 2 packet identifiers received (PUBREC sent) and not yet released by PUBREL.
-  proto::PacketIdSet incoming_qos2;
+  // Incoming QoS 2 messages received (PUBREC sent) and not yet released by PUBREL, by packet
+  // identifier. The message is held here and forwarded when PUBREL comes, as Mosquitto does;
+  // null when it was already forwarded (state restored from an older persistence file).
+  proto::PacketIdMap<MessagePtr> incoming_qos2;
 
   static constexpr uint32_t kNeverExpires = 0xFFFFFFFF;
 

@@ -256,6 +256,28 @@ def test_qos2_inbound_packet_id_survives_kill9(pbroker):
     assert [m.payload for m in drain(sub, quiet=0.5)] == [b"once"]
 
 
+def test_qos2_inbound_message_held_until_pubrel_survives_kill9(pbroker):
+    """An incoming QoS 2 message is forwarded when PUBREL comes (as Mosquitto does): one whose
+    PUBREC went out before a kill -9 is still forwarded by a PUBREL after the restart."""
+    b = pbroker()
+    sub = mr.client(b.port, "q2h-sub", clean=False)
+    sub.sub("q2h/in", 2)
+    sub.disconnect()
+    p = mr.client(b.port, "q2h-pub", clean=False)
+    p.send(mr.publish("q2h/in", b"held", qos=2, pid=9))
+    assert p.expect(mr.PUBREC).pid == 9
+    b.kill9()
+    b.start()
+    sub = mr.client(b.port, "q2h-sub", clean=False)
+    assert drain(sub, quiet=0.3) == [], "forwarded before PUBREL"
+    p = mr.client(b.port, "q2h-pub", clean=False)
+    assert p.connack.session_present is True
+    p.send(mr.pubrel(9))
+    assert p.expect(mr.PUBCOMP).pid == 9
+    got = drain(sub, quiet=0.5)
+    assert [(m.payload, m.qos) for m in got] == [(b"held", 2)]
+
+
 def test_qos2_outbound_pubrel_state_survives_kill9(pbroker):
     b = pbroker()
     sub = mr.client(b.port, "q2o-sub", clean=False)

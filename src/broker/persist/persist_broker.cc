@@ -98,7 +98,10 @@ void Broker::persist_session_attached(Session& s) {
   for (const auto& [key, sub] : s.subscriptions()) persist::put_sub_add(j, s.client_id(), key, sub);
   for (Outgoing& o : s.flow.inflight) persist_outgoing(s, o);
   for (Outgoing& o : s.flow.queue) persist_outgoing(s, o);
-  for (uint16_t pid : s.incoming_qos2) persist::put_qos2_in(j, s.client_id(), pid);
+  for (const auto& [pid, held] : s.incoming_qos2) {
+    if (held) persist_message(j, held);
+    persist::put_qos2_in(j, s.client_id(), pid, held ? held->store_id : 0);
+  }
 }
 
 std::string Broker::persist_serialize(uint64_t generation, uint64_t tag) {
@@ -142,8 +145,9 @@ std::string Broker::persist_serialize(uint64_t generation, uint64_t tag) {
     };
     for (Outgoing& o : s.flow.inflight) put_out(o);
     for (Outgoing& o : s.flow.queue) put_out(o);
-    for (uint16_t pid : s.incoming_qos2) {
-      persist::put_qos2_in(out, cid, pid);
+    for (const auto& [pid, held] : s.incoming_qos2) {
+      if (held) put_msg(held);
+      persist::put_qos2_in(out, cid, pid, held ? held->store_id : 0);
       n++;
     }
   }
@@ -362,7 +366,7 @@ void Broker::persist_install(persist::State& st) {
       }
       s.next_seq = seq + 1;
     }
-    s.incoming_qos2.insert(ss.incoming_qos2.begin(), ss.incoming_qos2.end());
+    for (auto& [pid, held] : ss.incoming_qos2) s.incoming_qos2.insert(pid, held);
     if (interval != Session::kNeverExpires) arm_session_expiry(s, left_ms);
     sessions++;
   }

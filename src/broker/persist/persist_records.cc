@@ -143,10 +143,12 @@ void put_out_del(std::string& out, std::string_view client_id, uint64_t seq) {
   r.w.u64(seq);
 }
 
-void put_qos2_in(std::string& out, std::string_view client_id, uint16_t packet_id) {
+void put_qos2_in(std::string& out, std::string_view client_id, uint16_t packet_id,
+                 uint64_t store_id) {
   Rec r(out, RecordType::kQos2In);
   r.w.str(client_id);
   r.w.u16(packet_id);
+  if (store_id) r.w.u64(store_id);  // absent in files from before messages were held
 }
 
 void put_qos2_rel(std::string& out, std::string_view client_id, uint16_t packet_id) {
@@ -327,13 +329,20 @@ Status apply(State& st, uint8_t type_byte, std::string_view payload) {
     case RecordType::kQos2Rel: {
       StoredSession* s = session(r.str());
       uint16_t pid = r.u16();
-      if (s && r.ok()) {
+      MessagePtr held;
+      bool known = s != nullptr;
+      if (type == RecordType::kQos2In && r.ok() && !r.at_end()) {
+        auto m = st.messages.find(r.u64());
+        if (m == st.messages.end()) known = false;
+        else held = m->second;
+      }
+      if (known && r.ok()) {
         if (type == RecordType::kQos2In)
-          s->incoming_qos2.insert(pid);
+          s->incoming_qos2[pid] = std::move(held);
         else
           s->incoming_qos2.erase(pid);
       }
-      return done(s != nullptr);
+      return done(known);
     }
     case RecordType::kEnd:
       return make_error(ErrorKind::kMalformed, "unexpected end record");

@@ -35,7 +35,7 @@ enum class RecordType : uint8_t {
   kOutPacketId = 11,       // client id, seq, packet id: moved into the in-flight window
   kOutPubrec = 12,         // client id, seq: PUBREC received, PUBREL sent
   kOutDel = 13,            // client id, seq: acknowledged, expired or discarded
-  kQos2In = 14,            // client id, packet id: incoming QoS 2 received, PUBREC sent
+  kQos2In = 14,            // client id, packet id[, store id of the held message]: PUBREC sent
   kQos2Rel = 15,           // client id, packet id: released by PUBREL
   kEnd = 16,               // u64 number of records before it (snapshots only)
 };
@@ -49,7 +49,7 @@ struct StoredSession {
   int64_t disconnect_unix_ms = 0;  // 0 = connected when last written
   std::map<std::string, SessionSubscription> subscriptions;  // by key (filter as written)
   std::map<uint64_t, Outgoing> outgoing;  // by seq: queued (packet_id 0) and in flight
-  std::set<uint16_t> incoming_qos2;
+  std::map<uint16_t, MessagePtr> incoming_qos2;  // held until PUBREL (null: already forwarded)
 };
 
 struct State {
@@ -77,7 +77,9 @@ void put_out_add(std::string& out, std::string_view client_id, const Outgoing& o
 void put_out_packet_id(std::string& out, std::string_view client_id, uint64_t seq, uint16_t pid);
 void put_out_pubrec(std::string& out, std::string_view client_id, uint64_t seq);
 void put_out_del(std::string& out, std::string_view client_id, uint64_t seq);
-void put_qos2_in(std::string& out, std::string_view client_id, uint16_t packet_id);
+// `store_id` names the held message (written before with put_message); 0 for none.
+void put_qos2_in(std::string& out, std::string_view client_id, uint16_t packet_id,
+                 uint64_t store_id);
 void put_qos2_rel(std::string& out, std::string_view client_id, uint16_t packet_id);
 void put_end(std::string& out, uint64_t records);
 
