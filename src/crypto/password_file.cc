@@ -1,20 +1,8 @@
 #include "crypto/password_file.h"
 
+#include "base/text.h"
+
 namespace mq::crypto {
-
-namespace {
-
-bool is_blank(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 Result<PasswordFile> PasswordFile::parse(std::string_view content) {
   PasswordFile file;
@@ -29,7 +17,7 @@ Result<PasswordFile> PasswordFile::parse(std::string_view content) {
       file.lines_.push_back(std::move(line));
       continue;
     }
-    if (trim(text).empty()) {
+    if (trim_c_space(text).empty()) {
       file.lines_.push_back(std::move(line));
       continue;
     }
@@ -39,10 +27,10 @@ Result<PasswordFile> PasswordFile::parse(std::string_view content) {
     std::string_view user;
     std::string_view password;
     if (colon != std::string_view::npos) {
-      user = trim(text.substr(start, colon - start));
+      user = trim_c_space(text.substr(start, colon - start));
       size_t pstart = text.find_first_not_of(':', colon);
       if (pstart != std::string_view::npos) {
-        password = trim(text.substr(pstart, text.find(':', pstart) - pstart));
+        password = trim_c_space(text.substr(pstart, text.find(':', pstart) - pstart));
       }
     }
     if (user.empty() || password.empty()) {

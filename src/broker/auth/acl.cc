@@ -1,23 +1,12 @@
-#include "base/file.h"
 #include "broker/auth/acl.h"
 
-
-
+#include "base/file.h"
 #include "base/log.h"
+#include "base/text.h"
 
 namespace mq::broker {
 
 namespace {
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // Splits the next level off `*rest`; `*done` when it was the last one.
 std::string_view next_level(std::string_view* rest, bool* done) {
@@ -132,7 +121,7 @@ Result<std::shared_ptr<const AclFile>> AclFile::parse(std::string_view content,
     size_t nl = content.find('\n');
     std::string_view line = content.substr(0, nl);
     content.remove_prefix(nl == std::string_view::npos ? content.size() : nl + 1);
-    while (!line.empty() && is_space(line.back())) line.remove_suffix(1);
+    while (!line.empty() && is_c_space(line.back())) line.remove_suffix(1);
     if (line.empty() || line[0] == '#') continue;
 
     // Tokens are separated by spaces only (strtok " "); TABs belong to a token.
@@ -152,7 +141,7 @@ Result<std::shared_ptr<const AclFile>> AclFile::parse(std::string_view content,
       std::string_view topic;
       uint8_t access = uint8_t(AclAccess::kRead) | uint8_t(AclAccess::kWrite);
       if (a_end < after.size()) {
-        topic = trim(after.substr(a_end + 1));
+        topic = trim_c_space(after.substr(a_end + 1));
         if (access_word == "read") {
           access = uint8_t(AclAccess::kRead);
         } else if (access_word == "write") {
@@ -183,7 +172,7 @@ Result<std::shared_ptr<const AclFile>> AclFile::parse(std::string_view content,
         add(&acl->patterns_, std::move(rule));
       }
     } else if (keyword == "user") {
-      std::string_view name = trim(after);
+      std::string_view name = trim_c_space(after);
       if (name.empty()) return error("Missing username in acl_file \"" + where + "\".");
       user = std::string(name);
     } else {

@@ -1,23 +1,12 @@
-#include "base/file.h"
 #include "broker/auth/password_db.h"
 
-
-
+#include "base/file.h"
 #include "base/log.h"
+#include "base/text.h"
 
 namespace mq::broker {
 
 namespace {
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 // strtok(s, ":") one token at a time: skips leading ':' and stops at the next ':'.
 std::optional<std::string_view> next_field(std::string_view* rest) {
@@ -59,11 +48,11 @@ std::shared_ptr<const PasswordDb> PasswordDb::parse(std::string_view content,
     std::optional<std::string_view> password_field = next_field(&rest);
     if (!user_field || !password_field) {
       MQ_LOG(kLogWarning, "Warning: Invalid line in password file '%s': %.*s", where.c_str(),
-             int(trim(line).size()), trim(line).data());
+             int(trim_c_space(line).size()), trim_c_space(line).data());
       continue;
     }
-    std::string_view user = trim(*user_field);
-    std::string_view password = trim(*password_field);
+    std::string_view user = trim_c_space(*user_field);
+    std::string_view password = trim_c_space(*password_field);
     if (user.size() > 65535 || password.size() > 65535) {
       MQ_LOG(kLogWarning, "Warning: Invalid line in password file '%s', %s too long.",
              where.c_str(), user.size() > 65535 ? "username" : "password");
