@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/docs.h"
 #include "cli/install.h"
 #include "cli/subcommand.h"
 #include "base/version.h"
@@ -38,6 +39,7 @@ void print_summary(std::span<const Subcommand> table, FILE* out) {
           "mq %s - the Mosquitto toolset in one binary\n\n"
           "Usage: mq SUBCOMMAND [ARGS...]\n"
           "       mq help SUBCOMMAND | mq SUBCOMMAND --help\n"
+          "       mq help --man mq|SUBCOMMAND | mq help --completion bash|zsh|fish\n"
           "       mq --list | --help | --version\n"
           "       mq --install [-s] [--force] DIR\n\n"
           "Started as one of the Mosquitto names (a link to mq), it behaves as that tool.\n\n"
@@ -141,6 +143,30 @@ int dispatch(std::span<const Subcommand> table, int argc, char** argv) {
   if (cmd == "help") {
     if (argc < 3) {
       print_summary(table, stdout);
+      return 0;
+    }
+    // Documentation generated from the option declarations (packaging/ installs it).
+    std::string_view what = argv[2];
+    if (what == "--man" || what == "--completion") {
+      if (argc != 4) {
+        fprintf(stderr, "Usage: mq help --man mq|SUBCOMMAND | mq help --completion bash|zsh|fish\n");
+        return 2;
+      }
+      std::string_view arg = argv[3];
+      std::string text;
+      if (what == "--completion") {
+        text = completion_script(table, arg);
+      } else if (arg == "mq") {
+        text = overview_man_page(table);
+      } else if (const Subcommand* s = find(table, arg)) {
+        text = man_page(*s);
+      }
+      if (text.empty()) {
+        fprintf(stderr, "mq: help %.*s: unknown '%.*s'\n", int(what.size()), what.data(),
+                int(arg.size()), arg.data());
+        return 2;
+      }
+      fputs(text.c_str(), stdout);
       return 0;
     }
     const Subcommand* s = find(table, argv[2]);
