@@ -170,6 +170,12 @@ int serve(const ServeOptions& o) {
     return 1;
   }
   net::EventLoop& ev = **loop;
+  // Blocked before the listeners open: a signal sent as soon as the port answers waits for the
+  // signalfd below instead of killing the process with its default action.
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int signo : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&handled, signo);
+  sigprocmask(SIG_BLOCK, &handled, nullptr);
   std::string config_file = config.config_file;
   Broker broker(std::move(config), ev);
   auto ports = broker.start();
