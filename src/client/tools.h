@@ -17,6 +17,8 @@ namespace mq::client {
 int run_pub(ClientConfig& cfg);
 int run_sub(ClientConfig& cfg);
 int run_rr(ClientConfig& cfg);
+// `mq check`: connects and prints "healthy: ..." (exit 0) or "unhealthy: why" (exit 1).
+int run_check(ClientConfig& cfg);
 
 // Everything before connecting that may fail: TLS/proxy refusal, client id rules. Returns an
 // exit status (>= 0) when the program must stop, after printing; -1 to continue.
