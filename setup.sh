@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 
 build_pkgs=(g++ meson ninja-build pkg-config libmbedtls-dev libargon2-dev libcxxopts-dev libgtest-dev)
 test_pkgs=(mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest openssl
-           clang libclang-rt-14-dev procps strace podman runc)
+           clang libclang-rt-14-dev procps strace podman runc lintian)
 
 want=("${build_pkgs[@]}")
 testing=0

@@ -9,11 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <functional>
 #include <cstdio>
 #include <cstring>
 
 #include "base/log.h"
+#include "base/sd_notify.h"
 #include "base/version.h"
 #include "broker/broker.h"
 #include "broker/config/config.h"
@@ -197,23 +200,29 @@ int serve(const ServeOptions& o) {
     return 1;
   }
 
+  // systemd (Type=notify): readiness, reloads, stopping and the watchdog, when it asked.
+  const SdNotifier notifier = SdNotifier::from_environment();
   Status sig = ev.watch_signals({SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}, [&](int signo) {
     switch (signo) {
       case SIGINT:
       case SIGTERM:
+        notifier.notify("STOPPING=1");
         ev.stop();
         break;
       case SIGHUP: {
         MQ_LOG(kLogNotice, "Reloading config.");
         if (config_file.empty()) break;
+        notifier.notify_reloading();
         auto fresh = load_config(config_file);
         if (!fresh.ok()) {
           MQ_LOG(kLogError, "%s", fresh.error().context.c_str());
+          notifier.notify("READY=1");
           break;
         }
         broker.reload(*fresh);
         configure_logging(broker.config(), o);
         logger().reopen();
+        notifier.notify("READY=1");
         break;
       }
       case SIGUSR1:
@@ -231,6 +240,16 @@ int serve(const ServeOptions& o) {
     return 1;
   }
   MQ_LOG(kLogNotice, "mq version %s running", kVersion);
+  notifier.notify("READY=1");  // listeners bound, privileges dropped, signals handled
+  std::function<void()> watchdog;
+  if (uint64_t usec = notifier.watchdog_usec()) {
+    int64_t period_ms = std::max<int64_t>(1, int64_t(usec / 2000));  // twice per interval
+    watchdog = [&, period_ms] {
+      notifier.notify("WATCHDOG=1");
+      ev.add_timer_in(period_ms, watchdog);
+    };
+    ev.add_timer_in(period_ms, watchdog);
+  }
   ev.run();
   broker.shutdown();
   MQ_LOG(kLogNotice, "mq version %s terminating", kVersion);
