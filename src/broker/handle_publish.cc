@@ -143,7 +143,7 @@ size_t Broker::publish(const MessagePtr& msg) {
     matched++;
     Session* s = find_session(id);
     if (!s) return;
-    if (s->version != ProtocolVersion::kV5 && s->subscriptions().size() > 1) {
+    if (s->several_subscriptions() && s->version != ProtocolVersion::kV5) {
       if (!once.insert(id).second) {
         // Mosquitto gives the dropped duplicate a packet identifier before dropping it; so
         // does mq, so that the identifiers a client sees stay the same.

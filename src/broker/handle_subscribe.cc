@@ -68,8 +68,8 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
     opts.retain_handling = sub.retain_handling;
     opts.subscription_id = sub_id;
     SubscribeOutcome outcome = subs_.subscribe(filter, s->id(), opts, group);
-    auto& stored = s->mutable_subscriptions()[std::string(sub.filter)];
-    stored = SessionSubscription{std::string(filter), std::string(group), opts};
+    const SessionSubscription& stored = s->put_subscription(
+        std::string(sub.filter), SessionSubscription{std::string(filter), std::string(group), opts});
     if (std::string* j = journal_for(*s)) persist::put_sub_add(*j, s->client_id(), sub.filter, stored);
     ack.reason_codes.push_back(ReasonCode(opts.qos));
     if (config_.connection_messages && logger().enabled(kLogSubscribe)) {
@@ -143,14 +143,12 @@ void Broker::handle_unsubscribe(Connection& conn, const codec::Unsubscribe& p) {
   codec::Unsuback ack;
   ack.packet_id = p.packet_id;
   for (std::string_view f : p.filters) {
-    auto& subscriptions = s->mutable_subscriptions();
-    auto it = subscriptions.find(std::string(f));
-    if (it == subscriptions.end()) {
+    SessionSubscription removed;
+    if (!s->remove_subscription(f, &removed)) {
       ack.reason_codes.push_back(ReasonCode::kNoSubscriptionExisted);
       continue;
     }
-    subs_.unsubscribe(it->second.filter, s->id(), it->second.share_group);
-    subscriptions.erase(it);
+    subs_.unsubscribe(removed.filter, s->id(), removed.share_group);
     if (std::string* j = journal_for(*s)) persist::put_sub_del(*j, s->client_id(), f);
     ack.reason_codes.push_back(ReasonCode::kSuccess);
     if (logger().enabled(kLogUnsubscribe))

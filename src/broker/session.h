@@ -80,10 +80,27 @@ class Session {
     static const SubscriptionMap none;
     return subscriptions_ ? *subscriptions_ : none;
   }
-  SubscriptionMap& mutable_subscriptions() {
+  // Adds or replaces the subscription stored under `key` (the filter as the client wrote it).
+  const SessionSubscription& put_subscription(std::string key, SessionSubscription sub) {
     if (!subscriptions_) subscriptions_ = std::make_unique<SubscriptionMap>();
-    return *subscriptions_;
+    SessionSubscription& stored = (*subscriptions_)[std::move(key)];
+    stored = std::move(sub);
+    several_subscriptions_ = subscriptions_->size() > 1;
+    return stored;
   }
+  // Removes the subscription under `key` into *removed; false when there is none.
+  bool remove_subscription(std::string_view key, SessionSubscription* removed) {
+    if (!subscriptions_) return false;
+    auto it = subscriptions_->find(std::string(key));
+    if (it == subscriptions_->end()) return false;
+    *removed = std::move(it->second);
+    subscriptions_->erase(it);
+    several_subscriptions_ = subscriptions_->size() > 1;
+    return true;
+  }
+  // Whether the session has more than one subscription, so that one message can match it
+  // twice; a flag, so that the fan-out does not read the map for every subscriber.
+  bool several_subscriptions() const { return several_subscriptions_; }
 
   // Outgoing QoS 1/2 messages sent and not yet acknowledged (flow.inflight, in send order), and
   // messages waiting for room in the window or for the client to come back (flow.queue).
@@ -108,6 +125,7 @@ class Session {
   bool persisted = false;
 
  private:
+  bool several_subscriptions_ = false;  // in the padding after `persisted`
   SessionId id_;
   std::string client_id_;
   std::unique_ptr<SubscriptionMap> subscriptions_;

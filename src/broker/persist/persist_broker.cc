@@ -353,7 +353,7 @@ void Broker::persist_install(persist::State& st) {
     s.persisted = true;
     for (auto& [key, sub] : ss.subscriptions) {
       subs_.subscribe(sub.filter, s.id(), sub.options, sub.share_group);
-      s.mutable_subscriptions()[key] = sub;
+      s.put_subscription(key, sub);
     }
     for (auto& [seq, o] : ss.outgoing) {
       if (o.packet_id != 0) {
