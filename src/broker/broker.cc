@@ -114,8 +114,13 @@ void Broker::reap_closed() {
   std::vector<Connection*> batch;
   batch.swap(closing_);
   for (Connection* c : batch) {
-    // A last attempt to deliver what was queued for it (CONNACK refusals, DISCONNECT).
-    if (!c->out().empty() && c->transport().fd() >= 0) {
+    if (!shutting_down_ && c->transport().fd() >= 0) {
+      // What was queued for it (a refusing CONNACK, a DISCONNECT with its reason) must reach
+      // the client even if it is still sending: see linger.h.
+      loop_.remove(c->transport().fd());
+      linger_.adopt(c->release_transport(), std::move(c->out()));
+    } else if (!c->out().empty() && c->transport().fd() >= 0) {
+      // Shutting down: one last attempt, the loop will not run again.
       iovec iov[16];
       int n = c->out().fill_iov(iov, 16);
       (void)c->transport().writev(iov, n);
@@ -172,6 +177,7 @@ void Broker::shutdown() {
   }
   flush_dirty();
   reap_closed();
+  linger_.close_all();
   if (persist_) (void)persist_save("shutdown");
 }
 

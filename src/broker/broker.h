@@ -20,6 +20,7 @@
 #include "broker/auth/auth_worker.h"
 #include "broker/config/config.h"
 #include "broker/connection.h"
+#include "broker/linger.h"
 #include "broker/listener.h"
 #include "broker/message.h"
 #include "broker/auth/password_db.h"
@@ -193,6 +194,7 @@ class Broker {
   SlotMap<Connection> connections_;
   std::vector<Connection*> dirty_;
   std::vector<Connection*> closing_;
+  Linger linger_{loop_};  // reaped sockets still delivering their last packet
 
   // Sessions are owned by id; sessions_ finds them by client identifier, hashing the
   // Session's own client_id() (no second copy of the string as a key).
