@@ -53,9 +53,12 @@ Result<std::vector<uint16_t>> Broker::start() {
     if (!tls.ok()) return tls.error();
     bridge_tls.push_back(*tls);
   }
+  // Password and ACL files before any socket is bound, as Mosquitto.
+  auto security = load_security_files();
+  if (!security.ok()) return security.error();
   auto ports = open_listeners();
   if (!ports.ok()) return ports.error();
-  if (Status st = load_all_security(); !st.ok()) return st.error();
+  install_security(*security);
   // Stored state is installed before the loop runs, so before any client is accepted.
   if (persist_) persist_start(stored);
   flush_hook_ = loop_.add_before_sleep([this] {
@@ -72,6 +75,21 @@ Result<std::vector<uint16_t>> Broker::start() {
   }
   for (auto& b : bridges_) b->start();
   return *ports;
+}
+
+Status Broker::check_startup() {
+  if (config_.persistence) {
+    persist::State stored;
+    if (Status st = persist_load(stored, /*dry_run=*/true); !st.ok()) return st;
+    persist_.reset();
+  }
+  for (const BridgeConfig& bc : config_.bridges) {
+    auto tls = Bridge::make_tls(bc);
+    if (!tls.ok()) return tls.error();
+  }
+  auto loaded = load_security_files();
+  if (!loaded.ok()) return loaded.error();
+  return {};
 }
 
 void Broker::mark_dirty(Connection& conn) {
