@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "broker/bridge/bridge.h"
+#include "broker/log_topic.h"
 #include "broker/sys_tree.h"
 #include "codec/decode.h"
 #include "codec/encode.h"
@@ -32,6 +33,7 @@ Broker::Broker(Config config, net::EventLoop& loop)
 }
 
 Broker::~Broker() {
+  log_topic_.reset();  // no more log lines for this broker
   bridges_.clear();  // their fds and timers are on loop_
   if (flush_hook_) loop_.remove_before_sleep(flush_hook_);
   if (autosave_timer_) loop_.cancel_timer(autosave_timer_);
@@ -70,6 +72,9 @@ Result<std::vector<uint16_t>> Broker::start() {
   keepalive_timer_ = loop_.add_timer_in(1000, [this] { check_keepalives(); });
   sys_ = std::make_unique<SysTree>(*this);
   sys_->start();
+  // Always installed: the logger calls it only while log_dest topic is configured (SIGHUP).
+  log_topic_ = std::make_unique<LogTopic>(*this, loop_);
+  log_topic_->install();
   for (size_t i = 0; i < config_.bridges.size(); i++) {
     bridges_.push_back(std::make_unique<Bridge>(*this, loop_, config_.bridges[i], bridge_tls[i]));
   }

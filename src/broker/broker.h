@@ -255,6 +255,7 @@ class Broker {
   net::TimerId autosave_timer_ = 0;
 
   std::unique_ptr<class SysTree> sys_;
+  std::unique_ptr<class LogTopic> log_topic_;  // log_dest topic
   // One per `connection` (bridge.h); not reloaded on SIGHUP (Mosquitto 2.0).
   std::vector<std::unique_ptr<Bridge>> bridges_;
   struct HeldOutput {

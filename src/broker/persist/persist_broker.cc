@@ -318,6 +318,8 @@ void Broker::persist_install(persist::State& st) {
   int64_t now = clock_.unix_time() * 1000;
   next_store_id_ = std::max(next_store_id_, st.next_store_id);
   size_t retained = 0, sessions = 0, expired = 0;
+  // Held by the broker from now on (those nothing refers to go with `st`).
+  for (auto& [id, m] : st.messages) m->tally.count(m->payload.size());
   for (auto& [topic, id] : st.retained) {
     auto it = st.messages.find(id);
     if (it == st.messages.end()) continue;
