@@ -2,6 +2,9 @@
 // listener enforces, and turning an accepted socket into a Connection over the listener's
 // transport stack.
 #include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <thread>
 
@@ -80,6 +83,35 @@ Result<std::shared_ptr<const net::TlsContext>> make_tls(const ListenerConfig& lc
 
 }  // namespace
 
+bool may_bind_port(uint16_t port) {
+  if (port == 0 || geteuid() == 0) return true;
+  int start = 1024;
+  if (FILE* f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re")) {
+    if (fscanf(f, "%d", &start) != 1) start = 1024;
+    fclose(f);
+  }
+  if (port >= start) return true;
+  // CapEff is a hex mask; CAP_NET_BIND_SERVICE is bit 10.
+  bool cap = false;
+  if (FILE* f = fopen("/proc/self/status", "re")) {
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+      unsigned long long eff;
+      if (sscanf(line, "CapEff: %llx", &eff) == 1) cap = (eff >> 10) & 1;
+    }
+    fclose(f);
+  }
+  return cap;
+}
+
+std::string privileged_port_hint() {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  std::string path = n > 0 ? std::string(exe, size_t(n)) : "mq";
+  return "If you are trying to bind to a privileged port (<1024), try using setcap and do not "
+         "start the broker as root:\n    sudo setcap 'CAP_NET_BIND_SERVICE=+ep " + path + "'";
+}
+
 Result<std::vector<uint16_t>> Broker::open_listeners() {
   std::vector<uint16_t> ports;
   for (const ListenerConfig& lc : config_.listeners) {
@@ -98,7 +130,8 @@ Result<std::vector<uint16_t>> Broker::open_listeners() {
       o.domain = to_net(lc.socket_domain);
       auto s = net::listen_tcp(o);
       if (!s.ok()) {
-        return make_error(ErrorKind::kIo, "Error: Unable to listen on port " +
+        std::string hint = may_bind_port(lc.port) ? "" : privileged_port_hint() + "\n";
+        return make_error(ErrorKind::kIo, hint + "Error: Unable to listen on port " +
                                               std::to_string(lc.port) + ": " + s.error().context);
       }
       for (auto& sock : *s) {

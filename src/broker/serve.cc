@@ -19,6 +19,7 @@
 #include "base/version.h"
 #include "broker/broker.h"
 #include "broker/config/config.h"
+#include "broker/listener.h"
 
 namespace mq::broker {
 
@@ -151,6 +152,14 @@ int test_config(const Config& config) {
   if (Status st = broker.check_startup(); !st.ok()) {
     fprintf(stderr, "%s\n", st.error().context.c_str());
     return broker.start_failure_status();
+  }
+  // Nothing is bound, but a port this user may not bind is known now (start-up binds after
+  // loading the files above, so this comes last as there).
+  for (const ListenerConfig& lc : config.listeners) {
+    if (!lc.unix_socket_path.empty() || may_bind_port(lc.port)) continue;
+    fprintf(stderr, "%s\nError: Unable to listen on port %u: Permission denied\n",
+            privileged_port_hint().c_str(), unsigned(lc.port));
+    return 1;
   }
   fprintf(stderr, "Configuration file is OK.\n");
   return 0;

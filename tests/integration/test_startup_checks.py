@@ -262,3 +262,21 @@ def test_persistence_directory_not_writable_is_explained(public_dir):
         assert "Warning: persistence" not in read(log)
     finally:
         stop_process(proc)
+
+
+@needs_root
+def test_privileged_port_after_user_switch_as_mosquitto(public_dir):
+    """Sockets are bound after the switch too: port 883 needs setcap, as Mosquitto says."""
+    ensure_mosquitto_user()
+    conf = write(os.path.join(public_dir, "c.conf"), "listener 883 127.0.0.1\n"
+                 "allow_anonymous true\nlog_dest stderr\n")
+    deb = subprocess.run([MOSQUITTO, "-c", conf], capture_output=True, timeout=10)
+    start = mq_serve(["-c", conf], public_dir)
+    test = mq_serve(["-c", conf, "--test-config"], public_dir)
+    hint = ("If you are trying to bind to a privileged port (<1024), try using setcap and do not "
+            "start the broker as root:")
+    for r in (deb, start, test):
+        assert r.returncode == 1, r
+        lines = [re.sub(r"^\d+: ", "", l) for l in r.stderr.decode().splitlines()]
+        assert hint in lines, r.stderr
+    assert b"Configuration file is OK." not in test.stderr
