@@ -249,23 +249,8 @@ int serve(const ServeOptions& o) {
   net::EventLoop& ev = **loop;
   std::string config_file = config.config_file;
   Broker broker(std::move(config), ev);
-  auto ports = broker.start();
-  if (!ports.ok()) {
-    MQ_LOG(kLogError, "%s", ports.error().context.c_str());
-    return broker.start_failure_status();
-  }
-  if (port_fd >= 0) {
-    std::string text;
-    for (uint16_t p : *ports) text += std::to_string(p) + "\n";
-    // One write into the empty file: a reader sees nothing or every line.
-    bool ok = write(port_fd, text.data(), text.size()) == ssize_t(text.size());
-    ok = close(port_fd) == 0 && ok;
-    if (!ok) {
-      MQ_LOG(kLogError, "Error: Unable to write port file %s.", o.port_file.c_str());
-      return 1;
-    }
-  }
-
+  // Watched before any socket is bound: a client or a supervisor may signal as soon as the
+  // port answers (the signals wait in the signalfd until the loop runs).
   Status sig = ev.watch_signals({SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}, [&](int signo) {
     switch (signo) {
       case SIGINT:
@@ -277,7 +262,10 @@ int serve(const ServeOptions& o) {
         if (config_file.empty()) break;
         auto fresh = load_config(config_file);
         if (!fresh.ok()) {
-          MQ_LOG(kLogError, "%s", fresh.error().context.c_str());
+          // Read at start before the user switch, now as that user.
+          std::string why = access_problem(config_file);
+          MQ_LOG(kLogError, "%s%s%s", fresh.error().context.c_str(),
+                 why.empty() ? "" : "\nError: ", why.empty() ? "" : (why + ".").c_str());
           break;
         }
         broker.reload(*fresh);
@@ -299,6 +287,23 @@ int serve(const ServeOptions& o) {
     MQ_LOG(kLogError, "Error: %s", sig.error().context.c_str());
     return 1;
   }
+  auto ports = broker.start();
+  if (!ports.ok()) {
+    MQ_LOG(kLogError, "%s", ports.error().context.c_str());
+    return broker.start_failure_status();
+  }
+  if (port_fd >= 0) {
+    std::string text;
+    for (uint16_t p : *ports) text += std::to_string(p) + "\n";
+    // One write into the empty file: a reader sees nothing or every line.
+    bool ok = write(port_fd, text.data(), text.size()) == ssize_t(text.size());
+    ok = close(port_fd) == 0 && ok;
+    if (!ok) {
+      MQ_LOG(kLogError, "Error: Unable to write port file %s.", o.port_file.c_str());
+      return 1;
+    }
+  }
+
   MQ_LOG(kLogNotice, "mq version %s running", kVersion);
   ev.run();
   broker.shutdown();

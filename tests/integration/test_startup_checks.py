@@ -78,6 +78,21 @@ def test_test_config_ok_binds_nothing(tmp_path, port_in_use):
     assert sorted(os.listdir(tmp_path)) == ["c.conf"], "nothing written, not even a snapshot"
 
 
+def test_test_config_under_the_mosquitto_name(tmp_path):
+    """Debian's 2.0.11 answers "Unknown option"; mq takes 2.1's flag under both names."""
+    link = tmp_path / "mosquitto"
+    os.symlink(os.path.abspath(MQ_BIN), link)
+    conf = write(tmp_path / "c.conf", "listener %d 127.0.0.1\nacl_file %s/none\nuser root\n"
+                 % (free_port(), tmp_path))
+    r = subprocess.run([str(link), "-c", conf, "--test-config"], capture_output=True, timeout=10)
+    assert r.returncode == 13, r
+    assert error_lines(r.stderr.decode())[0] == 'Error: Unable to open acl_file "%s/none".' % tmp_path
+    os.unlink(tmp_path / "c.conf")
+    conf = write(tmp_path / "c.conf", "listener %d 127.0.0.1\nuser root\n" % free_port())
+    r = subprocess.run([str(link), "-c", conf, "--test-config"], capture_output=True, timeout=10)
+    assert (r.returncode, r.stderr) == (0, b"Configuration file is OK.\n"), r
+
+
 CASES = {
     "acl_file missing": ("acl_file {d}/none\n", 13, 'Error: Unable to open acl_file "{d}/none".'),
     "acl_file bad line": ("acl_file {d}/acl\n", 3, 'Error: Invalid line in acl_file "{d}/acl": bogus.'),
@@ -228,6 +243,13 @@ def test_sighup_rereads_password_file_as_the_user(public_dir):
         proc.send_signal(signal.SIGHUP)
         why = "Error: user mosquitto (uid %d) has no read permission on %s." % (uid, pw)
         assert wait_until(lambda: why in read(log), 5.0), read(log)
+        # The configuration file itself is read at start as root, on SIGHUP as the user.
+        conf = os.path.join(public_dir, "c.conf")
+        os.chmod(conf, 0o600)
+        proc.send_signal(signal.SIGHUP)
+        why = "Error: user mosquitto (uid %d) has no read permission on %s." % (uid, conf)
+        assert wait_until(lambda: why in read(log), 5.0), read(log)
+        assert proc.poll() is None
     finally:
         stop_process(proc)
 

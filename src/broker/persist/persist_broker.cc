@@ -416,8 +416,8 @@ Status Broker::persist_load(persist::State& state, bool dry_run) {
     }
   } else if (snap.error().kind != ErrorKind::kNotFound) {
     std::string why = access_problem(p.snapshot_path);
-    return make_error(ErrorKind::kIo,
-                      "Error: " + snap.error().context + (why.empty() ? "" : "\nError: " + why + "."));
+    return make_error(ErrorKind::kIo, "Error: " + snap.error().context +
+                                          (why.empty() ? "" : "\nError: " + why + "."));
   }
   auto jdata = persist::read_file(p.journal_path);
   if (jdata.ok()) {
@@ -436,8 +436,8 @@ Status Broker::persist_load(persist::State& state, bool dry_run) {
     }
   } else if (jdata.error().kind != ErrorKind::kNotFound) {
     std::string why = access_problem(p.journal_path);
-    return make_error(ErrorKind::kIo,
-                      "Error: " + jdata.error().context + (why.empty() ? "" : "\nError: " + why + "."));
+    return make_error(ErrorKind::kIo, "Error: " + jdata.error().context +
+                                          (why.empty() ? "" : "\nError: " + why + "."));
   }
   p.generation = gen;
   return {};
