@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/version.h"
 #include "cli/subcommand.h"
 #include "crypto/cert_commands.h"
 
@@ -64,6 +65,7 @@ void add_options(cxxopts::Options& o) {
       ("new-key", "renew: make a fresh key too")
       ("force", "replace existing files")
       ("h,help", "show this help")
+      ("version", "print the version and exit")
       ("action", "", cxxopts::value<std::string>())
       ("args", "", cxxopts::value<std::vector<std::string>>());
   o.parse_positional({"action", "args"});
@@ -89,6 +91,10 @@ int run(int argc, char** argv, const cli::Invocation&) {
     cxxopts::ParseResult r = options.parse(argc, argv);
     if (r.count("help")) {
       fputs(options.help().c_str(), stdout);
+      return 0;
+    }
+    if (r.count("version")) {
+      printf("mq certgen version %s\n", kVersion);
       return 0;
     }
     if (!r.count("action")) return usage_error("no action given");

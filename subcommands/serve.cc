@@ -41,6 +41,7 @@ void add_options(cxxopts::Options& o) {
       ("v,verbose", "log everything (log_type all)")
       ("q,quiet", "log nothing (log_type none)")
       ("test-config", "check the configuration and exit")
+      ("version", "print the version and exit")
       ("port-file", "write the bound ports to this file, one a line", cxxopts::value<std::string>())
       ("h,help", "show this help");
 }
@@ -84,6 +85,11 @@ int run(int argc, char** argv, const cli::Invocation& how) {
       opts.verbose = true;
     } else if (a == "-q" || a == "--quiet") {
       opts.quiet = true;
+    } else if (a == "--version") {
+      // Mosquitto 2.0.11 answers "Unknown option" (status 3); every mq name prints its
+      // version and exits 0, so scripts can ask what is installed.
+      printf("mosquitto version 2.0.11 (mq %s)\n", kVersion);
+      return 0;
     } else if (a == "--test-config") {
       opts.test_config = true;
     } else if (a == "--port-file" && !how.as_mosquitto) {

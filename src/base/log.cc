@@ -43,14 +43,17 @@ void Logger::set_timestamp(bool on, std::string format) {
   timestamp_format_ = std::move(format);
 }
 
-bool Logger::set_destinations(const std::vector<LogDest>& dests, const std::string& file_path,
-                              TopicSink topic_sink) {
+void Logger::set_topic_sink(TopicSink sink) {
+  std::lock_guard lock(mu_);
+  topic_sink_ = std::move(sink);
+}
+
+bool Logger::set_destinations(const std::vector<LogDest>& dests, const std::string& file_path) {
   std::lock_guard lock(mu_);
   if (file_fd_ >= 0) ::close(file_fd_);
   file_fd_ = -1;
   dests_ = dests;
   file_path_ = file_path;
-  topic_sink_ = std::move(topic_sink);
   for (LogDest d : dests_) {
     if (d == LogDest::kFile) {
       file_fd_ = ::open(file_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -119,7 +122,8 @@ void Logger::log(uint32_t type, std::string_view message) {
         syslog(syslog_priority(type), "%.*s", int(message.size()), message.data());
         break;
       case LogDest::kTopic:
-        if (topic_sink_ && !(type & kLogDebug)) topic_sink_(type, message);
+        if (topic_sink_ && !(type & (kLogDebug | kLogInternal)))
+          topic_sink_(type, std::string_view(line).substr(0, line.size() - 1));
         break;
     }
   }

@@ -34,8 +34,10 @@ enum class LogDest : uint8_t { kStderr, kStdout, kFile, kSyslog, kTopic };
 
 class Logger {
  public:
-  // A callback destination (log_dest topic): called with the type and the message, no timestamp.
-  using TopicSink = std::function<void(uint32_t type, std::string_view message)>;
+  // The `log_dest topic` destination: called with the type and the line as a file would get
+  // it (timestamp included, no newline), never for debug or internal lines. Called with the
+  // logger's lock held: it must not log, and should only queue the line.
+  using TopicSink = std::function<void(uint32_t type, std::string_view line)>;
 
   bool enabled(uint32_t type) const { return (mask_.load(std::memory_order_relaxed) & type) != 0; }
   void set_mask(uint32_t mask) { mask_.store(mask, std::memory_order_relaxed); }
@@ -44,8 +46,10 @@ class Logger {
   void set_timestamp(bool on, std::string format = "");
   // Replaces all destinations. A file destination is opened here (append); returns false and
   // leaves stderr in place if the file cannot be opened.
-  bool set_destinations(const std::vector<LogDest>& dests, const std::string& file_path = "",
-                        TopicSink topic_sink = nullptr);
+  bool set_destinations(const std::vector<LogDest>& dests, const std::string& file_path = "");
+  // Installs (or with nullptr removes) what LogDest::kTopic calls; kept across
+  // set_destinations().
+  void set_topic_sink(TopicSink sink);
   void reopen();  // re-open a file destination (log rotation, SIGHUP)
   void close();
 

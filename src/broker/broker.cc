@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "broker/bridge/bridge.h"
+#include "broker/log_topic.h"
 #include "broker/sys_tree.h"
 #include "codec/decode.h"
 #include "codec/encode.h"
@@ -32,6 +33,7 @@ Broker::Broker(Config config, net::EventLoop& loop)
 }
 
 Broker::~Broker() {
+  log_topic_.reset();  // no more log lines for this broker
   bridges_.clear();  // their fds and timers are on loop_
   if (flush_hook_) loop_.remove_before_sleep(flush_hook_);
   if (autosave_timer_) loop_.cancel_timer(autosave_timer_);
@@ -53,9 +55,12 @@ Result<std::vector<uint16_t>> Broker::start() {
     if (!tls.ok()) return tls.error();
     bridge_tls.push_back(*tls);
   }
+  // Password and ACL files before any socket is bound, as Mosquitto.
+  auto security = load_security_files();
+  if (!security.ok()) return security.error();
   auto ports = open_listeners();
   if (!ports.ok()) return ports.error();
-  if (Status st = load_all_security(); !st.ok()) return st.error();
+  install_security(*security);
   // Stored state is installed before the loop runs, so before any client is accepted.
   if (persist_) persist_start(stored);
   flush_hook_ = loop_.add_before_sleep([this] {
@@ -67,11 +72,29 @@ Result<std::vector<uint16_t>> Broker::start() {
   keepalive_timer_ = loop_.add_timer_in(1000, [this] { check_keepalives(); });
   sys_ = std::make_unique<SysTree>(*this);
   sys_->start();
+  // Always installed: the logger calls it only while log_dest topic is configured (SIGHUP).
+  log_topic_ = std::make_unique<LogTopic>(*this, loop_);
+  log_topic_->install();
   for (size_t i = 0; i < config_.bridges.size(); i++) {
     bridges_.push_back(std::make_unique<Bridge>(*this, loop_, config_.bridges[i], bridge_tls[i]));
   }
   for (auto& b : bridges_) b->start();
   return *ports;
+}
+
+Status Broker::check_startup() {
+  if (config_.persistence) {
+    persist::State stored;
+    if (Status st = persist_load(stored, /*dry_run=*/true); !st.ok()) return st;
+    persist_.reset();
+  }
+  for (const BridgeConfig& bc : config_.bridges) {
+    auto tls = Bridge::make_tls(bc);
+    if (!tls.ok()) return tls.error();
+  }
+  auto loaded = load_security_files();
+  if (!loaded.ok()) return loaded.error();
+  return {};
 }
 
 void Broker::mark_dirty(Connection& conn) {
@@ -114,8 +137,13 @@ void Broker::reap_closed() {
   std::vector<Connection*> batch;
   batch.swap(closing_);
   for (Connection* c : batch) {
-    // A last attempt to deliver what was queued for it (CONNACK refusals, DISCONNECT).
-    if (!c->out().empty() && c->transport().fd() >= 0) {
+    if (!shutting_down_ && c->transport().fd() >= 0) {
+      // What was queued for it (a refusing CONNACK, a DISCONNECT with its reason) must reach
+      // the client even if it is still sending: see linger.h.
+      loop_.remove(c->transport().fd());
+      linger_.adopt(c->release_transport(), std::move(c->out()));
+    } else if (!c->out().empty() && c->transport().fd() >= 0) {
+      // Shutting down: one last attempt, the loop will not run again.
       iovec iov[16];
       int n = c->out().fill_iov(iov, 16);
       (void)c->transport().writev(iov, n);
@@ -172,6 +200,7 @@ void Broker::shutdown() {
   }
   flush_dirty();
   reap_closed();
+  linger_.close_all();
   if (persist_) (void)persist_save("shutdown");
 }
 

@@ -20,6 +20,7 @@
 #include "broker/auth/auth_worker.h"
 #include "broker/config/config.h"
 #include "broker/connection.h"
+#include "broker/linger.h"
 #include "broker/listener.h"
 #include "broker/message.h"
 #include "broker/auth/password_db.h"
@@ -51,8 +52,13 @@ class Broker {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
-  // Binds every listener. Returns the bound ports (one per socket) for --port-file.
+  // Reads the persistence file, certificates, password and ACL files, then binds every
+  // listener. Returns the bound ports (one per socket) for --port-file. Run after the user
+  // switch: files are read with the permissions the broker will have on SIGHUP.
   [[nodiscard]] Result<std::vector<uint16_t>> start();
+  // --test-config: everything start() reads, read the same way and failing the same way
+  // (start_failure_status()), but nothing is bound, installed or written.
+  [[nodiscard]] Status check_startup();
   // The exit status for a failed start(), as Mosquitto's: 3 or 13 for a password or ACL file
   // that does not parse or cannot be read, else 1.
   int start_failure_status() const { return start_failure_status_; }
@@ -106,6 +112,13 @@ class Broker {
   void finish_authentication(uint64_t connection_id, bool ok, const char* why);
   [[nodiscard]] Result<std::shared_ptr<const SecurityState>> load_security(
       const SecurityOptions& options);
+  // Password/ACL state and TLS context of each entry of config_.listeners, in that order.
+  struct LoadedSecurity {
+    std::vector<std::shared_ptr<const SecurityState>> security;
+    std::vector<std::shared_ptr<const net::TlsContext>> tls;  // null: no TLS
+  };
+  [[nodiscard]] Result<LoadedSecurity> load_security_files();
+  void install_security(const LoadedSecurity& loaded);  // REQUIRES: listeners are open
   [[nodiscard]] Status load_all_security();
   // After a reload: disconnects clients the new password file or allow_anonymous refuses.
   void recheck_connected_clients();
@@ -150,7 +163,8 @@ class Broker {
   // Start-up: persist_load reads the snapshot and replays the journal (before any socket is
   // bound, so a corrupt file stops start-up early); persist_start installs the state and
   // writes a fresh snapshot, before the loop runs.
-  [[nodiscard]] Status persist_load(persist::State& state);
+  // `dry_run` (--test-config) reads and parses but renames nothing.
+  [[nodiscard]] Status persist_load(persist::State& state, bool dry_run = false);
   void persist_start(persist::State& state);
   void persist_install(persist::State& state);
   Status persist_save(const char* why);
@@ -193,6 +207,7 @@ class Broker {
   SlotMap<Connection> connections_;
   std::vector<Connection*> dirty_;
   std::vector<Connection*> closing_;
+  Linger linger_{loop_};  // reaped sockets still delivering their last packet
 
   // Sessions are owned by id; sessions_ finds them by client identifier, hashing the
   // Session's own client_id() (no second copy of the string as a key).
@@ -240,6 +255,7 @@ class Broker {
   net::TimerId autosave_timer_ = 0;
 
   std::unique_ptr<class SysTree> sys_;
+  std::unique_ptr<class LogTopic> log_topic_;  // log_dest topic
   // One per `connection` (bridge.h); not reloaded on SIGHUP (Mosquitto 2.0).
   std::vector<std::unique_ptr<Bridge>> bridges_;
   struct HeldOutput {

@@ -55,6 +55,9 @@ class Connection final : public net::IoHandler {
   void close(const char* reason);
   // Stops the loop from dispatching further events; closes the socket. Broker-only (reaping).
   void destroy(net::EventLoop& loop);
+  // Hands the transport over (to Linger) when reaping. REQUIRES: its fd is no longer in the
+  // loop; afterwards only destroy() and the destructor may be called.
+  std::unique_ptr<net::Transport> release_transport() { return std::move(transport_); }
 
   // --- protocol state, set by the broker ------------------------------------------------------
   void set_connected() {

@@ -94,6 +94,8 @@ void Broker::refuse_connect(Connection& conn, ReasonCode rc, const char* log_rea
 
 void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std::string_view body,
                             bool authenticated) {
+  // The second pass, after the password check on a worker, is the same CONNECT again.
+  const bool second_pass = authenticated;
   conn.version = packet.version;
   // use_identity_as_username / use_subject_as_username: the client certificate (or the PSK
   // identity) names the user and no password is checked, as in Mosquitto.
@@ -127,8 +129,10 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
     with_user = &identified;
   }
   const codec::Connect& p = *with_user;
-  MQ_LOG(kLogDebug, "Received CONNECT from %s as %.*s", conn.peer().c_str(),
-         int(p.client_id.size()), p.client_id.data());
+  if (!second_pass) {
+    MQ_LOG(kLogDebug, "Received CONNECT from %s as %.*s", conn.peer().c_str(),
+           int(p.client_id.size()), p.client_id.data());
+  }
   const bool v5 = p.version == ProtocolVersion::kV5;
   const ListenerConfig& lc = *conn.listener().config;
   const SecurityOptions& sec = config_.security_for(lc);

@@ -121,6 +121,7 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
 }
 
 size_t Broker::publish(const MessagePtr& msg) {
+  msg->tally.count(msg->payload.size());
   if (msg->retain) {
     // [MQTT-3.3.1-6] store, [MQTT-3.3.1-10] an empty payload clears, [MQTT-3.3.1-11].
     if (msg->payload.empty()) {

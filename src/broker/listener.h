@@ -3,7 +3,9 @@
 // Owned by the Broker; used on the broker loop only (SecurityState is also read by auth workers).
 #pragma once
 
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include "broker/auth/acl.h"
 #include "broker/config/config.h"
@@ -32,5 +34,12 @@ struct Listener {
   std::shared_ptr<const net::TlsContext> tls;                // null: no TLS on this listener
   std::shared_ptr<const net::WebSocketServerOptions> ws;   // null: plain MQTT, no WebSockets
 };
+
+// Whether this process may bind TCP `port`: root, CAP_NET_BIND_SERVICE, or a port at or above
+// net.ipv4.ip_unprivileged_port_start. Used to explain a refused bind, and by --test-config,
+// which binds nothing.
+bool may_bind_port(uint16_t port);
+// Mosquitto's advice after a refused privileged port, naming this executable.
+std::string privileged_port_hint();
 
 }  // namespace mq::broker

@@ -2,9 +2,13 @@
 // listener enforces, and turning an accepted socket into a Connection over the listener's
 // transport stack.
 #include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include <thread>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "broker/broker.h"
 #include "codec/framer.h"
@@ -24,6 +28,16 @@ net::SocketDomain to_net(SocketDomain d) {
     case SocketDomain::kAny: break;
   }
   return net::SocketDomain::kAny;
+}
+
+// After a user switch, "cannot load" is often "may not read": say which file and for whom.
+std::string unreadable_files(std::initializer_list<std::string> paths) {
+  std::string out;
+  for (const std::string& p : paths) {
+    std::string why = access_problem(p);
+    if (!why.empty()) out += "\nError: " + why + ".";
+  }
+  return out;
 }
 
 // The TLS context of a listener from Mosquitto's options; errors name the listener's line.
@@ -46,7 +60,10 @@ Result<std::shared_ptr<const net::TlsContext>> make_tls(const ListenerConfig& lc
                         "Error: psk_hint is set on a listener but no psk_file is configured.");
     }
     auto psk = net::load_psk_file(psk_file);
-    if (!psk.ok()) return make_error(ErrorKind::kConfig, "Error: " + psk.error().context);
+    if (!psk.ok()) {
+      return make_error(ErrorKind::kConfig,
+                        "Error: " + psk.error().context + unreadable_files({psk_file}));
+    }
     o.psk = std::move(*psk);
   }
   if (lc.psk_hint.empty() && (lc.certfile.empty() || lc.keyfile.empty())) {
@@ -57,12 +74,43 @@ Result<std::shared_ptr<const net::TlsContext>> make_tls(const ListenerConfig& lc
   auto ctx = net::TlsContext::server(o);
   if (!ctx.ok()) {
     return make_error(ErrorKind::kConfig, "Error: listener " + std::to_string(lc.port) +
-                                              ": " + ctx.error().context);
+                                              ": " + ctx.error().context +
+                                              unreadable_files({lc.certfile, lc.keyfile, lc.cafile,
+                                                                lc.crlfile, psk_file}));
   }
   return ctx;
 }
 
 }  // namespace
+
+bool may_bind_port(uint16_t port) {
+  if (port == 0 || geteuid() == 0) return true;
+  int start = 1024;
+  if (FILE* f = fopen("/proc/sys/net/ipv4/ip_unprivileged_port_start", "re")) {
+    if (fscanf(f, "%d", &start) != 1) start = 1024;
+    fclose(f);
+  }
+  if (port >= start) return true;
+  // CapEff is a hex mask; CAP_NET_BIND_SERVICE is bit 10.
+  bool cap = false;
+  if (FILE* f = fopen("/proc/self/status", "re")) {
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+      unsigned long long eff;
+      if (sscanf(line, "CapEff: %llx", &eff) == 1) cap = (eff >> 10) & 1;
+    }
+    fclose(f);
+  }
+  return cap;
+}
+
+std::string privileged_port_hint() {
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  std::string path = n > 0 ? std::string(exe, size_t(n)) : "mq";
+  return "If you are trying to bind to a privileged port (<1024), try using setcap and do not "
+         "start the broker as root:\n    sudo setcap 'CAP_NET_BIND_SERVICE=+ep " + path + "'";
+}
 
 Result<std::vector<uint16_t>> Broker::open_listeners() {
   std::vector<uint16_t> ports;
@@ -82,7 +130,8 @@ Result<std::vector<uint16_t>> Broker::open_listeners() {
       o.domain = to_net(lc.socket_domain);
       auto s = net::listen_tcp(o);
       if (!s.ok()) {
-        return make_error(ErrorKind::kIo, "Error: Unable to listen on port " +
+        std::string hint = may_bind_port(lc.port) ? "" : privileged_port_hint() + "\n";
+        return make_error(ErrorKind::kIo, hint + "Error: Unable to listen on port " +
                                               std::to_string(lc.port) + ": " + s.error().context);
       }
       for (auto& sock : *s) {
@@ -113,6 +162,10 @@ Result<std::vector<uint16_t>> Broker::open_listeners() {
 // 13 for one that cannot be read.
 Error Broker::opening_error(Error e, const char* what, const std::string& path) {
   e.context += "\nError opening " + std::string(what) + " \"" + path + "\".";
+  if (e.kind != ErrorKind::kConfig) {
+    std::string why = access_problem(path);
+    if (!why.empty()) e.context += "\nError: " + why + ".";
+  }
   start_failure_status_ = e.kind == ErrorKind::kConfig ? 3 : 13;
   return e;
 }
@@ -135,33 +188,52 @@ Result<std::shared_ptr<const SecurityState>> Broker::load_security(const Securit
   return std::shared_ptr<const SecurityState>(std::move(state));
 }
 
-Status Broker::load_all_security() {
+Result<Broker::LoadedSecurity> Broker::load_security_files() {
   // Every listener gets its own state under per_listener_settings, else all share one.
+  LoadedSecurity out;
   std::shared_ptr<const SecurityState> global;
-  std::vector<std::shared_ptr<const SecurityState>> fresh;
-  for (auto& l : listeners_) {
+  for (const ListenerConfig& lc : config_.listeners) {
     if (config_.per_listener_settings) {
-      auto st = load_security(l->config->security);
+      auto st = load_security(lc.security);
       if (!st.ok()) return st.error();
-      fresh.push_back(std::move(*st));
+      out.security.push_back(std::move(*st));
     } else {
       if (!global) {
         auto st = load_security(config_.security);
         if (!st.ok()) return st.error();
         global = std::move(*st);
       }
-      fresh.push_back(global);
+      out.security.push_back(global);
     }
   }
   // Certificates, keys and CRLs are read again on every load (SIGHUP); connections keep the
   // context they started with.
-  std::vector<std::shared_ptr<const net::TlsContext>> tls(listeners_.size());
-  for (size_t i = 0; i < listeners_.size(); i++) {
-    const ListenerConfig& lc = *listeners_[i]->config;
-    if (!lc.uses_tls()) continue;
-    auto ctx = make_tls(lc, config_.security_for(lc).psk_file);
-    if (!ctx.ok()) return ctx.error();
-    tls[i] = std::move(*ctx);
+  for (const ListenerConfig& lc : config_.listeners) {
+    std::shared_ptr<const net::TlsContext> ctx;
+    if (lc.uses_tls()) {
+      auto made = make_tls(lc, config_.security_for(lc).psk_file);
+      if (!made.ok()) return made.error();
+      ctx = std::move(*made);
+    }
+    out.tls.push_back(std::move(ctx));
+  }
+  return out;
+}
+
+Status Broker::load_all_security() {
+  auto loaded = load_security_files();
+  if (!loaded.ok()) return loaded.error();
+  install_security(*loaded);
+  return {};
+}
+
+void Broker::install_security(const LoadedSecurity& loaded) {
+  std::vector<std::shared_ptr<const SecurityState>> fresh;
+  std::vector<std::shared_ptr<const net::TlsContext>> tls;
+  for (auto& l : listeners_) {
+    size_t i = size_t(l->config - config_.listeners.data());
+    fresh.push_back(loaded.security[i]);
+    tls.push_back(loaded.tls[i]);
   }
   // All loaded: only now replace (a bad file on reload leaves the old state in force).
   bool need_worker = false;
@@ -181,7 +253,6 @@ Status Broker::load_all_security() {
     unsigned n = std::thread::hardware_concurrency();
     auth_worker_ = std::make_unique<AuthWorker>(n > 1 ? n - 1 : 1);
   }
-  return {};
 }
 
 void Broker::recheck_connected_clients() {

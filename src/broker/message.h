@@ -4,6 +4,8 @@
 // Thread-safety: immutable after construction; the shared_ptr count is atomic.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -15,6 +17,35 @@
 #include "codec/properties.h"
 
 namespace mq::broker {
+
+// The messages the broker holds, for $SYS/broker/store/messages/{count,bytes}: a message is
+// counted once Broker::publish() takes it and uncounted when its last reference goes. A copy
+// is a new, uncounted message. Atomic: the last reference may go on any thread.
+class StoreTally {
+ public:
+  StoreTally() = default;
+  StoreTally(const StoreTally&) {}
+  StoreTally& operator=(const StoreTally&) { return *this; }
+  ~StoreTally() {
+    if (bytes_ == kNotCounted) return;
+    count_.fetch_sub(1, std::memory_order_relaxed);
+    bytes_total_.fetch_sub(bytes_, std::memory_order_relaxed);
+  }
+  void count(size_t payload_bytes) const {
+    if (bytes_ != kNotCounted) return;
+    bytes_ = payload_bytes;
+    count_.fetch_add(1, std::memory_order_relaxed);
+    bytes_total_.fetch_add(payload_bytes, std::memory_order_relaxed);
+  }
+  static uint64_t messages() { return count_.load(std::memory_order_relaxed); }
+  static uint64_t bytes() { return bytes_total_.load(std::memory_order_relaxed); }
+
+ private:
+  static constexpr size_t kNotCounted = ~size_t(0);
+  static inline std::atomic<uint64_t> count_{0};
+  static inline std::atomic<uint64_t> bytes_total_{0};
+  mutable size_t bytes_ = kNotCounted;
+};
 
 struct Message {
   std::string topic;
@@ -39,6 +70,7 @@ struct Message {
   // this message's record (0 = not stored). Mutable because the message is otherwise
   // immutable and shared; only the loop thread touches it.
   mutable uint64_t persist_gen = 0;
+  StoreTally tally;
 };
 
 using MessagePtr = std::shared_ptr<const Message>;

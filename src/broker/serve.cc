@@ -15,11 +15,13 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "base/sd_notify.h"
 #include "base/version.h"
 #include "broker/broker.h"
 #include "broker/config/config.h"
+#include "broker/listener.h"
 
 namespace mq::broker {
 
@@ -64,7 +66,8 @@ Status drop_privileges(const std::string& configured) {
   gid_t gid;
   if (!find_user(user, &uid, &gid)) {
     if (user != "mosquitto" || !find_user("nobody", &uid, &gid))
-      return make_error(ErrorKind::kConfig, "Error: Invalid user '" + user + "'.");
+      return make_error(ErrorKind::kConfig, "Error: Unable to drop privileges to '" + user +
+                                                "' because this user does not exist.");
     user = "nobody";
   }
   std::vector<gid_t> groups = supplementary_groups(user, gid);
@@ -83,7 +86,9 @@ void configure_logging(const Config& c, const ServeOptions& o) {
   std::vector<LogDest> dests = c.log_dest;
   if (o.daemon) std::erase(dests, LogDest::kStderr), std::erase(dests, LogDest::kStdout);
   if (!logger().set_destinations(dests, c.log_file)) {
-    fprintf(stderr, "Error: Unable to open log file %s for writing.\n", c.log_file.c_str());
+    std::string why = access_problem(c.log_file, true);
+    fprintf(stderr, "Error: Unable to open log file %s for writing.%s%s\n", c.log_file.c_str(),
+            why.empty() ? "" : "\nError: ", why.empty() ? "" : (why + ".").c_str());
   }
 }
 
@@ -109,6 +114,57 @@ bool daemonise() {
     if (null > 2) close(null);
   }
   return true;
+}
+
+// A persistence directory the broker's user cannot write loses every snapshot; Mosquitto only
+// says so at the first save. Say it at start, naming the directory and the user.
+void warn_persistence_dir(const Config& c) {
+  if (!c.persistence) return;
+  std::string why = access_problem(c.persistence_filepath + ".new", true);
+  if (why.empty()) return;
+  MQ_LOG(kLogWarning, "Warning: persistence snapshots to %s will fail: %s.",
+         c.persistence_filepath.c_str(), why.c_str());
+}
+
+// --test-config: what start-up reads, read as start-up reads it (after the user switch), with
+// start-up's messages and exit status; nothing is bound or written.
+int test_config(const Config& config) {
+  if (!config.pid_file.empty()) {
+    std::string why = access_problem(config.pid_file, true);
+    if (!why.empty()) {
+      fprintf(stderr, "Error: Unable to write pid file.\nError: %s.\n", why.c_str());
+      return 1;
+    }
+  }
+  if (std::find(config.log_dest.begin(), config.log_dest.end(), LogDest::kFile) !=
+      config.log_dest.end()) {
+    std::string why = access_problem(config.log_file, true);
+    if (!why.empty()) {  // start-up goes on without the file
+      fprintf(stderr, "Error: Unable to open log file %s for writing.\nError: %s.\n",
+              config.log_file.c_str(), why.c_str());
+    }
+  }
+  warn_persistence_dir(config);
+  auto loop = net::EventLoop::create(SystemClock::instance());
+  if (!loop.ok()) {
+    fprintf(stderr, "Error: %s\n", loop.error().context.c_str());
+    return 1;
+  }
+  Broker broker(config, **loop);
+  if (Status st = broker.check_startup(); !st.ok()) {
+    fprintf(stderr, "%s\n", st.error().context.c_str());
+    return broker.start_failure_status();
+  }
+  // Nothing is bound, but a port this user may not bind is known now (start-up binds after
+  // loading the files above, so this comes last as there).
+  for (const ListenerConfig& lc : config.listeners) {
+    if (!lc.unix_socket_path.empty() || may_bind_port(lc.port)) continue;
+    fprintf(stderr, "%s\nError: Unable to listen on port %u: Permission denied\n",
+            privileged_port_hint().c_str(), unsigned(lc.port));
+    return 1;
+  }
+  fprintf(stderr, "Configuration file is OK.\n");
+  return 0;
 }
 
 }  // namespace
@@ -138,10 +194,27 @@ int serve(const ServeOptions& o) {
     fprintf(stderr, "%s\n", st.error().context.c_str());
     return 3;
   }
-  if (o.test_config) {
-    fprintf(stderr, "Configuration file is OK.\n");
-    return 0;
+  // As Mosquitto 2.0 (verified with 2.0.11): the user switch comes straight after the
+  // configuration is read, so the log and pid files, the persistence file, password and ACL
+  // files, certificates and listening sockets are all opened as that user, at start as on
+  // SIGHUP. A file start-up can read, a reload can read too.
+  // --port-file (mq's own) is opened before the switch, like a file the caller hands over:
+  // its ports are known only once bound, as the user.
+  int port_fd = -1;
+  if (!o.port_file.empty() && !o.test_config) {
+    port_fd = open(o.port_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (port_fd < 0) {
+      fprintf(stderr, "Error: Unable to write port file %s: %s.\n", o.port_file.c_str(),
+              strerror(errno));
+      return 1;
+    }
   }
+  Status dropped = drop_privileges(config.user);
+  if (!dropped.ok()) {
+    MQ_LOG(kLogError, "%s", dropped.error().context.c_str());
+    return 1;
+  }
+  if (o.test_config) return test_config(config);
 
   configure_logging(config, o);
   if (o.daemon && !daemonise()) {
@@ -163,9 +236,12 @@ int serve(const ServeOptions& o) {
                         "authentication-methods/");
   }
   if (!config.pid_file.empty() && !write_file(config.pid_file, std::to_string(getpid()) + "\n")) {
-    MQ_LOG(kLogError, "Error: Unable to write pid file.");
+    std::string why = access_problem(config.pid_file, true);
+    MQ_LOG(kLogError, "Error: Unable to write pid file.%s%s", why.empty() ? "" : "\nError: ",
+           why.empty() ? "" : (why + ".").c_str());
     return 1;
   }
+  warn_persistence_dir(config);
 
   auto loop = net::EventLoop::create(SystemClock::instance());
   if (!loop.ok()) {
@@ -173,35 +249,12 @@ int serve(const ServeOptions& o) {
     return 1;
   }
   net::EventLoop& ev = **loop;
-  // Blocked before the listeners open: a signal sent as soon as the port answers waits for the
-  // signalfd below instead of killing the process with its default action.
-  sigset_t handled;
-  sigemptyset(&handled);
-  for (int signo : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&handled, signo);
-  sigprocmask(SIG_BLOCK, &handled, nullptr);
   std::string config_file = config.config_file;
   Broker broker(std::move(config), ev);
-  auto ports = broker.start();
-  if (!ports.ok()) {
-    MQ_LOG(kLogError, "%s", ports.error().context.c_str());
-    return broker.start_failure_status();
-  }
-  if (!o.port_file.empty()) {
-    std::string text;
-    for (uint16_t p : *ports) text += std::to_string(p) + "\n";
-    if (!write_file(o.port_file, text)) {
-      MQ_LOG(kLogError, "Error: Unable to write port file %s.", o.port_file.c_str());
-      return 1;
-    }
-  }
-  Status dropped = drop_privileges(broker.config().user);
-  if (!dropped.ok()) {
-    MQ_LOG(kLogError, "%s", dropped.error().context.c_str());
-    return 1;
-  }
-
   // systemd (Type=notify): readiness, reloads, stopping and the watchdog, when it asked.
   const SdNotifier notifier = SdNotifier::from_environment();
+  // Watched before any socket is bound: a client or a supervisor may signal as soon as the
+  // port answers (the signals wait in the signalfd until the loop runs).
   Status sig = ev.watch_signals({SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}, [&](int signo) {
     switch (signo) {
       case SIGINT:
@@ -215,7 +268,10 @@ int serve(const ServeOptions& o) {
         notifier.notify_reloading();
         auto fresh = load_config(config_file);
         if (!fresh.ok()) {
-          MQ_LOG(kLogError, "%s", fresh.error().context.c_str());
+          // Read at start before the user switch, now as that user.
+          std::string why = access_problem(config_file);
+          MQ_LOG(kLogError, "%s%s%s", fresh.error().context.c_str(),
+                 why.empty() ? "" : "\nError: ", why.empty() ? "" : (why + ".").c_str());
           notifier.notify("READY=1");
           break;
         }
@@ -239,6 +295,23 @@ int serve(const ServeOptions& o) {
     MQ_LOG(kLogError, "Error: %s", sig.error().context.c_str());
     return 1;
   }
+  auto ports = broker.start();
+  if (!ports.ok()) {
+    MQ_LOG(kLogError, "%s", ports.error().context.c_str());
+    return broker.start_failure_status();
+  }
+  if (port_fd >= 0) {
+    std::string text;
+    for (uint16_t p : *ports) text += std::to_string(p) + "\n";
+    // One write into the empty file: a reader sees nothing or every line.
+    bool ok = write(port_fd, text.data(), text.size()) == ssize_t(text.size());
+    ok = close(port_fd) == 0 && ok;
+    if (!ok) {
+      MQ_LOG(kLogError, "Error: Unable to write port file %s.", o.port_file.c_str());
+      return 1;
+    }
+  }
+
   MQ_LOG(kLogNotice, "mq version %s running", kVersion);
   notifier.notify("READY=1");  // listeners bound, privileges dropped, signals handled
   std::function<void()> watchdog;

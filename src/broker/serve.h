@@ -15,7 +15,7 @@ struct ServeOptions {
   bool daemon = false;             // -d
   bool verbose = false;            // -v: log_type all
   bool quiet = false;              // -q: log_type none
-  bool test_config = false;        // --test-config: parse and exit
+  bool test_config = false;        // --test-config: start-up checks short of binding, then exit
   std::vector<uint16_t> ports;     // -p (loopback only, as Mosquitto 2.0); 0 = ephemeral (mq)
   std::string port_file;           // --port-file (mq): the bound ports, one per line
 };

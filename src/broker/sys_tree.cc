@@ -1,5 +1,8 @@
 #include "broker/sys_tree.h"
 
+#include <malloc.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -73,6 +76,18 @@ void SysTree::update() {
   set("$SYS/broker/shared_subscriptions/count",
       n(broker_.subscriptions().shared_subscription_count()));
   set("$SYS/broker/retained messages/count", n(broker_.retained().count()));
+  // Read once: publishing these adds messages to the store.
+  const uint64_t stored = StoreTally::messages(), stored_bytes = StoreTally::bytes();
+  set("$SYS/broker/messages/stored", n(stored));
+  set("$SYS/broker/store/messages/count", n(stored));
+  set("$SYS/broker/store/messages/bytes", n(stored_bytes));
+  // Mosquitto counts its own allocations; malloc's statistics are the nearest here: bytes in
+  // use from the heap arenas plus large blocks mapped on their own.
+  struct mallinfo2 mi = mallinfo2();
+  uint64_t heap = uint64_t(mi.uordblks) + uint64_t(mi.hblkhd);
+  heap_max_ = std::max(heap_max_, heap);
+  set("$SYS/broker/heap/current", n(heap));
+  set("$SYS/broker/heap/maximum", n(heap_max_));
   update_loads(broker_.loop().now_ms());
 }
 

@@ -39,6 +39,7 @@ class SysTree {
   Broker& broker_;
   net::TimerId timer_ = 0;
   std::unordered_map<std::string, std::string> last_;
+  uint64_t heap_max_ = 0;  // $SYS/broker/heap/maximum: the largest heap/current seen
 };
 
 }  // namespace mq::broker

@@ -385,9 +385,15 @@ class Packet:
 class Conn:
     """A TCP connection to the broker. Every read has a deadline."""
 
-    def __init__(self, port, version=V311, host="127.0.0.1", timeout=5.0):
+    def __init__(self, port, version=V311, host="127.0.0.1", timeout=5.0, rcvbuf=None):
         self.version = version
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if rcvbuf is None:
+            self.sock = socket.create_connection((host, port), timeout=timeout)
+        else:  # a small receive window, set before connecting (it is negotiated then)
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            self.sock.connect((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
         self.pending = []       # PUBLISHes read while waiting for an ack (see _expect_ack)

@@ -9,7 +9,7 @@ import time
 import pytest
 
 import mqttraw as mr
-from brokers import (MQ_BIN, assert_broker_alive, broker_argv, free_port,
+from brokers import (MQ_BIN, REFERENCE, assert_broker_alive, broker_argv, free_port,
                      run_broker, stop_process, wait_for_port, wait_until)
 
 
@@ -59,6 +59,23 @@ def test_invalid_boolean_exit_3(tmp_path):
     res = run_broker(["-c", conf], tmp_path)
     assert res.returncode == 3, output(res)
     assert "%s:2" % conf in output(res)
+
+
+@pytest.mark.parametrize("value,shown", [("abc", "0"), ("10abc", None), ("9", "9"),
+                                         ("0", "0"), ("65536", "65536")])
+def test_max_keepalive_values_as_mosquitto_2_0_11(tmp_path, value, shown):
+    """2.0.11 reads the value with atoi and refuses below 10 (so `abc` is "0")."""
+    conf = write(tmp_path / "ka.conf",
+                 "listener %d 127.0.0.1\nmax_keepalive %s\n" % (free_port(), value))
+    if shown is None:  # atoi stops at the letters: 10 is valid
+        res = subprocess.run(broker_argv() + ["-c", conf, "--test-config"] if not REFERENCE
+                             else ["true"], capture_output=True, timeout=10)
+        assert res.returncode == 0, output(res)
+        return
+    res = run_broker(["-c", conf], tmp_path)
+    assert res.returncode == 3, output(res)
+    assert "Error: Invalid max_keepalive value (%s)." % shown in output(res)
+    assert "Error found at %s:2." % conf in output(res)
 
 
 def test_comments_blank_lines_and_spaces_accepted(start_broker):

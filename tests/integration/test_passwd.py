@@ -316,6 +316,28 @@ def test_create_over_existing_needs_force_under_mq(tmp_path):
     assert os.stat(pw).st_mode & 0o777 == 0o640, "the replaced file keeps its mode"
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the file to another user")
+@pytest.mark.parametrize("args", [["-b", "{f}", "bob", "pw2"], ["-D", "{f}", "alice"],
+                                  ["-U", "{f}"]], ids=["-b", "-D", "-U"])
+def test_rewrite_keeps_owner_and_mode(tmp_path, args):
+    """A password file given to the broker's user keeps its owner, group and mode when mq
+    rewrites it (it writes a new file and renames it over the old one)."""
+    pw = tmp_path / "pw.txt"
+    if args[0] == "-U":
+        pw.write_text("alice:plain\n")
+    else:
+        assert mq("-c", "-b", pw, "alice", "secret").returncode == 0
+    ids = subprocess.run(["id", "-u", "mosquitto"], capture_output=True, text=True)
+    uid = int(ids.stdout) if ids.returncode == 0 else 12345
+    os.chown(pw, uid, 54321)
+    os.chmod(pw, 0o640)
+    r = mq(*[str(pw) if a == "{f}" else a for a in args])
+    assert r.returncode == 0, r
+    st = os.stat(pw)
+    assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (uid, 54321, 0o640)
+    assert sorted(os.listdir(tmp_path)) == ["pw.txt"]
+
+
 def test_create_overwrites_under_mosquitto_name(tmp_path):
     pw = tmp_path / "pw.txt"
     pw.write_text("old:x\n")

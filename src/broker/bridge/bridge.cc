@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <random>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "broker/broker.h"
 #include "codec/decode.h"
@@ -66,6 +67,10 @@ Result<std::shared_ptr<const net::TlsContext>> Bridge::make_tls(const BridgeConf
   if (!ctx.ok()) {
     Error e = ctx.error();
     e.context = "Error: Bridge " + c.name + " TLS: " + e.context + " (" + c.where.to_string() + ").";
+    for (const std::string& path : {c.cafile, c.certfile, c.keyfile}) {
+      std::string why = access_problem(path);  // after the user switch: say for whom
+      if (!why.empty()) e.context += "\nError: " + why + ".";
+    }
     return e;
   }
   return *ctx;

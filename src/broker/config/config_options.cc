@@ -85,7 +85,8 @@ std::optional<Status> ConfigParser::general_option(std::string_view key, LineTok
   }
   if (key == "max_keepalive") {
     if (Status st = parse_int(t, key, &v); !st) return st;
-    if (v < 0 || v > 65535) return config_error("Invalid max_keepalive value (" + num(v) + ").");
+    // Mosquitto 2.0.11 refuses values below 10, so also garbage (atoi gives 0): verified.
+    if (v < 10 || v > 65535) return config_error("Invalid max_keepalive value (" + num(v) + ").");
     c.max_keepalive = uint16_t(v);
     return Status{};
   }

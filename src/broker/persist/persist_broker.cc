@@ -24,6 +24,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "base/file.h"
 #include "base/log.h"
 #include "broker/broker.h"
 #include "broker/persist/persist_format.h"
@@ -163,7 +164,9 @@ Status Broker::persist_save(const char* why) {
   std::string data = persist_serialize(gen, tag);
   MQ_LOG(kLogNotice, "Saving in-memory database to %s (%s).", p.snapshot_path.c_str(), why);
   if (Status st = persist::write_file_durably(p.snapshot_path, data); !st.ok()) {
-    MQ_LOG(kLogError, "Error saving in-memory database: %s.", st.error().context.c_str());
+    std::string why = access_problem(p.snapshot_path + ".new", true);
+    MQ_LOG(kLogError, "Error saving in-memory database: %s.%s%s", st.error().context.c_str(),
+           why.empty() ? "" : "\nError: ", why.empty() ? "" : (why + ".").c_str());
     return st;
   }
   // The new snapshot is live: the old journal's records are in it, and it is stale now.
@@ -319,6 +322,8 @@ void Broker::persist_install(persist::State& st) {
   int64_t now = clock_.unix_time() * 1000;
   next_store_id_ = std::max(next_store_id_, st.next_store_id);
   size_t retained = 0, sessions = 0, expired = 0;
+  // Held by the broker from now on (those nothing refers to go with `st`).
+  for (auto& [id, m] : st.messages) m->tally.count(m->payload.size());
   for (auto& [topic, id] : st.retained) {
     auto it = st.messages.find(id);
     if (it == st.messages.end()) continue;
@@ -379,7 +384,7 @@ void Broker::persist_install(persist::State& st) {
            st.skipped);
 }
 
-Status Broker::persist_load(persist::State& state) {
+Status Broker::persist_load(persist::State& state, bool dry_run) {
   persist_ = std::make_unique<persist::Store>();
   persist::Store& p = *persist_;
   p.snapshot_path = config_.persistence_filepath;
@@ -390,6 +395,11 @@ Status Broker::persist_load(persist::State& state) {
     auto parsed = persist::parse_snapshot(*snap, &gen);
     if (parsed.ok()) {
       state = std::move(*parsed);
+    } else if (config_.persistence_corrupt_start_empty && dry_run) {
+      MQ_LOG(kLogWarning,
+             "Warning: persistence file %s is %s; start-up will set it aside and start empty "
+             "(persistence_on_corrupt start_empty).",
+             p.snapshot_path.c_str(), parsed.error().context.c_str());
     } else if (config_.persistence_corrupt_start_empty) {
       std::string keep = p.snapshot_path + ".corrupt-" + std::to_string(time(nullptr));
       MQ_LOG(kLogError,
@@ -409,7 +419,9 @@ Status Broker::persist_load(persist::State& state) {
                             "start without it.");
     }
   } else if (snap.error().kind != ErrorKind::kNotFound) {
-    return make_error(ErrorKind::kIo, "Error: " + snap.error().context);
+    std::string why = access_problem(p.snapshot_path);
+    return make_error(ErrorKind::kIo, "Error: " + snap.error().context +
+                                          (why.empty() ? "" : "\nError: " + why + "."));
   }
   auto jdata = persist::read_file(p.journal_path);
   if (jdata.ok()) {
@@ -427,7 +439,9 @@ Status Broker::persist_load(persist::State& state) {
       MQ_LOG(kLogNotice, "Persistence: replayed %" PRIu64 " journal records.", r.records);
     }
   } else if (jdata.error().kind != ErrorKind::kNotFound) {
-    return make_error(ErrorKind::kIo, "Error: " + jdata.error().context);
+    std::string why = access_problem(p.journal_path);
+    return make_error(ErrorKind::kIo, "Error: " + jdata.error().context +
+                                          (why.empty() ? "" : "\nError: " + why + "."));
   }
   p.generation = gen;
   return {};

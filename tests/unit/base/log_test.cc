@@ -74,5 +74,28 @@ TEST(Logger, ParsesLogTypes) {
   EXPECT_FALSE(parse_log_type("verbose", &bits));
 }
 
+TEST(Logger, TopicSinkGetsTheLineButNeverDebug) {
+  std::vector<std::pair<uint32_t, std::string>> got;
+  logger().set_topic_sink([&](uint32_t type, std::string_view line) { got.emplace_back(type, line); });
+  logger().set_destinations({LogDest::kTopic});
+  logger().set_timestamp(false);
+  logger().set_mask(kLogAll);
+  MQ_LOG(kLogNotice, "n %d", 1);
+  MQ_LOG(kLogDebug, "d");
+  MQ_LOG(kLogSubscribe, "c 0 a/b");
+  // The sink is kept across set_destinations() (SIGHUP reconfigures the destinations).
+  logger().set_destinations({LogDest::kTopic});
+  logger().set_timestamp(true);
+  MQ_LOG(kLogError, "e");
+  logger().set_topic_sink(nullptr);
+  logger().set_destinations({LogDest::kStderr});
+  logger().set_mask(kLogDefault);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], std::make_pair(uint32_t(kLogNotice), std::string("n 1")));
+  EXPECT_EQ(got[1], std::make_pair(uint32_t(kLogSubscribe), std::string("c 0 a/b")));
+  EXPECT_EQ(got[2].first, uint32_t(kLogError));
+  EXPECT_TRUE(got[2].second.ends_with(": e")) << got[2].second;  // as a log file gets it
+}
+
 }  // namespace
 }  // namespace mq

@@ -444,6 +444,12 @@ TEST(ConfigValidation, RangesMatchMosquitto) {
             "Error: Invalid max_keepalive value (70000).\nError found at t.conf:1.");
   EXPECT_EQ(parse_err("max_keepalive -1\n"),
             "Error: Invalid max_keepalive value (-1).\nError found at t.conf:1.");
+  // 2.0.11 refuses below 10, and garbage is atoi's 0.
+  EXPECT_EQ(parse_err("max_keepalive abc\n"),
+            "Error: Invalid max_keepalive value (0).\nError found at t.conf:1.");
+  EXPECT_EQ(parse_err("max_keepalive 9\n"),
+            "Error: Invalid max_keepalive value (9).\nError found at t.conf:1.");
+  EXPECT_EQ(parse_ok("max_keepalive 10\n").max_keepalive, 10);
   EXPECT_EQ(parse_err("sys_interval -1\n"),
             "Error: Invalid sys_interval value (-1).\nError found at t.conf:1.");
   EXPECT_EQ(parse_err("sys_interval 65536\n"),
