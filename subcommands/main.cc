@@ -3,6 +3,7 @@
 
 namespace mq::subcommands {
 extern const cli::Subcommand kCertgen;
+extern const cli::Subcommand kDb;
 extern const cli::Subcommand kPasswd;
 extern const cli::Subcommand kPub;
 extern const cli::Subcommand kRr;
@@ -14,6 +15,7 @@ int main(int argc, char** argv) {
   using namespace mq;
   static const cli::Subcommand kTable[] = {
       subcommands::kCertgen,
+      subcommands::kDb,
       subcommands::kPasswd,
       subcommands::kPub,
       subcommands::kRr,
