@@ -122,6 +122,9 @@ def check_state(port, known):
     assert [(m.topic, m.payload, m.qos) for m in msgs] == [
         ("q/inf", b"INF", 1), ("q/a", b"A", 1), ("q/b", b"B", 2)]
     assert all(m.props.get(0x0B) == [7] for m in msgs), msgs
+    # Queued messages go out with packet identifiers of their own (Mosquitto numbers them when
+    # queuing: the exported file must carry them), never as duplicates.
+    assert len({m.pid for m in msgs}) == 3 and all(m.pid and not m.dup for m in msgs), msgs
     assert msgs[1].props.get(0x03) == "text/plain"
     # The subscription itself (with No Local) is there: a new message reaches it.
     s5.pub("q/self", b"own", qos=1)  # No Local: not sent back
@@ -138,6 +141,7 @@ def check_state(port, known):
     first = s3.recv_publish()
     assert (first.topic, first.pid, first.dup) == ("q/inf", known["inflight_pid"], True), first
     rest = [s3.recv_publish() for _ in range(4)]
+    assert len({m.pid for m in rest}) == 4 and all(m.pid and not m.dup for m in rest), rest
     assert [(m.topic, m.payload, m.qos) for m in rest] == [
         ("q/a", b"A", 1), ("q/b", b"B", 1), ("q/self", b"own", 1), ("q/new", b"N", 1)]
     s3.disconnect()
