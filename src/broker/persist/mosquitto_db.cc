@@ -17,6 +17,9 @@
 //   over from the previous client (and then stray bytes), and uses the text as a C string.
 #include "broker/persist/mosquitto_db.h"
 
+#include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -164,7 +167,9 @@ Status Importer::msg_store(std::string_view b) {
     counts_.skipped++;
     return {};
   }
-  if (expiry > 0 && expiry <= now_s_) {
+  // Mosquitto takes a message whose expiry interval left is negative or beyond 32 bits as
+  // expired (persist__msg_store_chunk_restore).
+  if (expiry > 0 && (expiry <= now_s_ || expiry - now_s_ > int64_t(UINT32_MAX))) {
     expired_ids_.insert(id);
     counts_.expired++;
     return {};
@@ -212,8 +217,9 @@ Status Importer::client(std::string_view b) {
   s.expiry_interval = interval;
   // Mosquitto keeps the absolute time the session ends (disconnection + interval, or now +
   // interval for a client connected at the save); mq keeps the disconnection time.
+  // A disconnection is never later than now (a bogus expiry time then leaves the interval).
   if (interval != Session::kNeverExpires && interval != 0 && expiry_time > 0)
-    s.disconnect_unix_ms = (expiry_time - int64_t(interval)) * 1000;
+    s.disconnect_unix_ms = std::min(expiry_time - int64_t(interval), now_s_) * 1000;
   else
     s.disconnect_unix_ms = 0;  // counted from the start of the converting broker
   return {};

@@ -74,7 +74,8 @@ void put_msg_store(std::string& out, const Message& m, uint64_t store_id, bool r
                    m.topic.size() + m.payload.size() + props.size());
   host64(out, store_id);
   // Mosquitto keeps whole seconds; round up so a message never expires early.
-  host64(out, m.expiry_unix_ms > 0 ? uint64_t((m.expiry_unix_ms + 999) / 1000) : 0);
+  int64_t ms = m.expiry_unix_ms;
+  host64(out, ms > 0 ? uint64_t(ms / 1000 + (ms % 1000 != 0)) : 0);
   be32(out, uint32_t(m.payload.size()));
   be16(out, 0);  // source mid: only used to log
   be16(out, uint16_t(m.origin_client_id.size()));

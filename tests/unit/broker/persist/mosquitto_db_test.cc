@@ -171,6 +171,46 @@ TEST(MosquittoDb, RefusesOtherVersionsAndStoreIdSizes) {
   EXPECT_NE(im.error().context.find("store ids of 4 bytes"), std::string::npos);
 }
 
+// Version 5 (Mosquitto 1.6) differs only in the client chunk: 16 fixed bytes, no listener
+// port, no username. The golden file rewritten that way reads the same, without usernames.
+TEST(MosquittoDb, ReadsVersion5ClientChunks) {
+  std::string g = golden();
+  std::string v5 = g.substr(0, mosq_layout::kHeaderSize);
+  v5[22] = 5;
+  size_t at = mosq_layout::kHeaderSize;
+  auto be32 = [&](size_t i) {
+    return uint32_t(uint8_t(g[i])) << 24 | uint32_t(uint8_t(g[i + 1])) << 16 |
+           uint32_t(uint8_t(g[i + 2])) << 8 | uint8_t(g[i + 3]);
+  };
+  while (at < g.size()) {
+    uint32_t type = be32(at), len = be32(at + 4);
+    std::string body = g.substr(at + 8, len);
+    if (type == mosq_layout::kClient) {
+      size_t id_len = size_t(uint8_t(body[14])) << 8 | uint8_t(body[15]);
+      body = body.substr(0, mosq_layout::kClientSizeV5) +
+             body.substr(mosq_layout::kClientSizeV6, id_len);
+    }
+    std::string head = g.substr(at, 4);
+    uint32_t n = uint32_t(body.size());
+    head += {char(n >> 24), char(n >> 16), char(n >> 8), char(n)};
+    v5 += head + body;
+    at += 8 + len;
+  }
+  auto a = parse_mosquitto_db(g, kWrittenAt);
+  auto b = parse_mosquitto_db(v5, kWrittenAt);
+  ASSERT_TRUE(b.ok()) << b.error().context;
+  EXPECT_EQ(b->version, 5u);
+  EXPECT_EQ(b->counts.sessions, a->counts.sessions);
+  EXPECT_EQ(b->counts.queued, a->counts.queued);
+  EXPECT_EQ(b->counts.inflight, a->counts.inflight);
+  EXPECT_EQ(b->counts.incoming, a->counts.incoming);
+  EXPECT_EQ(b->counts.subscriptions, a->counts.subscriptions);
+  EXPECT_FALSE(b->state.sessions.at("s5").has_username);
+  EXPECT_EQ(b->state.sessions.at("s5").expiry_interval, 3600u);
+  EXPECT_EQ(b->state.sessions.at("s5").disconnect_unix_ms,
+            a->state.sessions.at("s5").disconnect_unix_ms);
+}
+
 TEST(MosquittoDb, WriterOutputReadsBackTheSame) {
   auto im = parse_mosquitto_db(golden(), kWrittenAt);
   ASSERT_TRUE(im.ok());
