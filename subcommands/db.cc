@@ -37,6 +37,7 @@ void usage(FILE* out) {
 }
 
 void add_options(cxxopts::Options& o) {
+  o.positional_help("to-mosquitto SRC DEST | info FILE");
   // clang-format off
   o.add_options()
       ("force", "let to-mosquitto replace an existing DEST")
