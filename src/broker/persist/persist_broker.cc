@@ -16,6 +16,8 @@
 // Snapshots (autosave, SIGUSR1, shutdown, start-up, journal growth) serialise the whole state,
 // write it durably (temp file, fsync, rename, directory fsync) with the next generation, then
 // start an empty journal of that generation; a journal of another generation is stale.
+// A Mosquitto mosquitto.db found where the snapshot belongs is converted (import_mosquitto,
+// generation 0) and replaced by the start-up snapshot.
 #include <unistd.h>
 
 #include <cerrno>
