@@ -269,3 +269,30 @@ def test_export_loads_in_mosquitto(tmp_path, brokers_made):
     p2.disconnect()
     assert mosq.stop() == 0
     assert "rror" not in mosq.log(), mosq.log()
+
+
+def test_drop_in_under_mosquitto_name_converts(tmp_path, brokers_made):
+    """Installed as `mosquitto` over Debian's package, mq finds the package's file and converts
+    it the same way."""
+    d = tmp_path / "db"
+    d.mkdir()
+    mosq = MosquittoBroker(d)
+    brokers_made.append(mosq)
+    mosq.start()
+    pub = mr.client(mosq.port, "pub")
+    pub.pub("keep/x", b"kept", qos=1, retain=True)
+    pub.disconnect()
+    assert mosq.stop() == 0
+    link = tmp_path / "mosquitto"
+    os.symlink(brokers.MQ_BIN, link)
+    mq = brokers.Broker(str(d), "persistence true\npersistence_location %s/\n" % d,
+                        argv0=str(link))
+    brokers_made.append(mq)
+    mq.start()
+    mq.wait_log(r"Converting Mosquitto persistence file \S+ \(format version 6\): 1 retained")
+    r = mr.client(mq.port, "reader")
+    r.sub("keep/#", qos=1)
+    p = r.recv_publish()
+    assert (p.topic, p.payload, p.retain) == ("keep/x", b"kept", True)
+    r.disconnect()
+    assert (d / "mosquitto.db.mosquitto-backup").exists()
