@@ -100,8 +100,8 @@ int info(const std::string& path) {
       fprintf(stderr, "Error: %s is %s.\n", path.c_str(), im.error().context.c_str());
       return 1;
     }
-    printf("%s: Mosquitto persistence file, format version %u: %s.\n", path.c_str(),
-           im->version, P::describe(im->counts).c_str());
+    printf("%s: Mosquitto persistence file, format version %u: %s.\n", path.c_str(), im->version,
+           P::describe(im->counts).c_str());
     return 0;
   }
   std::string note;
@@ -116,10 +116,11 @@ int info(const std::string& path) {
     out += s.outgoing.size();
     in += s.incoming_qos2.size();
   }
-  printf("%s: mq persistence (snapshot and journal): %zu retained messages, %zu persistent "
-         "sessions with %zu subscriptions, %zu outgoing messages, %zu incoming QoS 2 packet "
-         "identifiers.\n",
-         path.c_str(), st->retained.size(), st->sessions.size(), subs, out, in);
+  printf(
+      "%s: mq persistence (snapshot and journal): %zu retained messages, %zu persistent "
+      "sessions with %zu subscriptions, %zu outgoing messages, %zu incoming QoS 2 packet "
+      "identifiers.\n",
+      path.c_str(), st->retained.size(), st->sessions.size(), subs, out, in);
   if (!note.empty()) printf("Warning: %s.\n", note.c_str());
   return 0;
 }
@@ -151,7 +152,7 @@ int run(int argc, char** argv, const cli::Invocation&) {
 }  // namespace
 
 extern const cli::Subcommand kDb = {
-    "db", "", "persistence files: convert mq's to Mosquitto's, show what one holds",
-    add_options, run};
+    "db", "", "persistence files: convert mq's to Mosquitto's, show what one holds", add_options,
+    run};
 
 }  // namespace mq::subcommands

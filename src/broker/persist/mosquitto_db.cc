@@ -39,13 +39,12 @@ bool is_mosquitto_db(std::string_view data) {
 }
 
 std::string describe(const MosquittoCounts& c) {
-  std::string s = std::to_string(c.retained) + " retained messages, " +
-                  std::to_string(c.sessions) + " persistent sessions with " +
-                  std::to_string(c.subscriptions) + " subscriptions, " +
-                  std::to_string(c.queued) + " queued and " + std::to_string(c.inflight) +
-                  " in-flight outgoing messages, " + std::to_string(c.incoming) +
-                  " incoming QoS 2 messages (" + std::to_string(c.messages) +
-                  " stored messages)";
+  std::string s = std::to_string(c.retained) + " retained messages, " + std::to_string(c.sessions) +
+                  " persistent sessions with " + std::to_string(c.subscriptions) +
+                  " subscriptions, " + std::to_string(c.queued) + " queued and " +
+                  std::to_string(c.inflight) + " in-flight outgoing messages, " +
+                  std::to_string(c.incoming) + " incoming QoS 2 messages (" +
+                  std::to_string(c.messages) + " stored messages)";
   if (c.expired) s += "; " + std::to_string(c.expired) + " expired messages dropped";
   if (c.skipped) s += "; " + std::to_string(c.skipped) + " entries not convertible, skipped";
   return s;
@@ -99,21 +98,28 @@ Error bad(const std::string& why) {
 
 Status Importer::chunk(uint32_t type, std::string_view b) {
   switch (type) {
-    case L::kCfg: return cfg(b);
-    case L::kMsgStore: return msg_store(b);
-    case L::kClient: return client(b);
-    case L::kClientMsg: return client_msg(b);
-    case L::kSub: return sub(b);
-    case L::kRetain: return retain(b);
-    default: return {};  // Mosquitto warns and skips a chunk type it does not know
+    case L::kCfg:
+      return cfg(b);
+    case L::kMsgStore:
+      return msg_store(b);
+    case L::kClient:
+      return client(b);
+    case L::kClientMsg:
+      return client_msg(b);
+    case L::kSub:
+      return sub(b);
+    case L::kRetain:
+      return retain(b);
+    default:
+      return {};  // Mosquitto warns and skips a chunk type it does not know
   }
 }
 
 Status Importer::cfg(std::string_view b) {
   // Mosquitto reads the whole struct; only the first 10 bytes carry data.
   if (b.size() < 10) return bad("configuration chunk too short");
-  if (uint8_t(b[9]) != 8) return bad("store ids of " + std::to_string(uint8_t(b[9])) +
-                                     " bytes (only 8 are supported)");
+  if (uint8_t(b[9]) != 8)
+    return bad("store ids of " + std::to_string(uint8_t(b[9])) + " bytes (only 8 are supported)");
   uint64_t last = host64(b, 0);
   if (last + 1 > st_.next_store_id) st_.next_store_id = last + 1;
   return {};
@@ -142,8 +148,8 @@ Status Importer::msg_store(std::string_view b) {
   uint32_t payload_len = be32(b, 16);
   uint16_t source_id_len = be16(b, 22), source_user_len = be16(b, 24), topic_len = be16(b, 26);
   uint8_t qos = uint8_t(b[30]), retain = uint8_t(b[31]);
-  size_t need = L::kMsgStoreSize + size_t(source_id_len) + source_user_len + topic_len +
-                size_t(payload_len);
+  size_t need =
+      L::kMsgStoreSize + size_t(source_id_len) + source_user_len + topic_len + size_t(payload_len);
   if (need > b.size()) return bad("message chunk lengths exceed the chunk");
   if (qos > 2) return bad("message with QoS " + std::to_string(qos));
   if (topic_len == 0) return bad("message without a topic");
@@ -259,8 +265,8 @@ Status Importer::client_msg(std::string_view b) {
     counts_.incoming++;
     return {};
   }
-  if (direction != L::kOut) return bad("client message with direction " +
-                                       std::to_string(direction));
+  if (direction != L::kOut)
+    return bad("client message with direction " + std::to_string(direction));
   Outgoing o;
   o.seq = next_seq_[id]++;
   o.qos = qos;
@@ -350,8 +356,7 @@ Result<MosquittoImport> parse_mosquitto_db(std::string_view data, int64_t now_un
   uint32_t version = be32(data, 19);
   if (version != 5 && version != 6)
     return make_error(ErrorKind::kUnsupported,
-                      "a Mosquitto persistence file of format version " +
-                          std::to_string(version) +
+                      "a Mosquitto persistence file of format version " + std::to_string(version) +
                           " (only 5 and 6, from Mosquitto 1.6 and 2.0, can be converted; let a "
                           "Mosquitto 2.0 broker load and save it first)");
   Importer im(version, now_unix_s);

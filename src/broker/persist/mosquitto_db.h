@@ -26,21 +26,21 @@ inline constexpr uint32_t kMosquittoDbVersion = 6;
 namespace mosq_layout {
 inline constexpr size_t kHeaderSize = 23;  // magic, u32 crc (unused, 0), u32 version
 enum Chunk : uint32_t {
-  kCfg = 1,         // PF_cfg: u64 last_db_id, u8 shutdown, u8 dbid_size, 6 padding
-  kMsgStore = 2,    // PF_msg_store, source id, source username, topic, payload, properties
-  kClientMsg = 3,   // PF_client_msg, client id, properties
-  kRetain = 4,      // PF_retain: u64 store id
-  kSub = 5,         // PF_sub, client id, topic filter
-  kClient = 6,      // PF_client, client id, username
+  kCfg = 1,        // PF_cfg: u64 last_db_id, u8 shutdown, u8 dbid_size, 6 padding
+  kMsgStore = 2,   // PF_msg_store, source id, source username, topic, payload, properties
+  kClientMsg = 3,  // PF_client_msg, client id, properties
+  kRetain = 4,     // PF_retain: u64 store id
+  kSub = 5,        // PF_sub, client id, topic filter
+  kClient = 6,     // PF_client, client id, username
 };
 inline constexpr size_t kCfgSize = 16;
-inline constexpr size_t kMsgStoreSize = 32;  // u64 id, i64 expiry, u32 payloadlen, u16 source
-                                             // mid, u16 x3 lengths, u16 port, u8 qos, u8 retain
+inline constexpr size_t kMsgStoreSize = 32;   // u64 id, i64 expiry, u32 payloadlen, u16 source
+                                              // mid, u16 x3 lengths, u16 port, u8 qos, u8 retain
 inline constexpr size_t kClientMsgSize = 16;  // u64 store id, u16 mid, u16 id len, u8 qos,
                                               // u8 state, u8 retain<<4|dup, u8 direction
 inline constexpr size_t kRetainSize = 8;
-inline constexpr size_t kSubSize = 12;  // u32 identifier, u16 id len, u16 topic len, u8 qos,
-                                        // u8 options, 2 padding
+inline constexpr size_t kSubSize = 12;       // u32 identifier, u16 id len, u16 topic len, u8 qos,
+                                             // u8 options, 2 padding
 inline constexpr size_t kClientSizeV5 = 16;  // i64 expiry time, u32 interval, u16 last mid,
                                              // u16 id len
 inline constexpr size_t kClientSizeV6 = 24;  // + u16 listener port, u16 username len, 4 padding
@@ -89,8 +89,7 @@ struct MosquittoImport {
 // Parses a whole mosquitto.db. `now_unix_s` decides which messages have expired. A damaged
 // file (short, bad lengths, unknown version, bad properties) fails with kMalformed and a
 // context naming the byte offset; unknown chunk types are skipped, as Mosquitto does.
-[[nodiscard]] Result<MosquittoImport> parse_mosquitto_db(std::string_view data,
-                                                         int64_t now_unix_s);
+[[nodiscard]] Result<MosquittoImport> parse_mosquitto_db(std::string_view data, int64_t now_unix_s);
 
 struct MosquittoExport {
   std::string data;

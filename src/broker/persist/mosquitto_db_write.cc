@@ -169,7 +169,8 @@ MosquittoExport write_mosquitto_db(const State& st, int64_t now_unix_s) {
         continue;
       }
       refer(held, false);
-      so.msgs.push_back({held->store_id, pid, 2, L::kWaitForPubrel, held->retain, false, L::kIn, 0});
+      so.msgs.push_back(
+          {held->store_id, pid, 2, L::kWaitForPubrel, held->retain, false, L::kIn, 0});
       n.incoming++;
     }
     std::set<uint16_t> used;
@@ -275,8 +276,8 @@ MosquittoExport write_mosquitto_db(const State& st, int64_t now_unix_s) {
       be16(out, uint16_t(cid.size()));
       be16(out, uint16_t(key.size()));
       out.push_back(char(sub.options.qos));
-      out.push_back(char((sub.options.no_local ? 0x04 : 0) |
-                         (sub.options.retain_as_published ? 0x08 : 0)));
+      out.push_back(
+          char((sub.options.no_local ? 0x04 : 0) | (sub.options.retain_as_published ? 0x08 : 0)));
       out.append(2, '\0');  // padding
       out += cid;
       out += key;
