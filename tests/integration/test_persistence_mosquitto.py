@@ -246,6 +246,18 @@ def test_export_loads_in_mosquitto(tmp_path, brokers_made):
            "in-flight outgoing messages, 1 incoming QoS 2 messages" in text, text
     assert dest.read_bytes().startswith(MOSQ_MAGIC)
     assert oct(dest.stat().st_mode & 0o777) == "0o600"
+    # `mq db info` reads both kinds of file.
+    info = subprocess.run([brokers.MQ_BIN, "db", "info", str(dest)], capture_output=True,
+                          timeout=10)
+    assert info.returncode == 0
+    assert b"Mosquitto persistence file, format version 6: 2 retained messages, 6 persistent " \
+           b"sessions" in info.stdout, info.stdout
+    info = subprocess.run([brokers.MQ_BIN, "db", "info", str(d / "mosquitto.db")],
+                          capture_output=True, timeout=10)
+    assert info.returncode == 0
+    assert b"mq persistence (snapshot and journal): 2 retained messages, 6 persistent " \
+           b"sessions with 5 subscriptions, 7 outgoing messages, 1 incoming" in info.stdout, \
+        info.stdout
     # An existing file is only replaced with --force.
     r = subprocess.run([brokers.MQ_BIN, "db", "to-mosquitto", str(d / "mosquitto.db"), str(dest)],
                        capture_output=True, timeout=10)
