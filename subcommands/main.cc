@@ -4,6 +4,7 @@
 namespace mq::subcommands {
 extern const cli::Subcommand kCertgen;
 extern const cli::Subcommand kCheck;
+extern const cli::Subcommand kDb;
 extern const cli::Subcommand kPasswd;
 extern const cli::Subcommand kPub;
 extern const cli::Subcommand kRr;
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   static const cli::Subcommand kTable[] = {
       subcommands::kCertgen,
       subcommands::kCheck,
+      subcommands::kDb,
       subcommands::kPasswd,
       subcommands::kPub,
       subcommands::kRr,

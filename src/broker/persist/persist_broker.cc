@@ -16,6 +16,8 @@
 // Snapshots (autosave, SIGUSR1, shutdown, start-up, journal growth) serialise the whole state,
 // write it durably (temp file, fsync, rename, directory fsync) with the next generation, then
 // start an empty journal of that generation; a journal of another generation is stale.
+// A Mosquitto mosquitto.db found where the snapshot belongs is converted (import_mosquitto,
+// generation 0) and replaced by the start-up snapshot.
 #include <unistd.h>
 
 #include <cerrno>
@@ -27,6 +29,7 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "broker/broker.h"
+#include "broker/persist/mosquitto_db.h"
 #include "broker/persist/persist_format.h"
 #include "broker/persist/persist_records.h"
 #include "broker/persist/persist_snapshot.h"
@@ -384,6 +387,48 @@ void Broker::persist_install(persist::State& st) {
            st.skipped);
 }
 
+namespace {
+
+// The backup name for a converted Mosquitto file: <file>.mosquitto-backup, or with a number
+// after it when that exists (an earlier conversion's backup is never overwritten).
+std::string free_backup_name(const std::string& path) {
+  std::string base = path + ".mosquitto-backup";
+  std::string name = base;
+  for (int i = 1; access(name.c_str(), F_OK) == 0; i++) name = base + "." + std::to_string(i);
+  return name;
+}
+
+// A Mosquitto mosquitto.db where mq's snapshot belongs: converted into `state`. The original
+// stays in place until persist_start replaces it with mq's snapshot (atomically), so a crash
+// in between converts it again at the next start; the backup is a hard link (the same file,
+// owner and mode), or a copy where links are not possible.
+// With `dry_run` (--test-config) nothing is written: the file is only read and checked.
+Result<persist::State> import_mosquitto(const std::string& path, std::string_view data,
+                                        int64_t now_unix_s, bool dry_run) {
+  auto im = persist::parse_mosquitto_db(data, now_unix_s);
+  if (!im.ok()) return im.error();
+  if (dry_run) {
+    MQ_LOG(kLogNotice, "Mosquitto persistence file %s (format version %u) would be converted: %s.",
+           path.c_str(), im->version, persist::describe(im->counts).c_str());
+    return std::move(im->state);
+  }
+  std::string backup = free_backup_name(path);
+  if (link(path.c_str(), backup.c_str()) != 0) {
+    if (Status st = persist::write_file_durably(backup, data); !st.ok())
+      return make_error(ErrorKind::kIo, "cannot keep the Mosquitto file as " + backup + ": " +
+                                            st.error().context);
+  } else if (Status st = persist::sync_parent_dir(backup); !st.ok()) {
+    return make_error(ErrorKind::kIo, st.error().context);
+  }
+  MQ_LOG(kLogNotice,
+         "Converting Mosquitto persistence file %s (format version %u): %s. The original is "
+         "kept as %s.",
+         path.c_str(), im->version, persist::describe(im->counts).c_str(), backup.c_str());
+  return std::move(im->state);
+}
+
+}  // namespace
+
 Status Broker::persist_load(persist::State& state, bool dry_run) {
   persist_ = std::make_unique<persist::Store>();
   persist::Store& p = *persist_;
@@ -392,9 +437,13 @@ Status Broker::persist_load(persist::State& state, bool dry_run) {
   uint64_t gen = 0;
   auto snap = persist::read_file(p.snapshot_path);
   if (snap.ok()) {
-    auto parsed = persist::parse_snapshot(*snap, &gen);
+    const bool from_mosquitto = persist::is_mosquitto_db(*snap);
+    auto parsed = from_mosquitto ? import_mosquitto(p.snapshot_path, *snap, clock_.unix_time(), dry_run)
+                                 : persist::parse_snapshot(*snap, &gen);
     if (parsed.ok()) {
       state = std::move(*parsed);
+    } else if (parsed.error().kind == ErrorKind::kIo) {
+      return make_error(ErrorKind::kIo, "Error: " + parsed.error().context);
     } else if (config_.persistence_corrupt_start_empty && dry_run) {
       MQ_LOG(kLogWarning,
              "Warning: persistence file %s is %s; start-up will set it aside and start empty "
