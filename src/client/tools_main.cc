@@ -80,8 +80,9 @@ int client_main(Tool tool, int argc, char** argv, std::string_view prog, bool as
       print_usage(tool);
       return info_exit;
     case ParseStatus::kVersion:
+      // 0 under every name (Mosquitto's clients exit 1): asking for the version is no error.
       print_version(tool);
-      return info_exit;
+      return 0;
     case ParseStatus::kError:
       fputs(r.error.c_str(), stderr);
       if (r.usage_hint)

@@ -109,8 +109,8 @@ constexpr const char kSynopsisRr[] =
 constexpr const char kClosing[] = "\nSee https://mosquitto.org/ for more information.\n\n";
 
 std::string version_line(Tool tool) {
-  return std::string(tool_name(tool)) + " version 2.0.11 (mq " + kVersion +
-         ") running on libmosquitto 2.0.11.\n";
+  // Mosquitto's line names the libmosquitto it runs on; mq's clients run on no libmosquitto.
+  return std::string(tool_name(tool)) + " version 2.0.11 (mq " + kVersion + ")\n";
 }
 
 // Replaces each `marker` line in `text` with `with`.
