@@ -1,7 +1,8 @@
 // mbedTLS 3.6 implementation of the writing half of cert_backend.h: random numbers, key
-// generation and certificate issuance. subjectAltName and extendedKeyUsage go through the
-// writer's own setters. Names are linked into the writer's lists by hand so that attribute order
-// and string types survive exactly (the string form mbedTLS parses would normalise them).
+// generation and certificate issuance. subjectAltName goes through the writer's own setter
+// (extendedKeyUsage does not: 3.6's setter marks it critical). Names are linked into the
+// writer's lists by hand so that attribute order and string types survive exactly (the string
+// form mbedTLS parses would normalise them).
 #include <mbedtls/ecp.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
@@ -248,21 +249,22 @@ Result<std::string> issue_certificate(const CertTemplate& tmpl,
   if (r == 0 && tmpl.key_usage != 0) r = mbedtls_x509write_crt_set_key_usage(w, tmpl.key_usage);
   if (r != 0) return backend_error(ErrorKind::kInternal, "cannot add extensions", r);
   if (tmpl.server_auth || tmpl.client_auth) {
-    // Prepended like the SAN list: serverAuth comes out before clientAuth.
-    mbedtls_asn1_sequence eku[2] = {};
-    mbedtls_asn1_sequence* head = nullptr;
-    auto add = [&](mbedtls_asn1_sequence& n, const char* oid, size_t len) {
-      n.buf.tag = MBEDTLS_ASN1_OID;
-      n.buf.p = reinterpret_cast<unsigned char*>(const_cast<char*>(oid));
-      n.buf.len = len;
-      n.next = head;
-      head = &n;
+    // mbedtls_x509write_crt_set_ext_key_usage marks the extension critical; certificates from
+    // `openssl req`/`x509` (and ours so far) carry it non-critical, so its few bytes are
+    // written here: SEQUENCE OF KeyPurposeId (two 8-byte OIDs at most, short lengths).
+    std::string der;
+    auto add = [&](const char* oid, size_t len) {
+      der += char(MBEDTLS_ASN1_OID);
+      der += char(len);
+      der.append(oid, len);
     };
-    if (tmpl.server_auth)
-      add(eku[0], MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH));
-    if (tmpl.client_auth)
-      add(eku[1], MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH));
-    r = mbedtls_x509write_crt_set_ext_key_usage(w, head);
+    if (tmpl.server_auth) add(MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH));
+    if (tmpl.client_auth) add(MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH));
+    der.insert(0, 1, char(der.size()));
+    der.insert(0, 1, char(MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+    r = mbedtls_x509write_crt_set_extension(
+        w, MBEDTLS_OID_EXTENDED_KEY_USAGE, MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
+        reinterpret_cast<const unsigned char*>(der.data()), der.size());
     if (r != 0) return backend_error(ErrorKind::kInternal, "cannot add extendedKeyUsage", r);
   }
   if (!tmpl.alt_names.empty()) {
