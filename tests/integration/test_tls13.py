@@ -162,9 +162,12 @@ def test_mq_clients_tls13_against_debian_mosquitto(debian_tls13, pki, tmp_path, 
         assert line == b"d/1 tls13\n"
     finally:
         reader.stop()
-    # Without a client certificate the TLS 1.3 refusal reaches the client after its handshake.
+    # Without a client certificate the TLS 1.3 refusal reaches the client after its handshake,
+    # when the client has sent its CONNECT already: Mosquitto then closes with that CONNECT
+    # unread, and the kernel's reset can overtake the certificate_required alert.
     r = run(pub + ["-p", port, "-h", "localhost", "--tls-version", "tlsv1.3", "--cafile",
                    str(pki / "ca" / "ca.crt"), "-t", "d/1", "-m", "x"])
     assert r.returncode != 0
     if names == "mq":
-        assert b"server requires a client certificate" in r.stderr, r.stderr
+        assert (b"server requires a client certificate" in r.stderr or
+                b"connection was lost" in r.stderr), r.stderr
