@@ -226,7 +226,6 @@ Status base_config(TlsContext::Impl& c, mbedtls_ssl_config* conf, const std::str
   return {};
 }
 
-
 // The context's suite list: TLS 1.3 suites first, then the TLS 1.2 ones (mbedTLS picks from the
 // part that matches the negotiated version).
 Status set_suites(TlsContext::Impl& c, const std::string& ciphers, const std::string& ciphers13,
@@ -392,10 +391,10 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::server(const TlsServerOpti
   c->alpn_ptrs.push_back(nullptr);
   if (o.session_tickets) {
     // Stateless resumption (RFC 5077 / RFC 8446 4.6.1): the key rotates every lifetime.
-    int rc = mbedtls_ssl_ticket_setup(&c->tickets, mbedtls_psa_get_random,
-                                      MBEDTLS_PSA_RANDOM_STATE, MBEDTLS_CIPHER_AES_256_GCM,
-                                      kTicketLifetimeSeconds);
-    if (rc != 0) return make_error(ErrorKind::kInternal, "TLS session tickets: " + tls_strerror(rc));
+    int rc = mbedtls_ssl_ticket_setup(&c->tickets, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE,
+                                      MBEDTLS_CIPHER_AES_256_GCM, kTicketLifetimeSeconds);
+    if (rc != 0)
+      return make_error(ErrorKind::kInternal, "TLS session tickets: " + tls_strerror(rc));
     c->has_tickets = true;
   }
 
@@ -408,6 +407,10 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::server(const TlsServerOpti
     if (c->has_tickets)
       mbedtls_ssl_conf_session_tickets_cb(conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
                                           &c->tickets);
+    // A TLS 1.3 session resumed from an mbedTLS ticket comes back without the client's
+    // certificate, which require_certificate (and use_identity_as_username) need: no TLS 1.3
+    // tickets there. TLS 1.2 tickets keep the certificate.
+    if (o.require_certificate) mbedtls_ssl_conf_new_session_tickets(conf, 0);
   }
   if (!c->alpn.empty()) {
     if (int rc = mbedtls_ssl_conf_alpn_protocols(&c->conf, c->alpn_ptrs.data()); rc != 0)

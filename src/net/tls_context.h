@@ -36,9 +36,9 @@ struct TlsServerOptions {
 
 struct TlsClientOptions {
   std::string cafile, capath;
-  bool use_os_certs = false;      // add /etc/ssl/certs/ca-certificates.crt
-  std::string certfile, keyfile;  // client certificate, both or neither
-  bool insecure = false;          // skip the host name check only (mosquitto --insecure)
+  bool use_os_certs = false;                 // add /etc/ssl/certs/ca-certificates.crt
+  std::string certfile, keyfile;             // client certificate, both or neither
+  bool insecure = false;                     // skip the host name check only (mosquitto --insecure)
   std::string tls_version, tls_max_version;  // as in TlsServerOptions
   std::string ciphers, ciphers_tls13;
   std::vector<std::string> alpn;

@@ -51,7 +51,7 @@ struct TlsTransport::Conn {
   bool saw_peer_cert = false;  // the verify callback ran for the peer's leaf certificate
   bool nodelay_set = false;
   size_t max_payload = 16384;
-  std::string peek;    // server: the first record, read before mbedTLS sees it
+  std::string peek;  // server: the first record, read before mbedTLS sees it
   size_t peek_pos = 0;
   IoResult inner_result;  // the inner transport's failure behind a BIO error
   std::string error;      // why we failed

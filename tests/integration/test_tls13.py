@@ -171,3 +171,60 @@ def test_mq_clients_tls13_against_debian_mosquitto(debian_tls13, pki, tmp_path, 
     if names == "mq":
         assert (b"server requires a client certificate" in r.stderr or
                 b"connection was lost" in r.stderr), r.stderr
+
+
+def s_client_session(port, pki, flag, sess, out, cert=None, send=b""):
+    """s_client saving (-sess_out) or offering (-sess_in) a session; stdin held open briefly so
+    TLS 1.3 tickets, which come after the handshake, are read. Returns stdout + stderr."""
+    argv = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port, "-CAfile",
+            str(pki / "ca" / "ca.crt"), "-servername", "localhost", flag,
+            "-sess_out" if out else "-sess_in", str(sess)]
+    if cert:
+        argv += ["-cert", str(pki / "ca" / (cert + ".crt")), "-key",
+                 str(pki / "ca" / (cert + ".key"))]
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    if send:
+        p.stdin.write(send)
+        p.stdin.flush()
+    try:
+        p.wait(0.7)
+    except subprocess.TimeoutExpired:
+        pass
+    o, e = p.communicate(timeout=10)
+    return o + e
+
+
+CONNECT_ALICE = b"\x10\x11\x00\x04MQTT\x04\x02\x00\x3c\x00\x05res01"
+
+
+@pytest.mark.parametrize("flag,name,_", VERSIONS)
+def test_session_resumption(start_broker, pki, tmp_path, flag, name, _):
+    """A reconnecting client resumes its session (tickets) instead of a full handshake."""
+    port = free_port()
+    b = start_broker("listener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n" %
+                     (port, pki / "ca" / "server.crt", pki / "ca" / "server.key"))
+    assert brokers.wait_for_port(port, 5.0, b.proc), b.log()
+    sess = tmp_path / "sess"
+    first = s_client_session(port, pki, flag, sess, True)
+    assert b"New, " + name.encode() in first, first
+    again = s_client_session(port, pki, flag, sess, False)
+    assert b"Reused, " + name.encode() in again, again
+
+
+@pytest.mark.mq_only
+@pytest.mark.parametrize("flag,name,_", VERSIONS)
+def test_resumption_keeps_the_certificate_identity(start_broker, pki, tmp_path, flag, name, _):
+    """require_certificate + use_identity_as_username: a TLS 1.2 session resumed from a ticket
+    still carries the client's certificate (its CN is the user name). mbedTLS's TLS 1.3 tickets
+    would not, so such a listener issues none (the next connect is a full handshake)."""
+    b, port = start_tls(start_broker, pki)
+    sess = tmp_path / "sess"
+    first = s_client_session(port, pki, flag, sess, True, cert="alice")
+    assert b"New, " + name.encode() in first, first
+    if name == "TLSv1.3":
+        assert not sess.exists()  # s_client got no ticket, so it saved no session
+        return
+    again = s_client_session(port, pki, flag, sess, False, cert="alice", send=CONNECT_ALICE)
+    assert b"Reused, " + name.encode() in again, again
+    b.wait_log(r"New client connected from .* as res01 .*u'alice'")

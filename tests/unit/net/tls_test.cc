@@ -13,8 +13,8 @@
 namespace mq::net {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::client_result_after_read;
+using ::testing::HasSubstr;
 using testing::kTlsVersions;
 using testing::make_tls_pair;
 using testing::run_handshake;
@@ -76,39 +76,39 @@ std::string* TlsTest::dir_ = nullptr;
 
 TEST_F(TlsTest, HandshakeAlpnAndPeerIdentity) {
   for (const char* max : kTlsVersions) {
-  SCOPED_TRACE(max);
-  TlsServerOptions so = server_opts();
-  so.require_certificate = true;
-  so.alpn = {"mqtt"};
-  TlsClientOptions co = client_opts();
-  co.tls_max_version = max;
-  co.certfile = f("alice.crt");
-  co.keyfile = f("alice.key");
-  co.alpn = {"mqtt"};
-  TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
-  EXPECT_FALSE(p.client->handshake_done());
-  EXPECT_EQ(p.client->wanted_events(false, false) & EPOLLOUT, uint32_t(EPOLLOUT));
-  EXPECT_EQ(p.server->wanted_events(false, false) & EPOLLIN, uint32_t(EPOLLIN));
-  auto o = run_handshake(p);
-  ASSERT_TRUE(o.both_ok()) << p.client->error_text(o.client) << " / "
-                           << p.server->error_text(o.server);
-  EXPECT_TRUE(p.server->handshake_done());
-  EXPECT_STREQ(p.server->name(), "tls");
-  EXPECT_EQ(p.server->tls(), p.server.get());
-  EXPECT_EQ(p.server->alpn_protocol(), "mqtt");
-  EXPECT_EQ(p.client->alpn_protocol(), "mqtt");
-  EXPECT_EQ(p.server->protocol_version(), testing::version_name(max));
-  EXPECT_EQ(p.client->protocol_version(), testing::version_name(max));
-  // TLS 1.3 suites name no key exchange.
-  EXPECT_THAT(p.server->cipher_suite(), HasSubstr(*max ? "ECDHE-ECDSA" : "TLS1-3-"));
-  EXPECT_THAT(p.server->cipher_suite(), ::testing::AnyOf(HasSubstr("GCM"), HasSubstr("CHACHA")));
-  EXPECT_TRUE(p.server->has_peer_certificate());
-  EXPECT_EQ(p.server->peer_common_name(), "alice");
-  EXPECT_EQ(p.server->peer_subject_rfc2253(), "CN=alice,O=mq");
-  EXPECT_TRUE(p.client->has_peer_certificate());
-  EXPECT_EQ(p.client->peer_common_name(), "broker.local");
-  EXPECT_EQ(p.client->peer_subject_rfc2253(), "CN=broker.local");
-  EXPECT_EQ(p.server->psk_identity(), "");
+    SCOPED_TRACE(max);
+    TlsServerOptions so = server_opts();
+    so.require_certificate = true;
+    so.alpn = {"mqtt"};
+    TlsClientOptions co = client_opts();
+    co.tls_max_version = max;
+    co.certfile = f("alice.crt");
+    co.keyfile = f("alice.key");
+    co.alpn = {"mqtt"};
+    TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
+    EXPECT_FALSE(p.client->handshake_done());
+    EXPECT_EQ(p.client->wanted_events(false, false) & EPOLLOUT, uint32_t(EPOLLOUT));
+    EXPECT_EQ(p.server->wanted_events(false, false) & EPOLLIN, uint32_t(EPOLLIN));
+    auto o = run_handshake(p);
+    ASSERT_TRUE(o.both_ok()) << p.client->error_text(o.client) << " / "
+                             << p.server->error_text(o.server);
+    EXPECT_TRUE(p.server->handshake_done());
+    EXPECT_STREQ(p.server->name(), "tls");
+    EXPECT_EQ(p.server->tls(), p.server.get());
+    EXPECT_EQ(p.server->alpn_protocol(), "mqtt");
+    EXPECT_EQ(p.client->alpn_protocol(), "mqtt");
+    EXPECT_EQ(p.server->protocol_version(), testing::version_name(max));
+    EXPECT_EQ(p.client->protocol_version(), testing::version_name(max));
+    // TLS 1.3 suites name no key exchange.
+    EXPECT_THAT(p.server->cipher_suite(), HasSubstr(*max ? "ECDHE-ECDSA" : "TLS1-3-"));
+    EXPECT_THAT(p.server->cipher_suite(), ::testing::AnyOf(HasSubstr("GCM"), HasSubstr("CHACHA")));
+    EXPECT_TRUE(p.server->has_peer_certificate());
+    EXPECT_EQ(p.server->peer_common_name(), "alice");
+    EXPECT_EQ(p.server->peer_subject_rfc2253(), "CN=alice,O=mq");
+    EXPECT_TRUE(p.client->has_peer_certificate());
+    EXPECT_EQ(p.client->peer_common_name(), "broker.local");
+    EXPECT_EQ(p.client->peer_subject_rfc2253(), "CN=broker.local");
+    EXPECT_EQ(p.server->psk_identity(), "");
   }
 }
 
@@ -495,44 +495,44 @@ TEST_F(TlsTest, InsecureSkipsOnlyTheHostNameCheck) {
 // TLS 1.2 PSK suites and TLS 1.3 external PSKs; the 1.3 failures come as other alerts.
 TEST_F(TlsTest, PskHandshakeWithIdentity) {
   for (const char* max : kTlsVersions) {
-  SCOPED_TRACE(max);
-  const bool v13 = !*max;
-  TlsServerOptions so;
-  so.psk_hint = "mq";
-  so.psk = {{"dev1", "00112233445566778899aabbccddeeff"}, {"dev2", "0102"}};
-  TlsClientOptions co;
-  co.tls_max_version = max;
-  co.psk = "00112233445566778899AABBCCDDEEFF";
-  co.psk_identity = "dev1";
-  TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
-  auto o = run_handshake(p);
-  ASSERT_TRUE(o.both_ok()) << p.client->error_text(o.client) << " / "
-                           << p.server->error_text(o.server);
-  EXPECT_EQ(p.server->protocol_version(), testing::version_name(max));
-  EXPECT_THAT(p.server->cipher_suite(), HasSubstr(v13 ? "TLS1-3-" : "PSK"));
-  EXPECT_EQ(p.server->peer_common_name(), "dev1");
-  EXPECT_EQ(p.server->psk_identity(), "dev1");
-  EXPECT_FALSE(p.server->has_peer_certificate());
-  EXPECT_EQ(p.client->psk_identity(), "dev1");
+    SCOPED_TRACE(max);
+    const bool v13 = !*max;
+    TlsServerOptions so;
+    so.psk_hint = "mq";
+    so.psk = {{"dev1", "00112233445566778899aabbccddeeff"}, {"dev2", "0102"}};
+    TlsClientOptions co;
+    co.tls_max_version = max;
+    co.psk = "00112233445566778899AABBCCDDEEFF";
+    co.psk_identity = "dev1";
+    TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
+    auto o = run_handshake(p);
+    ASSERT_TRUE(o.both_ok()) << p.client->error_text(o.client) << " / "
+                             << p.server->error_text(o.server);
+    EXPECT_EQ(p.server->protocol_version(), testing::version_name(max));
+    EXPECT_THAT(p.server->cipher_suite(), HasSubstr(v13 ? "TLS1-3-" : "PSK"));
+    EXPECT_EQ(p.server->peer_common_name(), "dev1");
+    EXPECT_EQ(p.server->psk_identity(), "dev1");
+    EXPECT_FALSE(p.server->has_peer_certificate());
+    EXPECT_EQ(p.client->psk_identity(), "dev1");
 
-  co.psk_identity = "nobody";
-  TlsPair q = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
-  o = run_handshake(q);
-  ASSERT_EQ(o.server.status, IoStatus::kError);
-  EXPECT_EQ(q.server->error_text(o.server), "unknown PSK identity 'nobody'");
-  EXPECT_EQ(q.client->error_text(o.client),
-            v13 ? "the server refused the handshake (unknown PSK identity?)"
-                : "the server does not know our PSK identity");
+    co.psk_identity = "nobody";
+    TlsPair q = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
+    o = run_handshake(q);
+    ASSERT_EQ(o.server.status, IoStatus::kError);
+    EXPECT_EQ(q.server->error_text(o.server), "unknown PSK identity 'nobody'");
+    EXPECT_EQ(q.client->error_text(o.client),
+              v13 ? "the server refused the handshake (unknown PSK identity?)"
+                  : "the server does not know our PSK identity");
 
-  co.psk_identity = "dev2";  // right identity, wrong key
-  TlsPair r = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
-  o = run_handshake(r);
-  EXPECT_EQ(r.server->error_text(o.server), v13
-                                                ? "the PSK binder did not verify (wrong PSK key?)"
-                                                : "the handshake did not decrypt (wrong PSK key?)");
-  EXPECT_EQ(r.client->error_text(o.client),
-            v13 ? "the server could not verify our PSK (wrong PSK key?)"
-                : "the server could not decrypt our handshake (wrong PSK key?)");
+    co.psk_identity = "dev2";  // right identity, wrong key
+    TlsPair r = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
+    o = run_handshake(r);
+    EXPECT_EQ(r.server->error_text(o.server),
+              v13 ? "the PSK binder did not verify (wrong PSK key?)"
+                  : "the handshake did not decrypt (wrong PSK key?)");
+    EXPECT_EQ(r.client->error_text(o.client),
+              v13 ? "the server could not verify our PSK (wrong PSK key?)"
+                  : "the server could not decrypt our handshake (wrong PSK key?)");
   }
 }
 
@@ -615,8 +615,8 @@ TEST_F(TlsTest, MemoryPerConnection) {
     size_t server_only = mallinfo2().uordblks - before;
     if (both == 0) GTEST_SKIP() << "no malloc accounting (sanitizer build)";
     std::cout << "[ memory   ] one " << testing::version_name(max)
-              << " server connection: " << server_only << " bytes; client: "
-              << (both - server_only) << " bytes\n";
+              << " server connection: " << server_only << " bytes; client: " << (both - server_only)
+              << " bytes\n";
     RecordProperty(*max ? "server_connection_bytes_tls12" : "server_connection_bytes_tls13",
                    int(server_only));
     EXPECT_LT(server_only, size_t(64 * 1024));
