@@ -98,13 +98,18 @@ TEST(CipherList, DefaultsAreEcdheAead) {
   if (!ctx.ok()) GTEST_SKIP() << ctx.error().to_string();
   // TLS 1.3 suites are all AEAD and name no key exchange; the TLS 1.2 ones must be ECDHE.
   for (const std::string& s : (*ctx)->cipher_suites()) {
-    if (s.rfind("TLS1-3-", 0) != 0) EXPECT_THAT(s, HasSubstr("ECDHE"));
+    if (s.rfind("TLS1-3-", 0) != 0) {
+      EXPECT_THAT(s, HasSubstr("ECDHE"));
+    }
     EXPECT_THAT(s, ::testing::AnyOf(HasSubstr("GCM"), HasSubstr("CHACHA20-POLY1305")));
   }
   auto psk = TlsContext::client(client("", "0102", "x"));
   ASSERT_TRUE(psk.ok()) << psk.error().to_string();
-  for (const std::string& s : (*psk)->cipher_suites())
-    if (s.rfind("TLS1-3-", 0) != 0) EXPECT_THAT(s, HasSubstr("PSK"));
+  for (const std::string& s : (*psk)->cipher_suites()) {
+    if (s.rfind("TLS1-3-", 0) != 0) {
+      EXPECT_THAT(s, HasSubstr("PSK"));
+    }
+  }
 }
 
 TEST(CipherList, UnknownNameIsNamed) {
