@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up a fresh Debian 12 machine and builds the static `build/mq`.
+# Sets up a fresh Debian 12 (or 13) machine and builds the static `build/mq`. On Debian 12 it
+# adds Debian 13 as an apt source pinned to the mbedTLS packages and installs mbedTLS 3.6 LTS.
 #   ./setup.sh           build dependencies + release build
 #   ./setup.sh --test    also what the tests need (Mosquitto, paho-mqtt, pytest, clang, node)
 set -euo pipefail
@@ -17,16 +18,65 @@ testing=0
 ((testing)) && ! command -v node >/dev/null && want+=(nodejs)
 ((testing)) && ! command -v npm >/dev/null && want+=(npm)
 
+sudo=""
+[[ $(id -u) -ne 0 ]] && sudo="sudo"
+apt_updated=0
+
+# mq needs mbedTLS 3.6 LTS (TLS 1.3; 2.28 is end of life). Debian 13 ships it as libmbedtls-dev;
+# on Debian 12 it comes from Debian 13 through an apt source that a pin limits to the mbedTLS
+# packages, so nothing else on the machine moves to Debian 13. Written every run (idempotent).
+trixie_source=/etc/apt/sources.list.d/mq-trixie-mbedtls.sources
+trixie_pin=/etc/apt/preferences.d/mq-trixie-mbedtls
+write_if_changed() {  # PATH CONTENT: rewrites PATH only when CONTENT differs; 0 if rewritten
+  if [[ -f "$1" ]] && [[ "$(cat "$1")" == "$2" ]]; then return 1; fi
+  printf '%s\n' "$2" | $sudo tee "$1" >/dev/null
+}
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+if [[ "$codename" == "bookworm" ]]; then
+  changed=0
+  write_if_changed "$trixie_source" "# Debian 13 (trixie), used only for mbedTLS 3.6 LTS (see $trixie_pin).
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" && changed=1
+  write_if_changed "$trixie_pin" "# Nothing comes from Debian 13 (trixie) except the mbedTLS 3.6 packages.
+Package: *
+Pin: release n=trixie
+Pin-Priority: 1
+
+Package: libmbedtls* libmbedcrypto* libmbedx509*
+Pin: release n=trixie
+Pin-Priority: 990" && changed=1
+  policy=$(apt-cache policy libmbedtls-dev 2>/dev/null || true)  # no pipe: grep -q + pipefail
+  if ((changed)) || [[ "$policy" != *trixie* ]]; then
+    $sudo apt-get update -qq
+    apt_updated=1
+  fi
+fi
+
 missing=()
 for p in "${want[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
 if ((${#missing[@]})); then
-  sudo=""
-  [[ $(id -u) -ne 0 ]] && sudo="sudo"
   echo "Installing: ${missing[*]}"
-  $sudo apt-get update -qq
+  ((apt_updated)) || $sudo apt-get update -qq
+  apt_updated=1
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# An older libmbedtls-dev (Debian 12's 2.28) is replaced by 3.6 (through the pin on Debian 12).
+mbedtls_version=$(dpkg-query -W -f='${Version}' libmbedtls-dev 2>/dev/null || true)
+if ! dpkg --compare-versions "${mbedtls_version:-0}" ge 3.6; then
+  echo "Installing libmbedtls-dev 3.6 (found ${mbedtls_version:-none})"
+  ((apt_updated)) || $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libmbedtls-dev >/dev/null
+  mbedtls_version=$(dpkg-query -W -f='${Version}' libmbedtls-dev)
+  if ! dpkg --compare-versions "$mbedtls_version" ge 3.6; then
+    echo "error: libmbedtls-dev $mbedtls_version installed; mq needs 3.6 or newer" >&2
+    exit 1
+  fi
 fi
 
 # Chromium for the browser test: large, so a failed install only skips that test.

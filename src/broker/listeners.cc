@@ -52,6 +52,7 @@ Result<std::shared_ptr<const net::TlsContext>> make_tls(const ListenerConfig& lc
   o.require_certificate = lc.require_certificate;
   o.tls_version = lc.tls_version;
   o.ciphers = lc.ciphers;
+  o.ciphers_tls13 = lc.ciphers_tls13;
   o.psk_hint = lc.psk_hint;
   o.alpn = {"mqtt"};
   if (!lc.psk_hint.empty()) {

@@ -167,11 +167,11 @@ constexpr OptionSpec kOptions[] = {
      .usage = {{T::kPub | T::kSub, " --keyform : keyfile type, can be either \"pem\" or \"engine\"."}},
      .missing = "keyform", .text = &C::keyform},
     {.long_name = "ciphers", .group = G::kTls, .arg = A::kString, .metavar = "ciphers",
-     .help = "OpenSSL-style cipher list",
+     .help = "OpenSSL-style cipher list (TLS 1.2 suites)",
      .usage = " --ciphers : openssl compatible list of TLS ciphers to support.",
      .missing = "ciphers", .text = &C::ciphers},
     {.long_name = "tls-version", .group = G::kTls, .arg = A::kString, .metavar = "version",
-     .help = "tlsv1.2",
+     .help = "lowest TLS version: tlsv1.3 or tlsv1.2 (default)",
      .usage = " --tls-version : TLS protocol version, can be one of tlsv1.3 tlsv1.2 or tlsv1.1.\n"
               "                 Defaults to tlsv1.2 if available.",
      .missing = "version", .text = &C::tls_version},

@@ -1,17 +1,17 @@
-// mbedTLS 2.28 implementation of the writing half of cert_backend.h: random numbers, key
-// generation and certificate issuance. 2.28's certificate writer has no setter for
-// subjectAltName or extendedKeyUsage, so their DER is built here with asn1write (which writes
-// backwards from the end of a buffer) and added as raw extensions. Names are linked into the
-// writer's lists by hand so that attribute order and string types survive exactly.
-#include <mbedtls/asn1write.h>
-#include <mbedtls/bignum.h>
-#include <mbedtls/ctr_drbg.h>
+// mbedTLS 3.6 implementation of the writing half of cert_backend.h: random numbers, key
+// generation and certificate issuance. subjectAltName goes through the writer's own setter
+// (extendedKeyUsage does not: 3.6's setter marks it critical). Names are linked into the
+// writer's lists by hand so that attribute order and string types survive exactly (the string
+// form mbedTLS parses would normalise them).
 #include <mbedtls/ecp.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/rsa.h>
 #include <mbedtls/x509_crt.h>
+extern "C" {  // psa_util.h has no C++ guards of its own
+#include <mbedtls/psa_util.h>
+}
+#include <psa/crypto.h>
 
 #include <cstring>
 #include <ctime>
@@ -36,36 +36,26 @@ namespace {
 using backend::backend_error;
 using backend::PkContext;
 
-// A seeded CTR-DRBG; one per operation (cheap next to key generation or signing).
+// PSA's random generator, which key generation, signing and blinding all draw from.
 class Rng {
  public:
-  Rng() {
-    mbedtls_entropy_init(&entropy_);
-    mbedtls_ctr_drbg_init(&drbg_);
-    static const char kPers[] = "mq certgen";
-    seed_status_ = mbedtls_ctr_drbg_seed(&drbg_, mbedtls_entropy_func, &entropy_,
-                                         reinterpret_cast<const unsigned char*>(kPers),
-                                         sizeof kPers - 1);
-  }
-  ~Rng() {
-    mbedtls_ctr_drbg_free(&drbg_);
-    mbedtls_entropy_free(&entropy_);
-  }
+  Rng() : status_(psa_crypto_init()) {}  // idempotent
   Rng(const Rng&) = delete;
   Rng& operator=(const Rng&) = delete;
 
-  int seed_status() const { return seed_status_; }
-  static int fill(void* self, unsigned char* out, size_t n) {
-    return mbedtls_ctr_drbg_random(&static_cast<Rng*>(self)->drbg_, out, n);
+  int seed_status() const { return status_ == PSA_SUCCESS ? 0 : int(status_); }
+  static int fill(void* /*self*/, unsigned char* out, size_t n) {
+    return mbedtls_psa_get_random(MBEDTLS_PSA_RANDOM_STATE, out, n);
   }
 
  private:
-  mbedtls_entropy_context entropy_;
-  mbedtls_ctr_drbg_context drbg_;
-  int seed_status_ = 0;
+  psa_status_t status_;
 };
 
-Error rng_error(int code) { return backend_error(ErrorKind::kInternal, "cannot seed the RNG", code); }
+Error rng_error(int code) {
+  return make_error(ErrorKind::kInternal,
+                    "cannot start the random generator (PSA status " + std::to_string(code) + ")");
+}
 
 // "YYYYMMDDHHMMSS" in UTC, as the certificate writer wants it.
 Result<std::string> validity_time(int64_t t) {
@@ -100,69 +90,25 @@ mbedtls_asn1_named_data* link_name(const DistinguishedName& dn,
   return head;
 }
 
-// SubjectAltName ::= SEQUENCE OF GeneralName; dNSName [2] IA5String, iPAddress [7] OCTET STRING.
-Result<std::string> san_der(const AltNames& names) {
-  std::vector<unsigned char> buf(256);
-  for (const auto& d : names.dns) buf.resize(buf.size() + d.size() + 8);
-  buf.resize(buf.size() + names.ip.size() * 24);
-  unsigned char* start = buf.data();
-  unsigned char* p = start + buf.size();
-  int len = 0;
-  auto add = [&](int r) {
-    if (r < 0) return false;
-    len += r;
-    return true;
+// The writer encodes backwards, so a list's head comes out last: the nodes are prepended in the
+// order wanted (DNS names, then IP addresses) and the head is the last one. Returns the head.
+mbedtls_x509_san_list* link_san(const AltNames& names,
+                                std::vector<mbedtls_x509_san_list>* storage) {
+  storage->assign(names.dns.size() + names.ip.size(), mbedtls_x509_san_list{});
+  mbedtls_x509_san_list* head = nullptr;
+  size_t k = 0;
+  auto add = [&](int type, const std::string& v) {
+    mbedtls_x509_san_list& n = (*storage)[k++];
+    n.node.type = type;
+    n.node.san.unstructured_name.p =
+        reinterpret_cast<unsigned char*>(const_cast<char*>(v.data()));
+    n.node.san.unstructured_name.len = v.size();
+    n.next = head;
+    head = &n;
   };
-  for (size_t i = names.ip.size(); i-- > 0;) {
-    const std::string& ip = names.ip[i];
-    if (!add(mbedtls_asn1_write_raw_buffer(&p, start, reinterpret_cast<const unsigned char*>(
-                                                          ip.data()), ip.size())) ||
-        !add(mbedtls_asn1_write_len(&p, start, ip.size())) ||
-        !add(mbedtls_asn1_write_tag(&p, start, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 7))) {
-      return make_error(ErrorKind::kInternal, "cannot encode subjectAltName");
-    }
-  }
-  for (size_t i = names.dns.size(); i-- > 0;) {
-    const std::string& d = names.dns[i];
-    if (!add(mbedtls_asn1_write_raw_buffer(&p, start, reinterpret_cast<const unsigned char*>(
-                                                          d.data()), d.size())) ||
-        !add(mbedtls_asn1_write_len(&p, start, d.size())) ||
-        !add(mbedtls_asn1_write_tag(&p, start, MBEDTLS_ASN1_CONTEXT_SPECIFIC | 2))) {
-      return make_error(ErrorKind::kInternal, "cannot encode subjectAltName");
-    }
-  }
-  if (!add(mbedtls_asn1_write_len(&p, start, size_t(len))) ||
-      !add(mbedtls_asn1_write_tag(&p, start, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))) {
-    return make_error(ErrorKind::kInternal, "cannot encode subjectAltName");
-  }
-  return std::string(reinterpret_cast<const char*>(p), size_t(len));
-}
-
-// ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId
-Result<std::string> eku_der(bool server_auth, bool client_auth) {
-  unsigned char buf[64];
-  unsigned char* p = buf + sizeof buf;
-  int len = 0;
-  int r = 0;
-  if (client_auth) {
-    r = mbedtls_asn1_write_oid(&p, buf, MBEDTLS_OID_CLIENT_AUTH,
-                               MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH));
-    if (r < 0) return make_error(ErrorKind::kInternal, "cannot encode extendedKeyUsage");
-    len += r;
-  }
-  if (server_auth) {
-    r = mbedtls_asn1_write_oid(&p, buf, MBEDTLS_OID_SERVER_AUTH,
-                               MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH));
-    if (r < 0) return make_error(ErrorKind::kInternal, "cannot encode extendedKeyUsage");
-    len += r;
-  }
-  r = mbedtls_asn1_write_len(&p, buf, size_t(len));
-  if (r < 0) return make_error(ErrorKind::kInternal, "cannot encode extendedKeyUsage");
-  len += r;
-  r = mbedtls_asn1_write_tag(&p, buf, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE);
-  if (r < 0) return make_error(ErrorKind::kInternal, "cannot encode extendedKeyUsage");
-  len += r;
-  return std::string(reinterpret_cast<const char*>(p), size_t(len));
+  for (const std::string& d : names.dns) add(MBEDTLS_X509_SAN_DNS_NAME, d);
+  for (const std::string& ip : names.ip) add(MBEDTLS_X509_SAN_IP_ADDRESS, ip);
+  return head;
 }
 
 // Owns a certificate writer whose name lists point into caller-held storage.
@@ -170,8 +116,10 @@ class CrtWriter {
  public:
   CrtWriter() { mbedtls_x509write_crt_init(&w_); }
   ~CrtWriter() {
-    w_.subject = nullptr;  // nodes belong to the name storage, not to mbedTLS
-    w_.issuer = nullptr;
+    // The name nodes belong to the caller's storage, not to mbedTLS (no public setter takes
+    // pre-encoded names, hence the private fields).
+    w_.MBEDTLS_PRIVATE(subject) = nullptr;
+    w_.MBEDTLS_PRIVATE(issuer) = nullptr;
     mbedtls_x509write_crt_free(&w_);
   }
   CrtWriter(const CrtWriter&) = delete;
@@ -181,15 +129,6 @@ class CrtWriter {
  private:
   mbedtls_x509write_cert w_;
 };
-
-Status add_extension(mbedtls_x509write_cert* w, const char* oid, size_t oid_len,
-                     const Result<std::string>& der) {
-  if (!der.ok()) return der.error();
-  int r = mbedtls_x509write_crt_set_extension(
-      w, oid, oid_len, 0, reinterpret_cast<const unsigned char*>(der->data()), der->size());
-  if (r != 0) return backend_error(ErrorKind::kInternal, "cannot add extension", r);
-  return {};
-}
 
 }  // namespace
 
@@ -288,20 +227,18 @@ Result<std::string> issue_certificate(const CertTemplate& tmpl,
   mbedtls_x509write_cert* w = writer.get();
   mbedtls_x509write_crt_set_version(w, MBEDTLS_X509_CRT_VERSION_3);
   // SHA-384 pairs with a P-384 issuer key; SHA-256 everywhere else.
-  bool p384 = mbedtls_pk_get_type(issuer_key.get()) == MBEDTLS_PK_ECKEY &&
-              mbedtls_pk_ec(*issuer_key.get())->grp.id == MBEDTLS_ECP_DP_SECP384R1;
+  bool p384 =
+      mbedtls_pk_get_type(issuer_key.get()) == MBEDTLS_PK_ECKEY &&
+      mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(*issuer_key.get())) == MBEDTLS_ECP_DP_SECP384R1;
   mbedtls_x509write_crt_set_md_alg(w, p384 ? MBEDTLS_MD_SHA384 : MBEDTLS_MD_SHA256);
   mbedtls_x509write_crt_set_subject_key(w, subject_key.get());
   mbedtls_x509write_crt_set_issuer_key(w, issuer_key.get());
-  w->subject = link_name(tmpl.subject, &subject_nodes);
-  w->issuer = link_name(issuer, &issuer_nodes);
+  w->MBEDTLS_PRIVATE(subject) = link_name(tmpl.subject, &subject_nodes);
+  w->MBEDTLS_PRIVATE(issuer) = link_name(issuer, &issuer_nodes);
 
-  mbedtls_mpi serial;
-  mbedtls_mpi_init(&serial);
-  r = mbedtls_mpi_read_binary(&serial, reinterpret_cast<const unsigned char*>(tmpl.serial.data()),
-                              tmpl.serial.size());
-  if (r == 0) r = mbedtls_x509write_crt_set_serial(w, &serial);
-  mbedtls_mpi_free(&serial);
+  std::string serial = tmpl.serial;  // big-endian, positive: written as the INTEGER's content
+  r = mbedtls_x509write_crt_set_serial_raw(w, reinterpret_cast<unsigned char*>(serial.data()),
+                                           serial.size());
   if (r != 0) return backend_error(ErrorKind::kInternal, "cannot set the serial number", r);
   r = mbedtls_x509write_crt_set_validity(w, from->c_str(), to->c_str());
   if (r != 0) return backend_error(ErrorKind::kInternal, "cannot set the validity", r);
@@ -312,16 +249,28 @@ Result<std::string> issue_certificate(const CertTemplate& tmpl,
   if (r == 0 && tmpl.key_usage != 0) r = mbedtls_x509write_crt_set_key_usage(w, tmpl.key_usage);
   if (r != 0) return backend_error(ErrorKind::kInternal, "cannot add extensions", r);
   if (tmpl.server_auth || tmpl.client_auth) {
-    Status s = add_extension(w, MBEDTLS_OID_EXTENDED_KEY_USAGE,
-                             MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE),
-                             eku_der(tmpl.server_auth, tmpl.client_auth));
-    if (!s) return s.error();
+    // mbedtls_x509write_crt_set_ext_key_usage marks the extension critical; certificates from
+    // `openssl req`/`x509` (and ours so far) carry it non-critical, so its few bytes are
+    // written here: SEQUENCE OF KeyPurposeId (two 8-byte OIDs at most, short lengths).
+    std::string der;
+    auto add = [&](const char* oid, size_t len) {
+      der += char(MBEDTLS_ASN1_OID);
+      der += char(len);
+      der.append(oid, len);
+    };
+    if (tmpl.server_auth) add(MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH));
+    if (tmpl.client_auth) add(MBEDTLS_OID_CLIENT_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_CLIENT_AUTH));
+    der.insert(0, 1, char(der.size()));
+    der.insert(0, 1, char(MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE));
+    r = mbedtls_x509write_crt_set_extension(
+        w, MBEDTLS_OID_EXTENDED_KEY_USAGE, MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0,
+        reinterpret_cast<const unsigned char*>(der.data()), der.size());
+    if (r != 0) return backend_error(ErrorKind::kInternal, "cannot add extendedKeyUsage", r);
   }
   if (!tmpl.alt_names.empty()) {
-    Status s = add_extension(w, MBEDTLS_OID_SUBJECT_ALT_NAME,
-                             MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME),
-                             san_der(tmpl.alt_names));
-    if (!s) return s.error();
+    std::vector<mbedtls_x509_san_list> san;
+    r = mbedtls_x509write_crt_set_subject_alternative_name(w, link_san(tmpl.alt_names, &san));
+    if (r != 0) return backend_error(ErrorKind::kInternal, "cannot add subjectAltName", r);
   }
   std::vector<unsigned char> out(16384);
   for (auto& dn : tmpl.alt_names.dns) out.resize(out.size() + dn.size() * 2);

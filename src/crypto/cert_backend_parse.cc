@@ -1,11 +1,16 @@
-// mbedTLS 2.28 implementation of the reading half of cert_backend.h: keys, certificates and
-// CSRs into plain structs, and chain verification. 2.28 does not parse a CSR's extensionRequest,
-// so the requested subjectAltName is read from the raw CertificationRequestInfo here.
+// mbedTLS 3.6 implementation of the reading half of cert_backend.h: keys, certificates and
+// CSRs (with the subjectAltName they request) into plain structs, and chain verification.
+// A few values have no public getter in 3.6 (path length, key usage bits, the CSR's signature):
+// those are read through MBEDTLS_PRIVATE.
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/pem.h>
 #include <mbedtls/x509_crt.h>
 #include <mbedtls/x509_csr.h>
+extern "C" {  // psa_util.h has no C++ guards of its own
+#include <mbedtls/psa_util.h>
+}
+#include <psa/crypto.h>
 
 #include <cstring>
 #include <ctime>
@@ -24,7 +29,7 @@ Result<KeyInfo> describe_key(mbedtls_pk_context* pk) {
     info.description = "RSA " + std::to_string(mbedtls_pk_get_bitlen(pk));
     info.rsa = true;
   } else if (type == MBEDTLS_PK_ECKEY || type == MBEDTLS_PK_ECKEY_DH || type == MBEDTLS_PK_ECDSA) {
-    switch (mbedtls_pk_ec(*pk)->grp.id) {
+    switch (mbedtls_ecp_keypair_get_group_id(mbedtls_pk_ec(*pk))) {
       case MBEDTLS_ECP_DP_SECP256R1: info.description = "EC P-256"; break;
       case MBEDTLS_ECP_DP_SECP384R1: info.description = "EC P-384"; break;
       case MBEDTLS_ECP_DP_SECP521R1: info.description = "EC P-521"; break;
@@ -43,8 +48,10 @@ Result<KeyInfo> describe_key(mbedtls_pk_context* pk) {
 Status load_private_key(std::string_view data, mbedtls_pk_context* pk) {
   std::string copy(data);  // PEM parsing wants the terminating NUL counted in the length
   size_t len = looks_like_pem(data) ? copy.size() + 1 : copy.size();
+  if (psa_crypto_init() != PSA_SUCCESS)  // the RNG below blinds RSA checks
+    return make_error(ErrorKind::kInternal, "cannot start the random generator");
   int r = mbedtls_pk_parse_key(pk, reinterpret_cast<const unsigned char*>(copy.c_str()), len,
-                               nullptr, 0);
+                               nullptr, 0, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
   if (r == MBEDTLS_ERR_PK_PASSWORD_REQUIRED || r == MBEDTLS_ERR_PK_PASSWORD_MISMATCH) {
     return make_error(ErrorKind::kUnsupported,
                       "the key is encrypted (decrypt it first: openssl pkey -in KEY -out KEY)");
@@ -102,11 +109,14 @@ Result<CertInfo> convert_cert(mbedtls_x509_crt* c) {
   info.serial.assign(reinterpret_cast<const char*>(c->serial.p), c->serial.len);
   info.not_before = convert_time(c->valid_from);
   info.not_after = convert_time(c->valid_to);
-  info.is_ca = c->ca_istrue != 0;
-  info.path_len = info.is_ca && c->max_pathlen > 0 ? c->max_pathlen - 1 : -1;  // stored +1
-  info.has_key_usage = (c->ext_types & MBEDTLS_X509_EXT_KEY_USAGE) != 0;
-  info.key_usage = c->key_usage & 0xff;
-  info.has_ext_key_usage = (c->ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE) != 0;
+  info.is_ca = mbedtls_x509_crt_get_ca_istrue(c) == 1;
+  const int max_pathlen = c->MBEDTLS_PRIVATE(max_pathlen);  // stored +1
+  info.path_len = info.is_ca && max_pathlen > 0 ? max_pathlen - 1 : -1;
+  info.has_key_usage = mbedtls_x509_crt_has_ext_type(c, MBEDTLS_X509_EXT_KEY_USAGE) != 0;
+  // mbedtls_x509_crt_check_key_usage cannot tell whether encipherOnly is set: read the bits.
+  info.key_usage = c->MBEDTLS_PRIVATE(key_usage) & 0xff;
+  info.has_ext_key_usage =
+      mbedtls_x509_crt_has_ext_type(c, MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE) != 0;
   if (info.has_ext_key_usage) {
     for (const mbedtls_x509_sequence* s = &c->ext_key_usage; s; s = s->next) {
       if (oid_is(s->buf, MBEDTLS_OID_SERVER_AUTH, MBEDTLS_OID_SIZE(MBEDTLS_OID_SERVER_AUTH))) {
@@ -121,7 +131,7 @@ Result<CertInfo> convert_cert(mbedtls_x509_crt* c) {
       }
     }
   }
-  if (c->ext_types & MBEDTLS_X509_EXT_SUBJECT_ALT_NAME) {
+  if (mbedtls_x509_crt_has_ext_type(c, MBEDTLS_X509_EXT_SUBJECT_ALT_NAME)) {
     for (const mbedtls_x509_sequence* s = &c->subject_alt_names; s; s = s->next) {
       backend::add_general_name(s->buf.tag, s->buf.p, s->buf.len, &info.alt_names);
     }
@@ -129,11 +139,9 @@ Result<CertInfo> convert_cert(mbedtls_x509_crt* c) {
   auto key = backend::describe_key(&c->pk);
   if (!key.ok()) return key.error();
   info.key = std::move(*key);
-  char alg[128];
-  if (mbedtls_x509_sig_alg_gets(alg, sizeof alg, &c->sig_oid, c->sig_pk, c->sig_md,
-                                c->sig_opts) > 0) {
-    info.signature_algorithm = alg;
-  }
+  const char* alg = nullptr;
+  if (mbedtls_oid_get_sig_alg_desc(&c->sig_oid, &alg) == 0 && alg != nullptr)
+    info.signature_algorithm = alg;  // "ECDSA with SHA256", "RSA with SHA-256", "RSASSA-PSS"
   return info;
 }
 
@@ -154,70 +162,6 @@ class CrtChain {
  private:
   mbedtls_x509_crt crt_;
 };
-
-// Reads the requested subjectAltName from a CertificationRequestInfo:
-//   SEQUENCE { version, subject, subjectPKInfo, [0] attributes }, Attribute ::= SEQUENCE {
-//   type OID, values SET }, and extensionRequest (1.2.840.113549.1.9.14) holds Extensions.
-void csr_requested_names(const mbedtls_x509_buf& cri, AltNames* out) {
-  static const char kExtRequest[] = MBEDTLS_OID_PKCS9 "\x0e";
-  unsigned char* p = cri.p;
-  const unsigned char* end = cri.p + cri.len;
-  size_t len = 0;
-  constexpr int kSeq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
-  if (mbedtls_asn1_get_tag(&p, end, &len, kSeq) != 0) return;
-  end = p + len;
-  for (int skip : {MBEDTLS_ASN1_INTEGER, kSeq, kSeq}) {
-    if (mbedtls_asn1_get_tag(&p, end, &len, skip) != 0) return;
-    p += len;
-  }
-  if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED) !=
-      0) {
-    return;
-  }
-  const unsigned char* attrs_end = p + len;
-  while (p < attrs_end) {
-    if (mbedtls_asn1_get_tag(&p, attrs_end, &len, kSeq) != 0) return;
-    const unsigned char* attr_end = p + len;
-    unsigned char* q = p;
-    p += len;
-    mbedtls_asn1_buf oid{};
-    if (mbedtls_asn1_get_tag(&q, attr_end, &oid.len, MBEDTLS_ASN1_OID) != 0) return;
-    oid.p = q;
-    q += oid.len;
-    if (!oid_is(oid, kExtRequest, sizeof kExtRequest - 1)) continue;
-    if (mbedtls_asn1_get_tag(&q, attr_end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET) != 0 ||
-        mbedtls_asn1_get_tag(&q, attr_end, &len, kSeq) != 0) {
-      return;
-    }
-    const unsigned char* exts_end = q + len;
-    while (q < exts_end) {
-      if (mbedtls_asn1_get_tag(&q, exts_end, &len, kSeq) != 0) return;
-      const unsigned char* ext_end = q + len;
-      unsigned char* e = q;
-      q += len;
-      mbedtls_asn1_buf ext_oid{};
-      if (mbedtls_asn1_get_tag(&e, ext_end, &ext_oid.len, MBEDTLS_ASN1_OID) != 0) return;
-      ext_oid.p = e;
-      e += ext_oid.len;
-      if (!oid_is(ext_oid, MBEDTLS_OID_SUBJECT_ALT_NAME,
-                  MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME))) {
-        continue;
-      }
-      if (mbedtls_asn1_get_tag(&e, ext_end, &len, MBEDTLS_ASN1_BOOLEAN) == 0) e += len;
-      if (mbedtls_asn1_get_tag(&e, ext_end, &len, MBEDTLS_ASN1_OCTET_STRING) != 0 ||
-          mbedtls_asn1_get_tag(&e, ext_end, &len, kSeq) != 0) {
-        return;
-      }
-      const unsigned char* names_end = e + len;
-      while (e < names_end) {
-        int tag = *e++;
-        if (mbedtls_asn1_get_len(&e, names_end, &len) != 0) return;
-        backend::add_general_name(tag, e, len, out);
-        e += len;
-      }
-    }
-  }
-}
 
 }  // namespace
 
@@ -262,20 +206,25 @@ Result<CsrInfo> parse_csr(std::string_view data) {
   size_t len = looks_like_pem(data) ? copy.size() + 1 : copy.size();
   int r = mbedtls_x509_csr_parse(&csr, reinterpret_cast<const unsigned char*>(copy.c_str()), len);
   if (r != 0) return backend_error(ErrorKind::kMalformed, "not a certificate request", r);
-  const mbedtls_md_info_t* md = mbedtls_md_info_from_type(csr.sig_md);
+  // mbedTLS parses but does not check a CSR's self-signature; its fields are private.
+  const mbedtls_md_type_t sig_md = csr.MBEDTLS_PRIVATE(sig_md);
+  const mbedtls_x509_buf& sig = csr.MBEDTLS_PRIVATE(sig);
+  const mbedtls_md_info_t* md = mbedtls_md_info_from_type(sig_md);
   unsigned char hash[MBEDTLS_MD_MAX_SIZE];
   if (md == nullptr || mbedtls_md(md, csr.cri.p, csr.cri.len, hash) != 0) {
     return make_error(ErrorKind::kUnsupported, "unsupported CSR signature algorithm");
   }
-  r = mbedtls_pk_verify_ext(csr.sig_pk, csr.sig_opts, &csr.pk, csr.sig_md, hash,
-                            mbedtls_md_get_size(md), csr.sig.p, csr.sig.len);
+  r = mbedtls_pk_verify_ext(csr.MBEDTLS_PRIVATE(sig_pk), csr.MBEDTLS_PRIVATE(sig_opts), &csr.pk,
+                            sig_md, hash, mbedtls_md_get_size(md), sig.p, sig.len);
   if (r != 0) return backend_error(ErrorKind::kMalformed, "the CSR's signature does not verify", r);
   CsrInfo info;
   info.subject = convert_name(&csr.subject);
   auto key = backend::describe_key(&csr.pk);
   if (!key.ok()) return key.error();
   info.key = std::move(*key);
-  csr_requested_names(csr.cri, &info.alt_names);
+  for (const mbedtls_x509_sequence* s = &csr.subject_alt_names; s != nullptr; s = s->next)
+    if (s->buf.p != nullptr) backend::add_general_name(s->buf.tag, s->buf.p, s->buf.len,
+                                                       &info.alt_names);
   return info;
 }
 

@@ -1,4 +1,4 @@
-// Helpers shared by the two halves of the mbedTLS 2.28 backend (cert_backend.cc writes keys and
+// Helpers shared by the two halves of the mbedTLS 3.6 backend (cert_backend.cc writes keys and
 // certificates, cert_backend_parse.cc reads them). Private to src/crypto: only the backend .cc
 // files include it, and it is the only header besides them that names mbedTLS types.
 #pragma once

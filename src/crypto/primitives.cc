@@ -1,10 +1,8 @@
 #include "crypto/primitives.h"
 
 #include <mbedtls/ctr_drbg.h>
-#include <mbedtls/md.h>
 #include <mbedtls/pkcs5.h>
 #include <mbedtls/sha512.h>
-#include <mbedtls/version.h>
 #include <sys/random.h>
 
 #include <cerrno>
@@ -69,17 +67,10 @@ Sha512Digest sha512(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   Sha512Digest digest;
   mbedtls_sha512_context ctx;
   mbedtls_sha512_init(&ctx);
-#if MBEDTLS_VERSION_MAJOR >= 3
   mbedtls_sha512_starts(&ctx, 0);
   mbedtls_sha512_update(&ctx, a.data(), a.size());
   mbedtls_sha512_update(&ctx, b.data(), b.size());
   mbedtls_sha512_finish(&ctx, digest.data());
-#else
-  mbedtls_sha512_starts_ret(&ctx, 0);
-  mbedtls_sha512_update_ret(&ctx, a.data(), a.size());
-  mbedtls_sha512_update_ret(&ctx, b.data(), b.size());
-  mbedtls_sha512_finish_ret(&ctx, digest.data());
-#endif
   mbedtls_sha512_free(&ctx);
   return digest;
 }
@@ -88,19 +79,8 @@ Status pbkdf2_hmac_sha512(std::string_view password, std::span<const uint8_t> sa
                           uint32_t iterations, std::span<uint8_t> out) {
   if (iterations == 0) return make_error(ErrorKind::kInternal, "pbkdf2: zero iterations");
   auto pw = reinterpret_cast<const unsigned char*>(password.data());
-#if MBEDTLS_VERSION_MAJOR >= 3
   int rc = mbedtls_pkcs5_pbkdf2_hmac_ext(MBEDTLS_MD_SHA512, pw, password.size(), salt.data(),
                                          salt.size(), iterations, uint32_t(out.size()), out.data());
-#else
-  mbedtls_md_context_t md;
-  mbedtls_md_init(&md);
-  int rc = mbedtls_md_setup(&md, mbedtls_md_info_from_type(MBEDTLS_MD_SHA512), 1);
-  if (rc == 0) {
-    rc = mbedtls_pkcs5_pbkdf2_hmac(&md, pw, password.size(), salt.data(), salt.size(), iterations,
-                                   uint32_t(out.size()), out.data());
-  }
-  mbedtls_md_free(&md);
-#endif
   if (rc != 0)
     return make_error(ErrorKind::kInternal, "pbkdf2 failed (" + std::to_string(rc) + ")");
   return {};

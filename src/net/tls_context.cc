@@ -4,6 +4,10 @@
 
 #include <mbedtls/error.h>
 #include <mbedtls/ssl_ciphersuites.h>
+extern "C" {  // psa_util.h has no C++ guards of its own
+#include <mbedtls/psa_util.h>
+}
+#include <psa/crypto.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +21,8 @@
 namespace mq::net {
 
 namespace {
+
+constexpr uint32_t kTicketLifetimeSeconds = 86400;
 
 Error config_error(std::string text) {
   return make_error(ErrorKind::kConfig, std::move(text));
@@ -61,6 +67,12 @@ constexpr const char* kDefaultCertSuites[] = {
     "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256", "TLS-ECDHE-RSA-WITH-CHACHA20-POLY1305-SHA256",
     "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256",       "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256",
 };
+// TLS 1.3 suites in OpenSSL's default order (ciphers_tls1.3 changes them).
+constexpr const char* kDefaultTls13Suites[] = {
+    "TLS1-3-AES-256-GCM-SHA384",
+    "TLS1-3-CHACHA20-POLY1305-SHA256",
+    "TLS1-3-AES-128-GCM-SHA256",
+};
 constexpr const char* kDefaultPskSuites[] = {
     "TLS-ECDHE-PSK-WITH-CHACHA20-POLY1305-SHA256",
     "TLS-PSK-WITH-AES-256-GCM-SHA384",
@@ -87,6 +99,15 @@ int lookup_suite(std::string name) {
   for (const CipherAlias& a : kCipherAliases)
     if (strcasecmp(a.openssl, name.c_str()) == 0) return mbedtls_ssl_get_ciphersuite_id(a.mbedtls);
   for (char& c : name) c = c == '_' ? '-' : char(toupper(static_cast<unsigned char>(c)));
+  return mbedtls_ssl_get_ciphersuite_id(name.c_str());
+}
+
+// A TLS 1.3 suite by its RFC 8446 / OpenSSL name ("TLS_AES_256_GCM_SHA384") or its mbedTLS name
+// ("TLS1-3-AES-256-GCM-SHA384"); 0 when unknown or not a TLS 1.3 suite.
+int lookup_tls13_suite(std::string name) {
+  for (char& c : name) c = c == '_' ? '-' : char(toupper(static_cast<unsigned char>(c)));
+  if (name.rfind("TLS-", 0) == 0) name = "TLS1-3-" + name.substr(4);
+  if (name.rfind("TLS1-3-", 0) != 0) return 0;
   return mbedtls_ssl_get_ciphersuite_id(name.c_str());
 }
 
@@ -162,28 +183,39 @@ Status load_own(TlsContext::Impl& c, const std::string& certfile, const std::str
   if (Status s = check_readable("keyfile", keyfile); !s) return s;
   if (int rc = mbedtls_x509_crt_parse_file(&c.own_cert, certfile.c_str()); rc != 0)
     return parse_error("certfile", certfile, "not a PEM/DER certificate", rc);
-  if (int rc = mbedtls_pk_parse_keyfile(&c.own_key, keyfile.c_str(), nullptr); rc != 0)
+  if (int rc = mbedtls_pk_parse_keyfile(&c.own_key, keyfile.c_str(), nullptr,
+                                        mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
+      rc != 0)
     return parse_error("keyfile", keyfile, "not an unencrypted private key", rc);
-  if (mbedtls_pk_check_pair(&c.own_cert.pk, &c.own_key) != 0)
+  if (mbedtls_pk_check_pair(&c.own_cert.pk, &c.own_key, mbedtls_psa_get_random,
+                            MBEDTLS_PSA_RANDOM_STATE) != 0)
     return config_error("keyfile " + keyfile + " does not belong to certfile " + certfile);
   c.has_own_cert = true;
   return {};
 }
 
-int rng(void* p, unsigned char* out, size_t len) {
-  return mbedtls_ctr_drbg_random(p, out, len);
+// PSA's generator (seeded by psa_crypto_init) serves every context, ticket keys included.
+Status init_psa() {
+  psa_status_t st = psa_crypto_init();  // idempotent and thread-safe in 3.6
+  if (st != PSA_SUCCESS)
+    return make_error(ErrorKind::kInternal, "PSA crypto init failed (" + std::to_string(st) + ")");
+  return {};
 }
 
-Status base_config(TlsContext::Impl& c, mbedtls_ssl_config* conf, const std::string& tls_version) {
+Status base_config(TlsContext::Impl& c, mbedtls_ssl_config* conf, const std::string& tls_version,
+                   const std::string& tls_max_version) {
   int rc =
       mbedtls_ssl_config_defaults(conf, c.server ? MBEDTLS_SSL_IS_SERVER : MBEDTLS_SSL_IS_CLIENT,
                                   MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
   if (rc != 0) return make_error(ErrorKind::kInternal, "TLS defaults: " + tls_strerror(rc));
-  auto range = parse_tls_version(tls_version);
+  auto range = parse_tls_version(tls_version, tls_max_version);
   if (!range.ok()) return range.error();
-  mbedtls_ssl_conf_min_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, range->min_minor + 1);
-  mbedtls_ssl_conf_max_version(conf, MBEDTLS_SSL_MAJOR_VERSION_3, range->max_minor + 1);
-  mbedtls_ssl_conf_rng(conf, rng, &c.drbg);
+  auto version = [](int minor) {
+    return minor >= 3 ? MBEDTLS_SSL_VERSION_TLS1_3 : MBEDTLS_SSL_VERSION_TLS1_2;
+  };
+  mbedtls_ssl_conf_min_tls_version(conf, version(range->min_minor));
+  mbedtls_ssl_conf_max_tls_version(conf, version(range->max_minor));
+  mbedtls_ssl_conf_rng(conf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
   mbedtls_ssl_conf_ciphersuites(conf, c.ciphers.data());
   mbedtls_ssl_conf_renegotiation(conf, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
   if (c.has_ca) mbedtls_ssl_conf_ca_chain(conf, &c.ca, c.has_crl ? &c.crl : nullptr);
@@ -194,12 +226,27 @@ Status base_config(TlsContext::Impl& c, mbedtls_ssl_config* conf, const std::str
   return {};
 }
 
-Status seed(TlsContext::Impl& c) {
-  static const char kPers[] = "mq tls";
-  int rc = mbedtls_ctr_drbg_seed(&c.drbg, mbedtls_entropy_func, &c.entropy,
-                                 reinterpret_cast<const unsigned char*>(kPers), sizeof kPers - 1);
-  if (rc != 0) return make_error(ErrorKind::kInternal, "seeding the TLS DRBG: " + tls_strerror(rc));
+// The context's suite list: TLS 1.3 suites first, then the TLS 1.2 ones (mbedTLS picks from the
+// part that matches the negotiated version).
+Status set_suites(TlsContext::Impl& c, const std::string& ciphers, const std::string& ciphers13,
+                  bool with_certs, bool with_psk) {
+  auto v13 = parse_tls13_suites(ciphers13);
+  if (!v13.ok()) return v13.error();
+  auto v12 = parse_cipher_list(ciphers, with_certs, with_psk);
+  if (!v12.ok()) return v12.error();
+  c.ciphers = std::move(*v13);
+  c.ciphers.insert(c.ciphers.end(), v12->begin(), v12->end());  // v12 brings the final 0
   return {};
+}
+
+// TLS 1.3 only: a client certificate is checked by the transport after the handshake. mbedTLS
+// would otherwise refuse it mid-handshake with an alert under handshake keys, which a client
+// that has already finished its side (OpenSSL, mbedTLS) cannot decrypt; afterwards the alert
+// travels under application keys and says why (certificate_required, unknown_ca, ...).
+int server_cert_cb(mbedtls_ssl_context* ssl) {
+  if (mbedtls_ssl_get_version_number(ssl) == MBEDTLS_SSL_VERSION_TLS1_3)
+    mbedtls_ssl_set_hs_authmode(ssl, MBEDTLS_SSL_VERIFY_OPTIONAL);
+  return 0;
 }
 
 int server_psk_cb(void* p, mbedtls_ssl_context* ssl, const unsigned char* id, size_t len) {
@@ -215,8 +262,7 @@ std::string tls_strerror(int code) {
 }
 
 TlsContext::Impl::Impl() {
-  mbedtls_entropy_init(&entropy);
-  mbedtls_ctr_drbg_init(&drbg);
+  mbedtls_ssl_ticket_init(&tickets);
   mbedtls_ssl_config_init(&conf);
   mbedtls_ssl_config_init(&conf_no_alpn);
   mbedtls_x509_crt_init(&ca);
@@ -232,8 +278,7 @@ TlsContext::Impl::~Impl() {
   mbedtls_x509_crt_free(&own_cert);
   mbedtls_pk_free(&own_key);
   mbedtls_x509_crl_free(&crl);
-  mbedtls_ctr_drbg_free(&drbg);
-  mbedtls_entropy_free(&entropy);
+  mbedtls_ssl_ticket_free(&tickets);
 }
 
 TlsContext::TlsContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -250,22 +295,42 @@ std::vector<std::string> TlsContext::cipher_suites() const {
   return out;
 }
 
-Result<TlsVersionRange> parse_tls_version(const std::string& text) {
-  if (text.empty() || text == "tlsv1.2") return TlsVersionRange{2, 2};
-  if (text == "tlsv1.1") {
-#if defined(MBEDTLS_SSL_PROTO_TLS1_1)
-    return TlsVersionRange{1, 2};
-#else
-    return config_error("tls_version tlsv1.1: TLS 1.1 is not compiled into this build");
-#endif
-  }
+// Mosquitto 2.0 reads tls_version as the lowest version allowed. TLS 1.0 and 1.1 do not exist
+// in mbedTLS 3.6, so "tlsv1.1" (accepted, as Mosquitto does) means 1.2 and 1.3 here.
+Result<TlsVersionRange> parse_tls_version(const std::string& text, const std::string& max_text) {
+  TlsVersionRange r{2, 3};
   if (text == "tlsv1.3")
-    return make_error(ErrorKind::kUnsupported,
-                      "tls_version tlsv1.3: TLS 1.3 is not available in this build (mbedTLS 2.28 "
-                      "has TLS 1.2 only); use tlsv1.2");
-  return config_error("tls_version '" + text +
-                      "': expected tlsv1.2 or tlsv1.1 (tlsv1.3 is not "
-                      "available in this build)");
+    r.min_minor = 3;
+  else if (!text.empty() && text != "tlsv1.2" && text != "tlsv1.1")
+    return config_error("tls_version '" + text + "': expected tlsv1.3, tlsv1.2 or tlsv1.1");
+  if (max_text == "tlsv1.2")
+    r.max_minor = 2;
+  else if (!max_text.empty() && max_text != "tlsv1.3")
+    return config_error("highest TLS version '" + max_text + "': expected tlsv1.3 or tlsv1.2");
+  if (r.min_minor > r.max_minor)
+    return config_error("tls_version " + text + " is above the highest version " + max_text);
+  return r;
+}
+
+Result<std::vector<int>> parse_tls13_suites(const std::string& text) {
+  std::vector<int> out;
+  size_t i = 0;
+  while (i <= text.size()) {
+    size_t j = text.find_first_of(":, ", i);
+    if (j == std::string::npos) j = text.size();
+    std::string tok = text.substr(i, j - i);
+    i = j + 1;
+    if (tok.empty()) continue;
+    int id = lookup_tls13_suite(tok);
+    if (id == 0)
+      return config_error("ciphers_tls1.3: unknown or unsupported TLS 1.3 cipher suite '" + tok +
+                          "'");
+    add_suite(out, id);
+  }
+  if (out.empty())
+    for (const char* n : kDefaultTls13Suites)
+      if (int id = mbedtls_ssl_get_ciphersuite_id(n); id != 0) add_suite(out, id);
+  return out;
 }
 
 Result<std::vector<int>> parse_cipher_list(const std::string& text, bool with_certs,
@@ -294,6 +359,7 @@ Result<std::vector<int>> parse_cipher_list(const std::string& text, bool with_ce
 }
 
 Result<std::shared_ptr<const TlsContext>> TlsContext::server(const TlsServerOptions& o) {
+  if (Status s = init_psa(); !s) return s.error();
   auto c = std::make_unique<Impl>();
   c->server = true;
   if (Status s = load_own(*c, o.certfile, o.keyfile); !s) return s.error();
@@ -314,9 +380,8 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::server(const TlsServerOpti
     if (!c->has_ca) return config_error("crlfile " + o.crlfile + " needs cafile or capath");
     c->has_crl = true;
   }
-  auto suites = parse_cipher_list(o.ciphers, c->has_own_cert, !c->psk.empty());
-  if (!suites.ok()) return suites.error();
-  c->ciphers = std::move(*suites);
+  if (Status s = set_suites(*c, o.ciphers, o.ciphers_tls13, c->has_own_cert, !c->psk.empty()); !s)
+    return s.error();
   c->require_certificate = o.require_certificate;
   for (const std::string& p : o.alpn) {
     if (p.empty() || p.size() > 255) return config_error("alpn: bad protocol name '" + p + "'");
@@ -324,13 +389,28 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::server(const TlsServerOpti
   }
   for (const std::string& p : c->alpn) c->alpn_ptrs.push_back(p.c_str());
   c->alpn_ptrs.push_back(nullptr);
-  if (Status s = seed(*c); !s) return s.error();
+  if (o.session_tickets) {
+    // Stateless resumption (RFC 5077 / RFC 8446 4.6.1): the key rotates every lifetime.
+    int rc = mbedtls_ssl_ticket_setup(&c->tickets, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE,
+                                      MBEDTLS_CIPHER_AES_256_GCM, kTicketLifetimeSeconds);
+    if (rc != 0)
+      return make_error(ErrorKind::kInternal, "TLS session tickets: " + tls_strerror(rc));
+    c->has_tickets = true;
+  }
 
   for (mbedtls_ssl_config* conf : {&c->conf, &c->conf_no_alpn}) {
-    if (Status s = base_config(*c, conf, o.tls_version); !s) return s.error();
+    if (Status s = base_config(*c, conf, o.tls_version, o.tls_max_version); !s) return s.error();
     mbedtls_ssl_conf_authmode(
         conf, o.require_certificate ? MBEDTLS_SSL_VERIFY_REQUIRED : MBEDTLS_SSL_VERIFY_NONE);
     if (!c->psk.empty()) mbedtls_ssl_conf_psk_cb(conf, server_psk_cb, c.get());
+    if (o.require_certificate) mbedtls_ssl_conf_cert_cb(conf, server_cert_cb);
+    if (c->has_tickets)
+      mbedtls_ssl_conf_session_tickets_cb(conf, mbedtls_ssl_ticket_write, mbedtls_ssl_ticket_parse,
+                                          &c->tickets);
+    // A TLS 1.3 session resumed from an mbedTLS ticket comes back without the client's
+    // certificate, which require_certificate (and use_identity_as_username) need: no TLS 1.3
+    // tickets there. TLS 1.2 tickets keep the certificate.
+    if (o.require_certificate) mbedtls_ssl_conf_new_session_tickets(conf, 0);
   }
   if (!c->alpn.empty()) {
     if (int rc = mbedtls_ssl_conf_alpn_protocols(&c->conf, c->alpn_ptrs.data()); rc != 0)
@@ -341,6 +421,7 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::server(const TlsServerOpti
 }
 
 Result<std::shared_ptr<const TlsContext>> TlsContext::client(const TlsClientOptions& o) {
+  if (Status s = init_psa(); !s) return s.error();
   auto c = std::make_unique<Impl>();
   c->server = false;
   c->insecure = o.insecure;
@@ -356,17 +437,15 @@ Result<std::shared_ptr<const TlsContext>> TlsContext::client(const TlsClientOpti
   }
   if (!c->has_ca && psk.empty())
     return config_error("TLS needs cafile, capath or use_os_certs (or a psk)");
-  auto suites = parse_cipher_list(o.ciphers, c->has_ca, !psk.empty());
-  if (!suites.ok()) return suites.error();
-  c->ciphers = std::move(*suites);
+  if (Status s = set_suites(*c, o.ciphers, o.ciphers_tls13, c->has_ca, !psk.empty()); !s)
+    return s.error();
   for (const std::string& p : o.alpn) {
     if (p.empty() || p.size() > 255) return config_error("alpn: bad protocol name '" + p + "'");
     c->alpn.push_back(p);
   }
   for (const std::string& p : c->alpn) c->alpn_ptrs.push_back(p.c_str());
   c->alpn_ptrs.push_back(nullptr);
-  if (Status s = seed(*c); !s) return s.error();
-  if (Status s = base_config(*c, &c->conf, o.tls_version); !s) return s.error();
+  if (Status s = base_config(*c, &c->conf, o.tls_version, o.tls_max_version); !s) return s.error();
   // Without a CA there is nothing to verify against (PSK only).
   mbedtls_ssl_conf_authmode(&c->conf,
                             c->has_ca ? MBEDTLS_SSL_VERIFY_REQUIRED : MBEDTLS_SSL_VERIFY_NONE);

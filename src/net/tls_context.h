@@ -24,20 +24,23 @@ struct TlsServerOptions {
   std::string capath;             // directory of PEM files, each parsed (not OpenSSL hash links)
   std::string crlfile;            // PEM or DER CRL checked against client certificates
   bool require_certificate = false;
-  std::string tls_version;        // "", "tlsv1.2" (1.2 only) or "tlsv1.1" (1.1 and 1.2)
-  std::string ciphers;            // OpenSSL or IANA/mbedTLS names; "": ECDHE + AEAD
-  std::string psk_hint;           // accepted; mbedTLS 2.28 sends an empty hint regardless
+  std::string tls_version;        // lowest version: "" or "tlsv1.2" (1.2 and 1.3), "tlsv1.3"
+  std::string tls_max_version;    // highest: "" (1.3) or "tlsv1.2"; no Mosquitto option sets it
+  std::string ciphers;            // TLS 1.2 suites, OpenSSL or IANA/mbedTLS names; "": ECDHE + AEAD
+  std::string ciphers_tls13;      // TLS 1.3 suites ("TLS_AES_256_GCM_SHA384:..."); "": all three
+  std::string psk_hint;           // accepted; mbedTLS sends no hint (neither does TLS 1.3)
   PskMap psk;                     // identity -> hex key; non-empty enables PSK suites
   std::vector<std::string> alpn;  // e.g. {"mqtt"}; a client offering others still connects
+  bool session_tickets = true;    // resumption tickets for TLS 1.2 and 1.3 (stateless, 24 h)
 };
 
 struct TlsClientOptions {
   std::string cafile, capath;
-  bool use_os_certs = false;      // add /etc/ssl/certs/ca-certificates.crt
-  std::string certfile, keyfile;  // client certificate, both or neither
-  bool insecure = false;          // skip the host name check only (mosquitto --insecure)
-  std::string tls_version;
-  std::string ciphers;
+  bool use_os_certs = false;                 // add /etc/ssl/certs/ca-certificates.crt
+  std::string certfile, keyfile;             // client certificate, both or neither
+  bool insecure = false;                     // skip the host name check only (mosquitto --insecure)
+  std::string tls_version, tls_max_version;  // as in TlsServerOptions
+  std::string ciphers, ciphers_tls13;
   std::vector<std::string> alpn;
   std::string psk;  // hex key; needs psk_identity
   std::string psk_identity;
@@ -70,12 +73,14 @@ class TlsContext {
 // Errors name the file and line.
 [[nodiscard]] Result<PskMap> load_psk_file(const std::string& path);
 
-// Parses a tls_version value into the allowed range, e.g. "tlsv1.1" -> {1, 2} (minor versions
-// of TLS 1.x); "tlsv1.3" is refused because this build has TLS 1.2 only.
+// Parses a tls_version value (the lowest version allowed, as Mosquitto 2.0) into the allowed
+// range of TLS 1.x minor versions: "" / "tlsv1.2" / "tlsv1.1" -> {2, 3}, "tlsv1.3" -> {3, 3}.
 struct TlsVersionRange {
-  int min_minor = 2, max_minor = 2;
+  int min_minor = 2, max_minor = 3;
 };
-[[nodiscard]] Result<TlsVersionRange> parse_tls_version(const std::string& text);
+// `max_text` "" or "tlsv1.2" lowers the highest version (tests and benchmarks use it).
+[[nodiscard]] Result<TlsVersionRange> parse_tls_version(const std::string& text,
+                                                        const std::string& max_text = "");
 
 // Parses an OpenSSL-style cipher list ("ECDHE-RSA-AES128-GCM-SHA256:...", also accepting
 // "TLS-ECDHE-..." and "TLS_ECDHE_..." names) into mbedTLS suite ids. "" gives the default
@@ -83,5 +88,8 @@ struct TlsVersionRange {
 // Exclusions ("!aNULL") and "@STRENGTH" are ignored; DEFAULT/HIGH expand to the default.
 [[nodiscard]] Result<std::vector<int>> parse_cipher_list(const std::string& text, bool with_certs,
                                                          bool with_psk);
+// Parses a ciphers_tls1.3 list ("TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256", mbedTLS
+// "TLS1-3-..." names too) into suite ids, not 0-terminated; "" gives OpenSSL's default three.
+[[nodiscard]] Result<std::vector<int>> parse_tls13_suites(const std::string& text);
 
 }  // namespace mq::net

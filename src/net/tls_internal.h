@@ -1,13 +1,13 @@
-// Private to src/net/tls_*.cc: the mbedTLS 2.28 state behind TlsContext and the helpers the
+// Private to src/net/tls_*.cc: the mbedTLS 3.6 state behind TlsContext and the helpers the
 // transport shares with the context. The only header besides those .cc files that names mbedTLS
-// types, so the move to mbedTLS 3.6 stays inside tls_*. Threading as in tls_context.h: an Impl
-// is built on one thread, then only read (the DRBG has its own mutex, MBEDTLS_THREADING_C).
+// types. Threading as in tls_context.h: an Impl is built on one thread, then only read; random
+// numbers come from PSA's global generator (locked inside mbedTLS, MBEDTLS_THREADING_C) and the
+// session-ticket keys have their own mutex.
 #pragma once
 
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crl.h>
 #include <mbedtls/x509_crt.h>
 
@@ -26,8 +26,6 @@ struct TlsContext::Impl {
   Impl& operator=(const Impl&) = delete;
 
   bool server = false;
-  mbedtls_entropy_context entropy;
-  mbedtls_ctr_drbg_context drbg;
   mbedtls_ssl_config conf;          // with ALPN when configured
   mbedtls_ssl_config conf_no_alpn;  // server: for clients that offer only unknown protocols
   bool has_conf_no_alpn = false;
@@ -36,7 +34,9 @@ struct TlsContext::Impl {
   mbedtls_pk_context own_key;
   mbedtls_x509_crl crl;
   bool has_ca = false, has_own_cert = false, has_crl = false;
-  std::vector<int> ciphers;  // 0-terminated, as mbedtls_ssl_conf_ciphersuites keeps it
+  std::vector<int> ciphers;  // TLS 1.3 then 1.2 suites, 0-terminated (mbedTLS keeps the pointer)
+  mbedtls_ssl_ticket_context tickets;  // server: session-ticket keys (rotated by mbedTLS)
+  bool has_tickets = false;
   std::vector<std::string> alpn;
   std::vector<const char*> alpn_ptrs;  // null-terminated
   PskMap psk;                          // server: identity -> raw key bytes
@@ -59,10 +59,7 @@ std::string x509_common_name(const mbedtls_x509_name* name);
 std::string x509_rfc2253(const mbedtls_x509_name* name);
 // dNSName and iPAddress SAN entries as text ("localhost", "127.0.0.1", "::1").
 std::vector<std::string> x509_san_names(const mbedtls_x509_crt* crt);
-bool x509_san_has_ip(const mbedtls_x509_crt* crt, std::string_view raw);
 std::string x509_time_text(const mbedtls_x509_time& t);  // "2025-01-01 00:00:00"
-// 4 or 16 raw bytes for an IPv4/IPv6 literal ("[::1]" too); empty for anything else.
-std::string ip_literal_bytes(std::string_view host);
 
 // What the verify callback learnt about the chain, for the error text.
 struct VerifyNotes {

@@ -140,7 +140,7 @@ std::string x509_rfc2253(const mbedtls_x509_name* name) {
     if (n->oid.p == nullptr) continue;
     if (!merge || rdns.empty()) rdns.emplace_back();
     rdns.back().push_back(n);
-    merge = n->next_merged != 0;
+    merge = n->MBEDTLS_PRIVATE(next_merged) != 0;  // no public accessor in 3.6
   }
   std::string out;
   for (auto it = rdns.rbegin(); it != rdns.rend(); ++it) {
@@ -165,29 +165,11 @@ std::vector<std::string> x509_san_names(const mbedtls_x509_crt* crt) {
   return out;
 }
 
-bool x509_san_has_ip(const mbedtls_x509_crt* crt, std::string_view raw) {
-  for (const mbedtls_x509_sequence* s = &crt->subject_alt_names; s != nullptr; s = s->next)
-    if (s->buf.p != nullptr && s->buf.tag == kSanIp && s->buf.len == raw.size() &&
-        memcmp(s->buf.p, raw.data(), raw.size()) == 0)
-      return true;
-  return false;
-}
-
 std::string x509_time_text(const mbedtls_x509_time& t) {
   char buf[40];
   snprintf(buf, sizeof buf, "%04d-%02d-%02d %02d:%02d:%02d", t.year, t.mon, t.day, t.hour, t.min,
            t.sec);
   return buf;
-}
-
-std::string ip_literal_bytes(std::string_view host) {
-  std::string h(host);
-  if (h.size() > 2 && h.front() == '[' && h.back() == ']') h = h.substr(1, h.size() - 2);
-  unsigned char buf[16];
-  if (inet_pton(AF_INET, h.c_str(), buf) == 1) return std::string(reinterpret_cast<char*>(buf), 4);
-  if (inet_pton(AF_INET6, h.c_str(), buf) == 1)
-    return std::string(reinterpret_cast<char*>(buf), 16);
-  return "";
 }
 
 std::string verify_failure_text(uint32_t flags, bool server, const VerifyNotes& notes) {

@@ -1,8 +1,8 @@
-// TlsTransport: TLS 1.2 (mbedTLS) as a Transport layered on an inner Transport (TCP today), which
-// it owns and does all its I/O through, so the stack TCP -> TLS -> WebSocket composes. Holds a
-// shared_ptr to its TlsContext (a reloaded context does not affect it). After the handshake it
-// answers who the peer is (certificate CN / RFC 2253 subject, PSK identity) and which ALPN
-// protocol was chosen. One connection costs ~37 KB (record buffers; see the tests' figure).
+// TlsTransport: TLS 1.2 and 1.3 (mbedTLS 3.6) as a Transport layered on an inner Transport
+// (TCP today), which it owns and does all its I/O through, so the stack TCP -> TLS -> WebSocket
+// composes. Holds a shared_ptr to its TlsContext (a reloaded context does not affect it). After
+// the handshake it answers who the peer is (certificate CN / RFC 2253 subject, PSK identity) and
+// which ALPN protocol was chosen. Most of a connection's memory is mbedTLS's two record buffers.
 // Not thread-safe: used only on its connection's loop.
 #pragma once
 
@@ -61,7 +61,7 @@ class TlsTransport final : public Transport {
   const std::string& psk_identity() const;
   std::string alpn_protocol() const;     // "" when none was negotiated
   std::string cipher_suite() const;      // mbedTLS name, e.g. "TLS-ECDHE-ECDSA-WITH-AES-..."
-  std::string protocol_version() const;  // "TLSv1.2"
+  std::string protocol_version() const;  // "TLSv1.2" or "TLSv1.3"
 
   Transport& inner() { return *inner_; }
 
@@ -69,6 +69,7 @@ class TlsTransport final : public Transport {
 
  private:
   IoResult fail(int code);
+  IoResult refuse_client_certificate();
   IoResult start_server();
   IoResult drain_shutdown();
 

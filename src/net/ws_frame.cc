@@ -322,7 +322,7 @@ std::string accept_key(std::string_view sec_websocket_key) {
   in.reserve(sec_websocket_key.size() + kGuid.size());
   in.append(sec_websocket_key).append(kGuid);
   unsigned char digest[20];
-  if (mbedtls_sha1_ret(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest) != 0) {
+  if (mbedtls_sha1(reinterpret_cast<const unsigned char*>(in.data()), in.size(), digest) != 0) {
     return {};
   }
   unsigned char out[32];  // base64 of 20 bytes is 28 characters plus the terminating NUL

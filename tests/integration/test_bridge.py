@@ -513,6 +513,21 @@ def test_tls_bridge_with_client_certificate(start_broker, peer, bridge_pki):
     drain(rsub, 0.2)
 
 
+def test_tls13_bridge(start_broker, peer, bridge_pki):
+    """bridge_tls_version tlsv1.3 to a remote whose listener has tls_version tlsv1.3."""
+    remote, tls_port = tls_peer(peer, bridge_pki, "tls_version tlsv1.3\n")
+    ca = bridge_pki / "ca"
+    local = start_broker(bridge_conf("tls13", tls_port, ["s/# both 1"],
+                                     "bridge_cafile %s\nbridge_certfile %s\nbridge_keyfile %s\n"
+                                     "bridge_tls_version tlsv1.3\n"
+                                     % (ca / "ca.crt", ca / "bridge.crt", ca / "bridge.key")))
+    rsub = sub(remote.port, "s/#", 1)
+    lsub = sub(local.port, "s/#", 1)
+    probe(local.port, rsub, "s/probe")
+    probe(remote.port, lsub, "s/back")
+    drain(rsub, 0.2)
+
+
 @pytest.mark.mq_only
 def test_tls_bridge_unknown_ca_does_not_connect(start_broker, peer, bridge_pki):
     remote, tls_port = tls_peer(peer, bridge_pki)

@@ -277,10 +277,7 @@ def client_cases():
 
 
 # Real differences not fixed in the clients (reported; strict, so a fix shows up).
-XFAIL = {
-    ("--cafile", "tlsv1.3"): "mq's TLS (mbedTLS 2.28) has no TLS 1.3: --tls-version tlsv1.3 is "
-                             "refused at start-up, Mosquitto accepts it",
-}
+XFAIL = {}
 
 
 @pytest.mark.parametrize("tool,opt,args", list(client_cases()))

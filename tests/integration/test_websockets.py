@@ -59,13 +59,14 @@ class WsBroker:
         self.port = self.b.port
 
 
-def run_js(port, version, scheme="ws", path="/mqtt", ca=None):
+def run_js(port, version, scheme="ws", path="/mqtt", ca=None, tls=None):
     env = dict(os.environ)
     if ca:
         env["NODE_EXTRA_CA_CERTS"] = str(ca)
+    extra = ["--tls=%s" % tls] if tls else []
     res = subprocess.run(["node", os.path.join(JS, "roundtrip.js"), "--port=%d" % port,
-                          "--version=%d" % version, "--scheme=%s" % scheme, "--path=%s" % path],
-                         capture_output=True, timeout=20, env=env)
+                          "--version=%d" % version, "--scheme=%s" % scheme, "--path=%s" % path]
+                         + extra, capture_output=True, timeout=20, env=env)
     assert res.returncode == 0, (res.stdout, res.stderr)
     return json.loads(res.stdout.decode().strip().splitlines()[-1])
 
@@ -85,6 +86,15 @@ def test_mqttjs_over_ws(start_broker, version):
 def test_mqttjs_over_wss(start_broker, pki, version):
     wb = WsBroker(start_broker, tls_dir=pki)
     out = run_js(wb.ws_port, version, scheme="wss", ca=pki / "ca.crt")
+    assert out.get("ok"), out
+
+
+@pytest.mark.skipif(not HAVE_JS, reason="node or MQTT.js missing")
+@pytest.mark.parametrize("tls", ["TLSv1.3", "TLSv1.2"])
+def test_mqttjs_over_wss_each_tls_version(start_broker, pki, tls):
+    """node limited to exactly one TLS version still gets through wss://."""
+    wb = WsBroker(start_broker, tls_dir=pki)
+    out = run_js(wb.ws_port, 5, scheme="wss", ca=pki / "ca.crt", tls=tls)
     assert out.get("ok"), out
 
 

@@ -12,6 +12,8 @@ const topic = `js/${version}/${process.pid}`;
 const timer = setTimeout(() => { console.log(JSON.stringify({ error: 'timeout' })); process.exit(2); }, 8000);
 
 const opts = { protocolVersion: version, clean: true, reconnectPeriod: 0, connectTimeout: 4000 };
+// --tls=TLSv1.3 (or TLSv1.2): wss:// with exactly that TLS version.
+if (args.tls) opts.wsOptions = { minVersion: args.tls, maxVersion: args.tls };
 const client = mqtt.connect(url, opts);
 const got = [];
 let done = false;

@@ -22,24 +22,57 @@ TlsClientOptions client(const std::string& cafile, const std::string& psk = "",
   return o;
 }
 
+// tls_version is the lowest version, as in Mosquitto 2.0; mbedTLS 3.6 has nothing below 1.2.
 TEST(TlsVersion, Values) {
   auto v = parse_tls_version("tlsv1.2");
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->min_minor, 2);
-  EXPECT_EQ(v->max_minor, 2);
+  EXPECT_EQ(v->max_minor, 3);
   v = parse_tls_version("");
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(v->min_minor, 2);
+  EXPECT_EQ(v->max_minor, 3);
   v = parse_tls_version("tlsv1.1");
   ASSERT_TRUE(v.ok());
-  EXPECT_EQ(v->min_minor, 1);
-  EXPECT_EQ(v->max_minor, 2);
+  EXPECT_EQ(v->min_minor, 2);
+  EXPECT_EQ(v->max_minor, 3);
   v = parse_tls_version("tlsv1.3");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->min_minor, 3);
+  EXPECT_EQ(v->max_minor, 3);
+  v = parse_tls_version("", "tlsv1.2");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->min_minor, 2);
+  EXPECT_EQ(v->max_minor, 2);
+  v = parse_tls_version("tlsv1.3", "tlsv1.2");
   ASSERT_FALSE(v.ok());
-  EXPECT_THAT(v.error().context, HasSubstr("TLS 1.3 is not available"));
+  EXPECT_THAT(v.error().context, HasSubstr("above the highest version"));
   v = parse_tls_version("sslv3");
   ASSERT_FALSE(v.ok());
   EXPECT_THAT(v.error().context, HasSubstr("'sslv3'"));
+}
+
+TEST(CipherList, Tls13NamesAndDefaults) {
+  auto d = parse_tls13_suites("");
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->size(), 3u);  // OpenSSL's default three, no terminating 0 here
+  auto l = parse_tls13_suites("TLS_CHACHA20_POLY1305_SHA256:TLS1-3-AES-128-GCM-SHA256");
+  ASSERT_TRUE(l.ok()) << l.error().to_string();
+  ASSERT_EQ(l->size(), 2u);
+  EXPECT_EQ((*l)[0], (*d)[1]);
+  EXPECT_EQ((*l)[1], (*d)[2]);
+  auto bad = parse_tls13_suites("ECDHE-RSA-AES128-GCM-SHA256");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().context, HasSubstr("ciphers_tls1.3"));
+  // The context lists the TLS 1.3 suites first, then the TLS 1.2 ones.
+  TlsClientOptions o = client("", "0102", "x");
+  o.ciphers_tls13 = "TLS_AES_128_GCM_SHA256";
+  auto ctx = TlsContext::client(o);
+  ASSERT_TRUE(ctx.ok()) << ctx.error().to_string();
+  auto names = (*ctx)->cipher_suites();
+  ASSERT_GE(names.size(), 2u);
+  EXPECT_EQ(names[0], "TLS1-3-AES-128-GCM-SHA256");
+  EXPECT_THAT(names[1], HasSubstr("PSK"));
 }
 
 TEST(CipherList, OpensslAndIanaNames) {
@@ -63,13 +96,20 @@ TEST(CipherList, DefaultsAreEcdheAead) {
   ASSERT_TRUE(l.ok());
   auto ctx = TlsContext::client(client(kOsCaBundle));
   if (!ctx.ok()) GTEST_SKIP() << ctx.error().to_string();
+  // TLS 1.3 suites are all AEAD and name no key exchange; the TLS 1.2 ones must be ECDHE.
   for (const std::string& s : (*ctx)->cipher_suites()) {
-    EXPECT_THAT(s, HasSubstr("ECDHE"));
+    if (s.rfind("TLS1-3-", 0) != 0) {
+      EXPECT_THAT(s, HasSubstr("ECDHE"));
+    }
     EXPECT_THAT(s, ::testing::AnyOf(HasSubstr("GCM"), HasSubstr("CHACHA20-POLY1305")));
   }
   auto psk = TlsContext::client(client("", "0102", "x"));
   ASSERT_TRUE(psk.ok()) << psk.error().to_string();
-  for (const std::string& s : (*psk)->cipher_suites()) EXPECT_THAT(s, HasSubstr("PSK"));
+  for (const std::string& s : (*psk)->cipher_suites()) {
+    if (s.rfind("TLS1-3-", 0) != 0) {
+      EXPECT_THAT(s, HasSubstr("PSK"));
+    }
+  }
 }
 
 TEST(CipherList, UnknownNameIsNamed) {
@@ -126,7 +166,8 @@ TEST_F(TlsContextFiles, ServerBuildsAndErrorsNameTheFile) {
       {&TlsServerOptions::keyfile, f("server2.key"),
        "keyfile " + f("server2.key") + " does not belong to certfile"},
       {&TlsServerOptions::cafile, dir_, "cafile " + dir_ + ": is a directory"},
-      {&TlsServerOptions::tls_version, "tlsv1.3", "TLS 1.3 is not available"},
+      {&TlsServerOptions::tls_version, "tlsv1.4", "expected tlsv1.3, tlsv1.2 or tlsv1.1"},
+      {&TlsServerOptions::ciphers_tls13, "TLS_AES_512", "'TLS_AES_512'"},
       {&TlsServerOptions::ciphers, "FOO-BAR", "'FOO-BAR'"},
   };
   for (const Case& c : cases) {

@@ -13,7 +13,9 @@
 namespace mq::net {
 namespace {
 
+using testing::client_result_after_read;
 using ::testing::HasSubstr;
+using testing::kTlsVersions;
 using testing::make_tls_pair;
 using testing::run_handshake;
 using testing::TestPki;
@@ -73,35 +75,41 @@ class TlsTest : public ::testing::Test {
 std::string* TlsTest::dir_ = nullptr;
 
 TEST_F(TlsTest, HandshakeAlpnAndPeerIdentity) {
-  TlsServerOptions so = server_opts();
-  so.require_certificate = true;
-  so.alpn = {"mqtt"};
-  TlsClientOptions co = client_opts();
-  co.certfile = f("alice.crt");
-  co.keyfile = f("alice.key");
-  co.alpn = {"mqtt"};
-  TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
-  EXPECT_FALSE(p.client->handshake_done());
-  EXPECT_EQ(p.client->wanted_events(false, false) & EPOLLOUT, uint32_t(EPOLLOUT));
-  EXPECT_EQ(p.server->wanted_events(false, false) & EPOLLIN, uint32_t(EPOLLIN));
-  auto o = run_handshake(p);
-  ASSERT_TRUE(o.both_ok()) << p.client->error_text(o.client) << " / "
-                           << p.server->error_text(o.server);
-  EXPECT_TRUE(p.server->handshake_done());
-  EXPECT_STREQ(p.server->name(), "tls");
-  EXPECT_EQ(p.server->tls(), p.server.get());
-  EXPECT_EQ(p.server->alpn_protocol(), "mqtt");
-  EXPECT_EQ(p.client->alpn_protocol(), "mqtt");
-  EXPECT_EQ(p.server->protocol_version(), "TLSv1.2");
-  EXPECT_THAT(p.server->cipher_suite(), HasSubstr("ECDHE-ECDSA"));
-  EXPECT_THAT(p.server->cipher_suite(), ::testing::AnyOf(HasSubstr("GCM"), HasSubstr("CHACHA")));
-  EXPECT_TRUE(p.server->has_peer_certificate());
-  EXPECT_EQ(p.server->peer_common_name(), "alice");
-  EXPECT_EQ(p.server->peer_subject_rfc2253(), "CN=alice,O=mq");
-  EXPECT_TRUE(p.client->has_peer_certificate());
-  EXPECT_EQ(p.client->peer_common_name(), "broker.local");
-  EXPECT_EQ(p.client->peer_subject_rfc2253(), "CN=broker.local");
-  EXPECT_EQ(p.server->psk_identity(), "");
+  for (const char* max : kTlsVersions) {
+    SCOPED_TRACE(max);
+    TlsServerOptions so = server_opts();
+    so.require_certificate = true;
+    so.alpn = {"mqtt"};
+    TlsClientOptions co = client_opts();
+    co.tls_max_version = max;
+    co.certfile = f("alice.crt");
+    co.keyfile = f("alice.key");
+    co.alpn = {"mqtt"};
+    TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
+    EXPECT_FALSE(p.client->handshake_done());
+    EXPECT_EQ(p.client->wanted_events(false, false) & EPOLLOUT, uint32_t(EPOLLOUT));
+    EXPECT_EQ(p.server->wanted_events(false, false) & EPOLLIN, uint32_t(EPOLLIN));
+    auto o = run_handshake(p);
+    ASSERT_TRUE(o.both_ok()) << p.client->error_text(o.client) << " / "
+                             << p.server->error_text(o.server);
+    EXPECT_TRUE(p.server->handshake_done());
+    EXPECT_STREQ(p.server->name(), "tls");
+    EXPECT_EQ(p.server->tls(), p.server.get());
+    EXPECT_EQ(p.server->alpn_protocol(), "mqtt");
+    EXPECT_EQ(p.client->alpn_protocol(), "mqtt");
+    EXPECT_EQ(p.server->protocol_version(), testing::version_name(max));
+    EXPECT_EQ(p.client->protocol_version(), testing::version_name(max));
+    // TLS 1.3 suites name no key exchange.
+    EXPECT_THAT(p.server->cipher_suite(), HasSubstr(*max ? "ECDHE-ECDSA" : "TLS1-3-"));
+    EXPECT_THAT(p.server->cipher_suite(), ::testing::AnyOf(HasSubstr("GCM"), HasSubstr("CHACHA")));
+    EXPECT_TRUE(p.server->has_peer_certificate());
+    EXPECT_EQ(p.server->peer_common_name(), "alice");
+    EXPECT_EQ(p.server->peer_subject_rfc2253(), "CN=alice,O=mq");
+    EXPECT_TRUE(p.client->has_peer_certificate());
+    EXPECT_EQ(p.client->peer_common_name(), "broker.local");
+    EXPECT_EQ(p.client->peer_subject_rfc2253(), "CN=broker.local");
+    EXPECT_EQ(p.server->psk_identity(), "");
+  }
 }
 
 // The subject string matches what OpenSSL's RFC 2253 printer (Mosquitto's) makes of it.
@@ -142,11 +150,16 @@ TEST_F(TlsTest, SubjectMatchesOpensslRfc2253) {
 }
 
 TEST_F(TlsTest, RsaServerCertificateWithDefaultCiphers) {
-  TlsPair p =
-      make_tls_pair(server_ctx(server_opts("rsa-server")), client_ctx(client_opts()), "localhost");
-  auto o = run_handshake(p);
-  ASSERT_TRUE(o.both_ok()) << p.client->error_text(o.client);
-  EXPECT_THAT(p.client->cipher_suite(), HasSubstr("ECDHE-RSA"));
+  for (const char* max : kTlsVersions) {
+    SCOPED_TRACE(max);
+    TlsClientOptions co = client_opts();
+    co.tls_max_version = max;
+    TlsPair p = make_tls_pair(server_ctx(server_opts("rsa-server")), client_ctx(co), "localhost");
+    auto o = run_handshake(p);
+    ASSERT_TRUE(o.both_ok()) << p.client->error_text(o.client);
+    EXPECT_EQ(p.client->protocol_version(), testing::version_name(max));
+    EXPECT_THAT(p.client->cipher_suite(), HasSubstr(*max ? "ECDHE-RSA" : "TLS1-3-"));
+  }
 }
 
 TEST_F(TlsTest, EmptyServerNameFailsUnlessInsecure) {
@@ -160,7 +173,7 @@ TEST_F(TlsTest, EmptyServerNameFailsUnlessInsecure) {
   EXPECT_TRUE(run_handshake(q).both_ok());
 }
 
-// A CA list bigger than a record (a capath like /etc/ssl/certs): mbedTLS 2.28 names as many
+// A CA list bigger than a record (a capath like /etc/ssl/certs): mbedTLS names as many
 // CAs in the CertificateRequest as fit and the handshake goes on.
 TEST_F(TlsTest, LargeCaListStillRequestsCertificates) {
   if (access(kOsCaBundle, R_OK) != 0) GTEST_SKIP() << "no " << kOsCaBundle;
@@ -337,67 +350,100 @@ TEST_F(TlsTest, OsCertificateBundle) {
   EXPECT_EQ(p.client->error_text(o.client), "unknown certificate authority");
 }
 
+// Client certificate refusals: in TLS 1.2 the client's handshake fails; in TLS 1.3 it has
+// finished before the server decides, and the alert arrives on the client's first read.
 TEST_F(TlsTest, ClientCertificateRequiredAndMissing) {
-  TlsServerOptions so = server_opts();
-  so.require_certificate = true;
-  TlsPair p = make_tls_pair(server_ctx(so), client_ctx(client_opts()), "localhost");
-  auto o = run_handshake(p);
-  ASSERT_EQ(o.server.status, IoStatus::kError);
-  EXPECT_EQ(p.server->error_text(o.server), "client did not present a certificate");
-  ASSERT_EQ(o.client.status, IoStatus::kError);
-  EXPECT_EQ(p.client->error_text(o.client), "server requires a client certificate");
+  for (const char* max : kTlsVersions) {
+    SCOPED_TRACE(max);
+    TlsServerOptions so = server_opts();
+    so.require_certificate = true;
+    TlsClientOptions co = client_opts();
+    co.tls_max_version = max;
+    TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
+    auto o = run_handshake(p);
+    ASSERT_EQ(o.server.status, IoStatus::kError);
+    EXPECT_EQ(p.server->error_text(o.server), "client did not present a certificate");
+    if (*max) {
+      ASSERT_EQ(o.client.status, IoStatus::kError);
+    }
+    IoResult c = client_result_after_read(p, o.client);
+    ASSERT_EQ(c.status, IoStatus::kError);
+    EXPECT_EQ(p.client->error_text(c), "server requires a client certificate");
+  }
 }
 
 TEST_F(TlsTest, ClientCertificateFromUnknownCa) {
-  TlsServerOptions so = server_opts();
-  so.require_certificate = true;
-  TlsClientOptions co = client_opts();
-  co.certfile = f("mallory.crt");
-  co.keyfile = f("mallory.key");
-  TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
-  auto o = run_handshake(p);
-  ASSERT_EQ(o.server.status, IoStatus::kError);
-  EXPECT_EQ(p.server->error_text(o.server),
-            "client certificate from an unknown certificate authority");
-  ASSERT_EQ(o.client.status, IoStatus::kError);
-  EXPECT_EQ(p.client->error_text(o.client),
-            "the server does not trust our certificate (unknown certificate authority)");
+  for (const char* max : kTlsVersions) {
+    SCOPED_TRACE(max);
+    TlsServerOptions so = server_opts();
+    so.require_certificate = true;
+    TlsClientOptions co = client_opts();
+    co.tls_max_version = max;
+    co.certfile = f("mallory.crt");
+    co.keyfile = f("mallory.key");
+    TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
+    auto o = run_handshake(p);
+    ASSERT_EQ(o.server.status, IoStatus::kError);
+    EXPECT_EQ(p.server->error_text(o.server),
+              "client certificate from an unknown certificate authority");
+    if (*max) {
+      ASSERT_EQ(o.client.status, IoStatus::kError);
+    }
+    IoResult c = client_result_after_read(p, o.client);
+    ASSERT_EQ(c.status, IoStatus::kError);
+    EXPECT_EQ(p.client->error_text(c),
+              "the server does not trust our certificate (unknown certificate authority)");
+  }
 }
 
 TEST_F(TlsTest, ExpiredClientCertificate) {
-  TlsServerOptions so = server_opts();
-  so.require_certificate = true;
-  TlsClientOptions co = client_opts();
-  co.certfile = f("carol-expired.crt");
-  co.keyfile = f("carol-expired.key");
-  TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
-  auto o = run_handshake(p);
-  ASSERT_EQ(o.server.status, IoStatus::kError);
-  EXPECT_THAT(p.server->error_text(o.server), HasSubstr("client certificate expired on 20"));
-  EXPECT_EQ(p.client->error_text(o.client), "the server says our certificate has expired");
+  for (const char* max : kTlsVersions) {
+    SCOPED_TRACE(max);
+    TlsServerOptions so = server_opts();
+    so.require_certificate = true;
+    TlsClientOptions co = client_opts();
+    co.tls_max_version = max;
+    co.certfile = f("carol-expired.crt");
+    co.keyfile = f("carol-expired.key");
+    TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
+    auto o = run_handshake(p);
+    ASSERT_EQ(o.server.status, IoStatus::kError);
+    EXPECT_THAT(p.server->error_text(o.server), HasSubstr("client certificate expired on 20"));
+    IoResult c = client_result_after_read(p, o.client);
+    EXPECT_EQ(p.client->error_text(c), "the server says our certificate has expired");
+  }
 }
 
+// In TLS 1.3 the client's alert comes unencrypted while the server expects handshake keys.
 TEST_F(TlsTest, WrongCa) {
-  TlsClientOptions co = client_opts();
-  co.cafile = f("other-ca2.crt");
-  TlsPair p = make_tls_pair(server_ctx(server_opts()), client_ctx(co), "localhost");
-  auto o = run_handshake(p);
-  ASSERT_EQ(o.client.status, IoStatus::kError);
-  EXPECT_EQ(p.client->error_text(o.client), "unknown certificate authority");
-  ASSERT_EQ(o.server.status, IoStatus::kError);
-  EXPECT_THAT(p.server->error_text(o.server),
-              HasSubstr("does not trust our certificate (unknown certificate authority)"));
+  for (const char* max : kTlsVersions) {
+    SCOPED_TRACE(max);
+    TlsClientOptions co = client_opts();
+    co.tls_max_version = max;
+    co.cafile = f("other-ca2.crt");
+    TlsPair p = make_tls_pair(server_ctx(server_opts()), client_ctx(co), "localhost");
+    auto o = run_handshake(p);
+    ASSERT_EQ(o.client.status, IoStatus::kError);
+    EXPECT_EQ(p.client->error_text(o.client), "unknown certificate authority");
+    ASSERT_EQ(o.server.status, IoStatus::kError);
+    EXPECT_THAT(p.server->error_text(o.server),
+                HasSubstr("does not trust our certificate (unknown certificate authority)"));
+  }
 }
 
 TEST_F(TlsTest, ExpiredServerCertificate) {
-  TlsPair p =
-      make_tls_pair(server_ctx(server_opts("expired")), client_ctx(client_opts()), "localhost");
-  auto o = run_handshake(p);
-  ASSERT_EQ(o.client.status, IoStatus::kError);
-  std::string text = p.client->error_text(o.client);
-  EXPECT_EQ(p.server->error_text(o.server), "the client says our certificate has expired");
-  EXPECT_THAT(text, ::testing::MatchesRegex(
-                        "certificate expired on 20[0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9:]{8}"));
+  for (const char* max : kTlsVersions) {
+    SCOPED_TRACE(max);
+    TlsClientOptions co = client_opts();
+    co.tls_max_version = max;
+    TlsPair p = make_tls_pair(server_ctx(server_opts("expired")), client_ctx(co), "localhost");
+    auto o = run_handshake(p);
+    ASSERT_EQ(o.client.status, IoStatus::kError);
+    std::string text = p.client->error_text(o.client);
+    EXPECT_EQ(p.server->error_text(o.server), "the client says our certificate has expired");
+    EXPECT_THAT(text, ::testing::MatchesRegex(
+                          "certificate expired on 20[0-9][0-9]-[0-9][0-9]-[0-9][0-9] [0-9:]{8}"));
+  }
 }
 
 TEST_F(TlsTest, HostNameMismatchListsNames) {
@@ -450,36 +496,48 @@ TEST_F(TlsTest, InsecureSkipsOnlyTheHostNameCheck) {
   EXPECT_EQ(p.client->error_text(o.client), "unknown certificate authority");
 }
 
+// TLS 1.2 PSK suites and TLS 1.3 external PSKs; the 1.3 failures come as other alerts.
 TEST_F(TlsTest, PskHandshakeWithIdentity) {
-  TlsServerOptions so;
-  so.psk_hint = "mq";
-  so.psk = {{"dev1", "00112233445566778899aabbccddeeff"}, {"dev2", "0102"}};
-  TlsClientOptions co;
-  co.psk = "00112233445566778899AABBCCDDEEFF";
-  co.psk_identity = "dev1";
-  TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
-  auto o = run_handshake(p);
-  ASSERT_TRUE(o.both_ok()) << p.client->error_text(o.client) << " / "
-                           << p.server->error_text(o.server);
-  EXPECT_THAT(p.server->cipher_suite(), HasSubstr("PSK"));
-  EXPECT_EQ(p.server->peer_common_name(), "dev1");
-  EXPECT_EQ(p.server->psk_identity(), "dev1");
-  EXPECT_FALSE(p.server->has_peer_certificate());
-  EXPECT_EQ(p.client->psk_identity(), "dev1");
+  for (const char* max : kTlsVersions) {
+    SCOPED_TRACE(max);
+    const bool v13 = !*max;
+    TlsServerOptions so;
+    so.psk_hint = "mq";
+    so.psk = {{"dev1", "00112233445566778899aabbccddeeff"}, {"dev2", "0102"}};
+    TlsClientOptions co;
+    co.tls_max_version = max;
+    co.psk = "00112233445566778899AABBCCDDEEFF";
+    co.psk_identity = "dev1";
+    TlsPair p = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
+    auto o = run_handshake(p);
+    ASSERT_TRUE(o.both_ok()) << p.client->error_text(o.client) << " / "
+                             << p.server->error_text(o.server);
+    EXPECT_EQ(p.server->protocol_version(), testing::version_name(max));
+    EXPECT_THAT(p.server->cipher_suite(), HasSubstr(v13 ? "TLS1-3-" : "PSK"));
+    EXPECT_EQ(p.server->peer_common_name(), "dev1");
+    EXPECT_EQ(p.server->psk_identity(), "dev1");
+    EXPECT_FALSE(p.server->has_peer_certificate());
+    EXPECT_EQ(p.client->psk_identity(), "dev1");
 
-  co.psk_identity = "nobody";
-  TlsPair q = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
-  o = run_handshake(q);
-  ASSERT_EQ(o.server.status, IoStatus::kError);
-  EXPECT_EQ(q.server->error_text(o.server), "unknown PSK identity 'nobody'");
-  EXPECT_EQ(q.client->error_text(o.client), "the server does not know our PSK identity");
+    co.psk_identity = "nobody";
+    TlsPair q = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
+    o = run_handshake(q);
+    ASSERT_EQ(o.server.status, IoStatus::kError);
+    EXPECT_EQ(q.server->error_text(o.server), "unknown PSK identity 'nobody'");
+    EXPECT_EQ(q.client->error_text(o.client),
+              v13 ? "the server refused the handshake (unknown PSK identity?)"
+                  : "the server does not know our PSK identity");
 
-  co.psk_identity = "dev2";  // right identity, wrong key
-  TlsPair r = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
-  o = run_handshake(r);
-  EXPECT_EQ(r.server->error_text(o.server), "the handshake did not decrypt (wrong PSK key?)");
-  EXPECT_EQ(r.client->error_text(o.client),
-            "the server could not decrypt our handshake (wrong PSK key?)");
+    co.psk_identity = "dev2";  // right identity, wrong key
+    TlsPair r = make_tls_pair(server_ctx(so), client_ctx(co), "localhost");
+    o = run_handshake(r);
+    EXPECT_EQ(r.server->error_text(o.server),
+              v13 ? "the PSK binder did not verify (wrong PSK key?)"
+                  : "the handshake did not decrypt (wrong PSK key?)");
+    EXPECT_EQ(r.client->error_text(o.client),
+              v13 ? "the server could not verify our PSK (wrong PSK key?)"
+                  : "the server could not decrypt our handshake (wrong PSK key?)");
+  }
 }
 
 TEST_F(TlsTest, RevokedClientCertificate) {
@@ -505,19 +563,24 @@ TEST_F(TlsTest, RevokedClientCertificate) {
   so.require_certificate = true;
   so.crlfile = f("crl.pem");
   auto ctx = server_ctx(so);
-  TlsClientOptions co = client_opts();
-  co.certfile = f("bob.crt");
-  co.keyfile = f("bob.key");
-  TlsPair p = make_tls_pair(ctx, client_ctx(co), "localhost");
-  auto o = run_handshake(p);
-  ASSERT_EQ(o.server.status, IoStatus::kError);
-  EXPECT_EQ(p.server->error_text(o.server), "client certificate revoked");
-  EXPECT_EQ(p.client->error_text(o.client), "the server says our certificate is revoked");
-  // alice, not on the list, still gets in.
-  co.certfile = f("alice.crt");
-  co.keyfile = f("alice.key");
-  TlsPair q = make_tls_pair(ctx, client_ctx(co), "localhost");
-  EXPECT_TRUE(run_handshake(q).both_ok());
+  for (const char* max : kTlsVersions) {
+    SCOPED_TRACE(max);
+    TlsClientOptions co = client_opts();
+    co.tls_max_version = max;
+    co.certfile = f("bob.crt");
+    co.keyfile = f("bob.key");
+    TlsPair p = make_tls_pair(ctx, client_ctx(co), "localhost");
+    auto o = run_handshake(p);
+    ASSERT_EQ(o.server.status, IoStatus::kError);
+    EXPECT_EQ(p.server->error_text(o.server), "client certificate revoked");
+    IoResult c = client_result_after_read(p, o.client);
+    EXPECT_EQ(p.client->error_text(c), "the server says our certificate is revoked");
+    // alice, not on the list, still gets in.
+    co.certfile = f("alice.crt");
+    co.keyfile = f("alice.key");
+    TlsPair q = make_tls_pair(ctx, client_ctx(co), "localhost");
+    EXPECT_TRUE(run_handshake(q).both_ok());
+  }
 }
 
 TEST_F(TlsTest, ClosedDuringHandshakeAndPlainTextPeer) {
@@ -537,23 +600,31 @@ TEST_F(TlsTest, ClosedDuringHandshakeAndPlainTextPeer) {
 }
 
 // Heap bytes one established server connection holds (ssl context, record buffers, session,
-// peer certificate), measured with mallinfo2 around making and handshaking a pair.
+// peer certificate), measured with mallinfo2 around making and handshaking a pair, for TLS 1.3
+// (with the session ticket it sends) and TLS 1.2.
 TEST_F(TlsTest, MemoryPerConnection) {
-  auto sctx = server_ctx(server_opts());
-  auto cctx = client_ctx(client_opts());
-  TlsPair warm = make_tls_pair(sctx, cctx, "localhost");  // first-use allocations
-  ASSERT_TRUE(run_handshake(warm).both_ok());
-  size_t before = mallinfo2().uordblks;
-  TlsPair p = make_tls_pair(sctx, cctx, "localhost");
-  ASSERT_TRUE(run_handshake(p).both_ok());
-  size_t both = mallinfo2().uordblks - before;
-  p.client.reset();
-  size_t server_only = mallinfo2().uordblks - before;
-  if (both == 0) GTEST_SKIP() << "no malloc accounting (sanitizer build)";
-  std::cout << "[ memory   ] one TLS server connection: " << server_only
-            << " bytes; client: " << (both - server_only) << " bytes\n";
-  RecordProperty("server_connection_bytes", int(server_only));
-  EXPECT_LT(server_only, size_t(64 * 1024));
+  for (const char* max : kTlsVersions) {
+    SCOPED_TRACE(max);
+    auto sctx = server_ctx(server_opts());
+    TlsClientOptions co = client_opts();
+    co.tls_max_version = max;
+    auto cctx = client_ctx(co);
+    TlsPair warm = make_tls_pair(sctx, cctx, "localhost");  // first-use allocations
+    ASSERT_TRUE(run_handshake(warm).both_ok());
+    size_t before = mallinfo2().uordblks;
+    TlsPair p = make_tls_pair(sctx, cctx, "localhost");
+    ASSERT_TRUE(run_handshake(p).both_ok());
+    size_t both = mallinfo2().uordblks - before;
+    p.client.reset();
+    size_t server_only = mallinfo2().uordblks - before;
+    if (both == 0) GTEST_SKIP() << "no malloc accounting (sanitizer build)";
+    std::cout << "[ memory   ] one " << testing::version_name(max)
+              << " server connection: " << server_only << " bytes; client: " << (both - server_only)
+              << " bytes\n";
+    RecordProperty(*max ? "server_connection_bytes_tls12" : "server_connection_bytes_tls13",
+                   int(server_only));
+    EXPECT_LT(server_only, size_t(64 * 1024));
+  }
 }
 
 }  // namespace

@@ -166,4 +166,25 @@ inline HandshakeOutcome run_handshake(TlsPair& p) {
   return o;
 }
 
+// TLS 1.3: a client's handshake ends before the server has judged the client's certificate, so
+// a refusal reaches the client as an alert on its next read. Returns `handshake` when that
+// failed already, else the result of reading (bounded) until something other than kWouldBlock.
+inline IoResult client_result_after_read(TlsPair& p, IoResult handshake) {
+  if (!handshake.is_ok()) return handshake;
+  char buf[64];
+  for (int i = 0; i < 100; ++i) {
+    IoResult r = p.client->read(buf, sizeof buf);
+    if (r.status != IoStatus::kWouldBlock) return r;
+    pollfd fd{p.client->fd(), POLLIN, 0};
+    ::poll(&fd, 1, 2000);
+  }
+  return IoResult::would_block();
+}
+
+// The highest TLS version a test runs with ("tlsv1.2", or "" for 1.3) and what it negotiates.
+inline constexpr const char* kTlsVersions[] = {"tlsv1.2", ""};
+inline std::string version_name(const std::string& max) {
+  return max.empty() ? "TLSv1.3" : "TLSv1.2";
+}
+
 }  // namespace mq::net::testing
