@@ -226,6 +226,14 @@ std::string apply_url(ClientConfig& cfg, std::string_view url) {
     return "Error: Invalid URL for -L argument specified - topic missing.\n";
   std::string topic(rest.substr(slash + 1));
   std::string_view authority = rest.substr(0, slash);
+  // ws:// and wss:// (Mosquitto 2.1): ws://host:port/mqtt/a/b is the WebSocket path "/mqtt"
+  // and the topic "a/b"; with a single level (ws://host/t) the topic is "t" on the default path.
+  if (cfg.websockets) {
+    if (size_t cut = topic.find('/'); cut != std::string::npos) {
+      cfg.ws_path = "/" + topic.substr(0, cut);
+      topic.erase(0, cut + 1);
+    }
+  }
   bool saved_is_sub = cfg.tool == Tool::kSub;
   std::string err;
   // -L adds a subscription for sub, sets the publish topic for pub and rr.

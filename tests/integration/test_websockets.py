@@ -298,3 +298,48 @@ def test_mq_sub_over_wss(start_broker, pki):
         assert (sub.returncode, out) == (0, b"s/1 y\n"), err
     finally:
         stop_process(sub)
+
+
+def test_url_ws_path_and_topic(start_broker):
+    """-L ws://host:port/mqtt/w3/x (Mosquitto 2.1): the first path level is the WebSocket path,
+    the rest is the topic. The upgrade request is read by a plain socket first (its request
+    line), then the message goes through the broker on topic w3/x."""
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    lsock.settimeout(10)
+    port = lsock.getsockname()[1]
+    pub = subprocess.Popen([MQ_BIN, "pub", "-L", "ws://127.0.0.1:%d/mqtt/w3/x" % port, "-m", "hi"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        conn, _ = lsock.accept()
+        conn.settimeout(5)
+        request = b""
+        while b"\r\n" not in request:
+            chunk = conn.recv(4096)
+            if not chunk:
+                break
+            request += chunk
+        conn.close()
+        assert request.startswith(b"GET /mqtt HTTP/1.1\r\n"), request[:80]
+    finally:
+        stop_process(pub)
+        lsock.close()
+
+    wb = WsBroker(start_broker)
+    got = queue.Queue()
+    c = paho.Client(client_id="ws-url-check")
+    c.on_message = lambda cl, u, m: got.put((m.topic, m.payload))
+    c.connect("127.0.0.1", wb.port)
+    c.subscribe("w3/#", 1)
+    c.loop_start()
+    try:
+        def sent():
+            run([MQ_BIN, "pub", "-L", "ws://127.0.0.1:%d/mqtt/w3/x" % wb.ws_port, "-m", "hi",
+                 "-q", "1"])
+            return not got.empty()
+        assert wait_until(sent, 10, 0.2)
+        assert got.get() == ("w3/x", b"hi")
+    finally:
+        c.loop_stop()
+        c.disconnect()

@@ -82,6 +82,22 @@ TEST(OptionsTest, Url) {
   ASSERT_EQ(load(cfg, Tool::kSub, {"-L", "mqtts://h/t/#"}).status, ParseStatus::kOk);
   EXPECT_EQ(cfg.port, 8883);
   EXPECT_TRUE(cfg.tls_use_os_certs);
+  // WebSocket URLs: the first path level is the WebSocket path, the rest the topic (2.1).
+  ASSERT_EQ(load(cfg, Tool::kPub, {"-L", "ws://h:8080/mqtt/a/b", "-m", "x"}).status,
+            ParseStatus::kOk);
+  EXPECT_TRUE(cfg.websockets);
+  EXPECT_EQ(cfg.port, 8080);
+  EXPECT_EQ(cfg.ws_path, "/mqtt");
+  EXPECT_EQ(cfg.topic, "a/b");
+  ASSERT_EQ(load(cfg, Tool::kSub, {"-L", "wss://h/ws/s/#"}).status, ParseStatus::kOk);
+  EXPECT_EQ(cfg.ws_path, "/ws");
+  EXPECT_EQ(cfg.topics, (std::vector<std::string>{"s/#"}));
+  ASSERT_EQ(load(cfg, Tool::kPub, {"-L", "ws://h/t", "-m", "x"}).status, ParseStatus::kOk);
+  EXPECT_EQ(cfg.ws_path, "/mqtt");
+  EXPECT_EQ(cfg.topic, "t");
+  // mqtt:// keeps every level in the topic.
+  ASSERT_EQ(load(cfg, Tool::kPub, {"-L", "mqtt://h/mqtt/a", "-m", "x"}).status, ParseStatus::kOk);
+  EXPECT_EQ(cfg.topic, "mqtt/a");
 }
 
 TEST(OptionsTest, Properties) {
