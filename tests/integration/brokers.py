@@ -67,9 +67,11 @@ def stop_process(proc, grace=3.0):
 
 
 class Broker:
-    """One broker process in its own directory with a generated config file."""
+    """One broker process in its own directory with a generated config file. With
+    `mosquitto=True` it is Debian's mosquitto whatever the mode (for tests that run both)."""
 
-    def __init__(self, workdir, conf="", listener=True, args=None, argv0=None):
+    def __init__(self, workdir, conf="", listener=True, args=None, argv0=None, mosquitto=False):
+        self.mosquitto = mosquitto
         self.dir = str(workdir)
         self.extra_conf = conf
         self.listener = listener
@@ -98,7 +100,7 @@ class Broker:
         for _ in range(attempts):
             self.port = free_port()
             self.write_conf()
-            argv = broker_argv()
+            argv = [MOSQUITTO] if self.mosquitto else broker_argv()
             if self.argv0:
                 argv = [self.argv0] + argv[2:] if not REFERENCE else [self.argv0]
             argv = argv + ["-c", self.conf_path] + self.args

@@ -27,16 +27,8 @@ def any_broker(request, tmp_path):
     def start(conf):
         d = tmp_path / ("b%d" % len(started))
         d.mkdir()
-        b = brokers.Broker(d, conf)
-        if request.param == "mosquitto":
-            saved = brokers.broker_argv
-            brokers.broker_argv = lambda: [brokers.MOSQUITTO]
-            try:
-                b.start()
-            finally:
-                brokers.broker_argv = saved
-        else:
-            b.start()
+        b = brokers.Broker(d, conf, mosquitto=request.param == "mosquitto")
+        b.start()
         started.append(b)
         return b
 

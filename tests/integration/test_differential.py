@@ -218,16 +218,8 @@ def pair(tmp_path_factory):
     ports = {}
     for kind in ("mq", "mosquitto"):
         d = tmp_path_factory.mktemp(kind)
-        b = brokers.Broker(d, conf)
-        if kind == "mosquitto":
-            b_argv = brokers.broker_argv
-            brokers.broker_argv = lambda: [brokers.MOSQUITTO]
-            try:
-                b.start()
-            finally:
-                brokers.broker_argv = b_argv
-        else:
-            b.start()
+        b = brokers.Broker(d, conf, mosquitto=kind == "mosquitto")
+        b.start()
         started.append(b)
         ports[kind] = b.port
     yield ports
