@@ -117,19 +117,26 @@ def test_ws_and_tcp_clients_meet(start_broker):
     finally:
         stop_process(sub)
     # mq pub over ws -> paho on TCP.
+    assert paho_receives(wb.port, "w2/#", [MQ_BIN, "pub", "--ws", "-h", "127.0.0.1", "-p",
+                                           str(wb.ws_port), "-t", "w2/a", "-m", "over-ws",
+                                           "-q", "1"]) == ("w2/a", b"over-ws")
+
+
+def paho_receives(port, topic_filter, pub_argv):
+    """Runs `pub_argv` (every 0.2 s, at most 10 s) until a paho subscriber to `topic_filter` on
+    the TCP listener `port` gets a message; returns its (topic, payload)."""
     got = queue.Queue()
     c = paho.Client(client_id="ws-check")
     c.on_message = lambda cl, u, m: got.put((m.topic, m.payload))
-    c.connect("127.0.0.1", wb.port)
-    c.subscribe("w2/#", 1)
+    c.connect("127.0.0.1", port)
+    c.subscribe(topic_filter, 1)
     c.loop_start()
     try:
         def sent():
-            run([MQ_BIN, "pub", "--ws", "-h", "127.0.0.1", "-p", str(wb.ws_port), "-t", "w2/a",
-                 "-m", "over-ws", "-q", "1"])
+            run(pub_argv)
             return not got.empty()
         assert wait_until(sent, 10, 0.2)
-        assert got.get() == ("w2/a", b"over-ws")
+        return got.get()
     finally:
         c.loop_stop()
         c.disconnect()
@@ -327,19 +334,6 @@ def test_url_ws_path_and_topic(start_broker):
         lsock.close()
 
     wb = WsBroker(start_broker)
-    got = queue.Queue()
-    c = paho.Client(client_id="ws-url-check")
-    c.on_message = lambda cl, u, m: got.put((m.topic, m.payload))
-    c.connect("127.0.0.1", wb.port)
-    c.subscribe("w3/#", 1)
-    c.loop_start()
-    try:
-        def sent():
-            run([MQ_BIN, "pub", "-L", "ws://127.0.0.1:%d/mqtt/w3/x" % wb.ws_port, "-m", "hi",
-                 "-q", "1"])
-            return not got.empty()
-        assert wait_until(sent, 10, 0.2)
-        assert got.get() == ("w3/x", b"hi")
-    finally:
-        c.loop_stop()
-        c.disconnect()
+    assert paho_receives(wb.port, "w3/#", [MQ_BIN, "pub", "-L",
+                                           "ws://127.0.0.1:%d/mqtt/w3/x" % wb.ws_port, "-m", "hi",
+                                           "-q", "1"]) == ("w3/x", b"hi")
