@@ -10,8 +10,16 @@
 // pipelined and batched (--batch messages per send()). A message skipped by
 // a later sequence number is counted lost (QoS 0); so are messages still
 // missing when nothing moved for --drain seconds after publishing stopped.
+//
+// Latency: with --size >= 16 the publisher also writes the monotonic time of
+// the send() into payload bytes 8..15; each subscriber records now minus that
+// time per delivery, and the result line gives the median and 99th percentile
+// (p50_us, p99_us). In this closed loop most of it is queueing within the
+// window, so it compares brokers at their own sustained rate.
 #include <sys/epoll.h>
 #include <unistd.h>
+
+#include <time.h>
 
 #include <algorithm>
 #include <cinttypes>
@@ -28,6 +36,46 @@ namespace mq::bench {
 namespace {
 
 constexpr uint64_t kPubTag = uint64_t{1} << 32;
+
+uint64_t mono_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Latencies in 1 µs buckets below 65.536 ms, 1 ms buckets above (up to 10 min).
+class Histogram {
+ public:
+  Histogram() : fine_(65536, 0), coarse_(600000, 0) {}
+  void add(uint64_t ns) {
+    uint64_t us = ns / 1000;
+    ++n_;
+    if (us < fine_.size()) {
+      ++fine_[us];
+    } else {
+      ++coarse_[std::min<uint64_t>(us / 1000, coarse_.size() - 1)];
+    }
+  }
+  uint64_t count() const { return n_; }
+  // The smallest bucket value (µs) at or below which a fraction q of samples lie.
+  double quantile(double q) const {
+    if (n_ == 0) return -1;
+    uint64_t want = static_cast<uint64_t>(q * static_cast<double>(n_ - 1)) + 1, seen = 0;
+    for (size_t i = 0; i < fine_.size(); ++i) {
+      seen += fine_[i];
+      if (seen >= want) return static_cast<double>(i);
+    }
+    for (size_t i = 0; i < coarse_.size(); ++i) {
+      seen += coarse_[i];
+      if (seen >= want) return static_cast<double>(i) * 1000.0;
+    }
+    return static_cast<double>(coarse_.size()) * 1000.0;
+  }
+
+ private:
+  std::vector<uint64_t> fine_, coarse_;
+  uint64_t n_ = 0;
+};
 
 enum class State : uint8_t { kConnecting, kConnected, kReady };
 
@@ -81,6 +129,7 @@ class Flow {
   std::vector<Sub> subs_;
   Counters n_;
   bool stalled_ = false;  // no delivery or PUBACK for 0.5 s
+  Histogram latency_;
 };
 
 std::string Flow::client_id(const char* role, size_t i) const {
@@ -137,6 +186,12 @@ void Flow::on_sub_frame(Sub& s, const Frame& f) {
       if (off + 8 > f.body_len) return;
       uint32_t pub = get_u32le(f.body + off);
       uint32_t seq = get_u32le(f.body + off + 4);
+      if (off + 16 <= f.body_len) {
+        uint64_t sent = 0;
+        std::memcpy(&sent, f.body + off + 8, 8);
+        uint64_t now = mono_ns();
+        if (sent && now >= sent) latency_.add(now - sent);
+      }
       if (pub >= s.next_seq.size()) return;
       if (seq >= s.next_seq[pub]) {
         s.next_seq[pub] = seq + 1;
@@ -251,8 +306,10 @@ void Flow::pump(bool* more) {
     size_t base_len = out.size();
     out.resize(base_len + t.size() * credit);
     char* w = out.data() + base_len;
+    const uint64_t stamp = o_.size >= 16 ? mono_ns() : 0;
     for (uint32_t k = 0; k < credit; ++k, w += t.size()) {
       std::memcpy(w, t.data(), t.size());
+      if (stamp) std::memcpy(w + p.tmpl.payload_offset + 8, &stamp, 8);
       if (o_.qos > 0) {
         uint16_t pid = p.next_pid;
         p.next_pid = pid == 0xffff ? 1 : static_cast<uint16_t>(pid + 1);
@@ -309,11 +366,12 @@ int Flow::run() {
   std::printf(
       "result scenario=%s qos=%d pubs=%zu subs=%zu size=%zu published=%" PRIu64
       " delivered=%" PRIu64 " lost=%" PRIu64 " ooo=%" PRIu64 " stalls=%u closed=%u secs=%.3f"
-      " rate=%.0f pub_rate=%.0f per_pub=%.2f lg_cpu=%.2f\n",
+      " rate=%.0f pub_rate=%.0f per_pub=%.2f lg_cpu=%.2f p50_us=%.0f p99_us=%.0f\n",
       o_.scenario.c_str(), o_.qos, pubs_.size(), subs_.size(), o_.size, sent, n_.delivered, lost,
       n_.out_of_order, n_.stalls, n_.closed, secs, static_cast<double>(n_.delivered) / secs,
       static_cast<double>(sent) / secs,
-      sent ? static_cast<double>(n_.delivered) / static_cast<double>(sent) : 0.0, cpu / secs);
+      sent ? static_cast<double>(n_.delivered) / static_cast<double>(sent) : 0.0, cpu / secs,
+      latency_.quantile(0.5), latency_.quantile(0.99));
   std::fflush(stdout);
   for (Pub& p : pubs_) {
     if (!p.c.dead) {

@@ -3,6 +3,13 @@
 // print `ready ...` once all are up, stay connected for --hold seconds, then
 // send one PINGREQ on every connection and count the PINGRESPs (proof that
 // the broker still serves all of them), print `result ...` and disconnect.
+// With --subscribe 1 each connection also subscribes (QoS 1) to a topic of its
+// own, bench/s/<index>, and counts as up at its SUBACK: the memory a broker
+// needs per connection with one subscription.
+//
+// retain: one connection publishes --conns retained messages of --size bytes
+// on bench/r/<index> (QoS 0, pipelined), then a PINGREQ whose PINGRESP proves
+// the broker has processed them all; prints `ready ...`, holds, `result ...`.
 //
 // Also the probe used by run.sh to wait for a freshly started broker.
 #include <sys/epoll.h>
@@ -86,8 +93,19 @@ void Idle::handle_events(int n) {
     }
     if (!(mask & ~uint32_t{EPOLLOUT})) continue;
     bool ok = loop_.read(c, [&](const Frame& f) {
-      if (f.type() == PacketType::kConnack && state_[i] == State::kConnecting) {
+      if (f.type() == PacketType::kConnack && state_[i] == State::kConnecting && o_.subscribe) {
         if (f.body_len >= 2 && f.body[1] == 0) {
+          char topic[48];
+          std::snprintf(topic, sizeof topic, "bench/s/%zu", i);
+          c.out += subscribe_packet(1, topic, 1);
+          if (!loop_.flush(c)) fail(i);
+        }
+      } else if ((f.type() == PacketType::kConnack && !o_.subscribe) ||
+                 (f.type() == PacketType::kSuback && o_.subscribe)) {
+        if (state_[i] != State::kConnecting) return;
+        bool ok = f.type() == PacketType::kConnack ? f.body_len >= 2 && f.body[1] == 0
+                                                    : f.body_len >= 3 && f.body[2] < 0x80;
+        if (ok) {
           state_[i] = State::kConnected;
           --pending_;
           ++connected_;
@@ -152,6 +170,56 @@ int Idle::run() {
 int run_idle(const Options& o) {
   Idle idle(o);
   return idle.run();
+}
+
+int run_retain(const Options& o) {
+  Loop loop;
+  Conn c;
+  const double t0 = now_secs();
+  if (!loop.open(c, o.port, 0, 0)) return 1;
+  char id[64];
+  std::snprintf(id, sizeof id, "mqb-%d-r", static_cast<int>(getpid()));
+  c.out = connect_packet(id, 0);
+  std::string payload(o.size, 'r');
+  for (uint32_t i = 0; i < o.conns; ++i) {
+    char topic[48];
+    std::snprintf(topic, sizeof topic, "bench/r/%u", i);
+    PublishTemplate t = publish_template(topic, 0, o.size);
+    t.bytes[0] = static_cast<char>(t.bytes[0] | 1);  // RETAIN
+    c.out += t.bytes;
+  }
+  c.out.append(kPingreq, 2);
+  bool pong = false, refused = false;
+  loop.flush(c);
+  while (!pong && !c.dead && now_secs() - t0 < o.timeout) {
+    int n = loop.wait(20);
+    for (int k = 0; k < n; ++k) {
+      if (loop.event_mask(k) & EPOLLOUT) loop.flush(c);
+      if (c.dead) break;
+      if (!loop.read(c, [&](const Frame& f) {
+            if (f.type() == PacketType::kConnack) refused = f.body_len < 2 || f.body[1] != 0;
+            if (f.type() == PacketType::kPingresp) pong = true;
+          })) {
+        loop.close(c);
+      }
+    }
+    if (c.out_pending() && !c.pollout) loop.flush(c);
+  }
+  const double secs = now_secs() - t0;
+  std::printf("ready retained=%u secs=%.3f\n", pong ? o.conns : 0, secs);
+  std::fflush(stdout);
+  const double hold_end = now_secs() + o.hold;
+  while (!c.dead && now_secs() < hold_end) loop.wait(100);
+  std::printf("result scenario=retain retained=%u size=%zu ok=%d secs=%.3f rate=%.0f lg_cpu=%.2f\n",
+              pong ? o.conns : 0, o.size, pong && !refused ? 1 : 0, secs, o.conns / secs,
+              cpu_secs_self() / (now_secs() - t0));
+  std::fflush(stdout);
+  if (!c.dead) {
+    c.out.append(kDisconnect, 2);
+    loop.flush(c);
+    loop.close(c);
+  }
+  return pong && !refused ? 0 : 1;
 }
 
 int run_probe(const Options& o) {

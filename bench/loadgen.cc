@@ -2,7 +2,8 @@
 //
 //   mq_loadgen fanin  --port P [--pubs 8] [--qos 0|1] [--size 64] [--msgs N | --secs T]
 //   mq_loadgen fanout --port P [--subs 50] [--qos 0|1] ...
-//   mq_loadgen idle   --port P [--conns 10000] [--hold 2] [--keepalive 0]
+//   mq_loadgen idle   --port P [--conns 10000] [--hold 2] [--keepalive 0] [--subscribe 0|1]
+//   mq_loadgen retain --port P [--conns 100000] [--size 64] [--hold 2]
 //   mq_loadgen probe  --port P [--timeout 5]     exit 0 once a CONNECT is answered
 //   mq_loadgen freeport                          print a free 127.0.0.1 TCP port
 #include <signal.h>
@@ -22,12 +23,13 @@ using mq::bench::Options;
 [[noreturn]] void usage(const char* why) {
   if (why) std::fprintf(stderr, "mq_loadgen: %s\n", why);
   std::fprintf(stderr,
-               "usage: mq_loadgen fanin|fanout|idle|probe|freeport --port PORT [options]\n"
+               "usage: mq_loadgen fanin|fanout|idle|retain|probe|freeport --port PORT [options]\n"
                "  fanin/fanout: --pubs N --subs N --qos 0|1 --size BYTES --msgs N --secs T\n"
                "                --window N --inflight N --batch N --drain SECS --topic T\n"
                "                --keepalive SECS --timeout SECS --persistent-subs 0|1\n"
                "  idle:         --conns N --concurrency N --hold SECS --sources N\n"
-               "                --keepalive SECS --timeout SECS\n");
+               "                --keepalive SECS --timeout SECS --subscribe 0|1\n"
+               "  retain:       --conns N (retained messages) --size BYTES --hold SECS\n");
   std::exit(2);
 }
 
@@ -71,6 +73,7 @@ Options parse(int argc, char** argv) {
     else if (k == "--conns") o.conns = static_cast<uint32_t>(number("--conns", v, 1, 1e6));
     else if (k == "--concurrency") o.concurrency = static_cast<uint32_t>(number(k.c_str(), v, 1, 1e5));
     else if (k == "--hold") o.hold = number("--hold", v, 0, 3600);
+    else if (k == "--subscribe") o.subscribe = number(k.c_str(), v, 0, 1) != 0;
     else if (k == "--sources") o.sources = static_cast<uint32_t>(number("--sources", v, 1, 250));
     else if (k == "--timeout") o.timeout = number("--timeout", v, 0.1, 3600);
     else usage(("unknown option " + k).c_str());
@@ -83,6 +86,8 @@ Options parse(int argc, char** argv) {
     if (o.subs < 0) o.subs = 50;
   } else if (o.scenario == "idle") {
     if (!keepalive_set) o.keepalive = 0;
+  } else if (o.scenario == "retain") {
+    o.keepalive = 0;
   } else if (o.scenario != "probe" && o.scenario != "freeport") {
     usage(("unknown scenario " + o.scenario).c_str());
   }
@@ -108,5 +113,6 @@ int main(int argc, char** argv) {
   mq::bench::raise_nofile_limit();
   if (o.scenario == "probe") return mq::bench::run_probe(o);
   if (o.scenario == "idle") return mq::bench::run_idle(o);
+  if (o.scenario == "retain") return mq::bench::run_retain(o);
   return mq::bench::run_flow(o);
 }

@@ -11,7 +11,7 @@
 namespace mq::bench {
 
 struct Options {
-  std::string scenario;  // fanin | fanout | idle | probe | freeport
+  std::string scenario;  // fanin | fanout | idle | retain | probe | freeport
   uint16_t port = 0;     // broker port on 127.0.0.1
   // fanin / fanout
   int pubs = -1;  // -1: scenario default (fanin 8, fanout 1)
@@ -28,15 +28,17 @@ struct Options {
   uint16_t keepalive = 60;
   bool persistent_subs = false;  // subscribers connect with clean session 0 (persistence bench)
   // idle
-  uint32_t conns = 10000;
+  uint32_t conns = 10000;  // idle: connections; retain: retained messages
   uint32_t concurrency = 64;  // CONNECTs awaiting CONNACK at once (below listen backlogs)
   double hold = 2;             // seconds to stay connected after all are up
   uint32_t sources = 0;        // 127.0.0.x source addresses; 0 = auto
+  bool subscribe = false;      // each connection subscribes to bench/s/<index> (QoS 1)
   double timeout = 60;         // connect phase limit
 };
 
 int run_flow(const Options& o);  // fanin, fanout
 int run_idle(const Options& o);
+int run_retain(const Options& o);  // --conns retained messages from one connection
 int run_probe(const Options& o);  // exit 0 once the broker answers CONNECT
 
 }  // namespace mq::bench

@@ -14,10 +14,11 @@ usage: bench/run.sh [options] [MQ_BINARY [LOADGEN]]
   --build DIR        build mq and bench/mq_loadgen in DIR with ninja first and use them
   --mosquitto BIN    reference broker (default: $MOSQUITTO_BIN or /usr/sbin/mosquitto)
   --reps N           repetitions per broker and case (default 3)
-  --case LIST        comma-separated subset of: fanin0,fanin1,fanout0,fanout1,idle
+  --case LIST        comma-separated subset of: fanin0,fanin1,fanout0,fanout1,big1,idle,subs,retained
   --only WHICH       run one broker only: mq or mosquitto
   --secs T           publishing time per throughput run (default 4)
-  --conns N          connections for idle (default 10000)
+  --conns N          connections for idle and subs (default 10000)
+  --retained N       retained messages for retained (default 100000)
   --quick            smoke run: 1 rep, 1 s per run, 1000 idle connections
   --keep DIR         keep configs, broker logs and raw results in DIR
 EOF
@@ -28,7 +29,8 @@ LG=""
 MOSQ=${MOSQUITTO_BIN:-/usr/sbin/mosquitto}
 BUILD=""
 REPS=3
-CASES="fanin0,fanin1,fanout0,fanout1,idle"
+CASES="fanin0,fanin1,fanout0,fanout1,big1,idle,subs,retained"
+RETAINED=100000
 ONLY=""
 SECS=4
 CONNS=10000
@@ -45,13 +47,14 @@ while [[ $# -gt 0 ]]; do
     --only) ONLY=$2; shift 2 ;;
     --secs) SECS=$2; shift 2 ;;
     --conns) CONNS=$2; shift 2 ;;
+    --retained) RETAINED=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
     --quick) QUICK=1; shift ;;
     -*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     *) positional+=("$1"); shift ;;
   esac
 done
-if [[ $QUICK == 1 ]]; then REPS=1; SECS=1; CONNS=1000; fi
+if [[ $QUICK == 1 ]]; then REPS=1; SECS=1; CONNS=1000; RETAINED=10000; fi
 [[ ${#positional[@]} -ge 1 ]] && MQ=${positional[0]}
 [[ ${#positional[@]} -ge 2 ]] && LG=${positional[1]}
 mq_in() {  # the mq executable inside a build directory (top level or subcommands/)
@@ -82,7 +85,7 @@ for b in "${BROKERS[@]}"; do
 done
 IFS=, read -r -a CASE_LIST <<<"$CASES"
 for c in "${CASE_LIST[@]}"; do
-  case "$c" in fanin0|fanin1|fanout0|fanout1|idle) ;;
+  case "$c" in fanin0|fanin1|fanout0|fanout1|big1|idle|subs|retained) ;;
     *) echo "run.sh: unknown case $c" >&2; exit 2 ;; esac
 done
 
@@ -110,7 +113,7 @@ trap 'exit 130' INT TERM
 
 CLK_TCK=$(getconf CLK_TCK)
 RAW=$WORK/raw.tsv
-printf 'broker\tcase\trep\tstatus\trate\tcpu_us_per_msg\tbroker_cpu\tlost\tlg_cpu\trss_per_conn\trss_kib\tconnect_secs\n' >"$RAW"
+printf 'broker\tcase\trep\tstatus\trate\tcpu_us_per_msg\tbroker_cpu\tlost\tlg_cpu\trss_per_unit\trss_kib\tconnect_secs\tp50_us\tp99_us\tmb_per_s\n' >"$RAW"
 
 cpu_ticks() {  # utime + stime of a process, all threads, in clock ticks
   local s
@@ -163,23 +166,28 @@ stop_broker() {
   BROKER_PID=""
 }
 
-record() {  # broker case rep status rate cpu_us broker_cpu lost lg_cpu rss_per_conn rss connect
+fail() { record "$1" "$2" "$3" FAIL - - - - - - - - - - -; }
+record() {  # broker case rep status rate cpu_us broker_cpu lost lg_cpu rss_per_unit rss connect p50 p99 mb/s
   local IFS=$'\t'
   echo "$*" >>"$RAW"
 }
 
 run_flow() {  # broker case rep
-  local b=$1 c=$2 rep=$3 scen qos out rc=0 t0 t1 c0 c1
+  local b=$1 c=$2 rep=$3 scen qos out rc=0 t0 t1 c0 c1 extra=()
   scen=${c%?}; qos=${c: -1}
-  start_broker "$b" || { record "$b" "$c" "$rep" FAIL - - - - - - - -; return; }
+  # big1: 256 KiB payloads, QoS 1, one publisher to 4 subscribers; windows sized in messages.
+  if [[ $c == big1 ]]; then
+    scen=fanout; extra=(--subs 4 --size 262144 --window 32 --inflight 16 --batch 8)
+  fi
+  start_broker "$b" || { fail "$b" "$c" "$rep"; return; }
   t0=$(now); c0=$(cpu_ticks "$BROKER_PID" || echo 0)
   out=$(timeout "$(awk -v s="$SECS" 'BEGIN { print int(s * 3 + 60) }')" "$LG" "$scen" --port "$PORT" --qos "$qos" --secs "$SECS" \
-        2>>"$WORK/loadgen.log") || rc=$?
+        "${extra[@]}" 2>>"$WORK/loadgen.log") || rc=$?
   c1=$(cpu_ticks "$BROKER_PID" || echo "$c0"); t1=$(now)
   stop_broker
   local line; line=$(grep '^result ' <<<"$out" || true)
-  if [[ -z $line ]]; then record "$b" "$c" "$rep" FAIL - - - - - - - -; return; fi
-  local delivered rate lost lg
+  if [[ -z $line ]]; then fail "$b" "$c" "$rep"; return; fi
+  local delivered rate lost lg mbps
   delivered=$(field delivered "$line"); rate=$(field rate "$line")
   lost=$(field lost "$line"); lg=$(field lg_cpu "$line")
   local st=ok; [[ $rc == 0 ]] || st=rc$rc
@@ -188,17 +196,25 @@ run_flow() {  # broker case rep
     'BEGIN { if (n > 0) printf "%.3f", t / hz * 1e6 / n; else print "-" }')
   util=$(awk -v t=$((c1 - c0)) -v hz="$CLK_TCK" -v a="$t0" -v z="$t1" \
     'BEGIN { printf "%.2f", t / hz / (z - a) }')
-  record "$b" "$c" "$rep" "$st" "$rate" "$cpu_us" "$util" "$lost" "$lg" - - -
+  mbps=$(awk -v r="$rate" -v s="$(field size "$line")" 'BEGIN { printf "%.1f", r * s / 1e6 }')
+  record "$b" "$c" "$rep" "$st" "$rate" "$cpu_us" "$util" "$lost" "$lg" - - - \
+    "$(field p50_us "$line")" "$(field p99_us "$line")" "$mbps"
   echo "  $b $c rep $rep: $line broker_cpu=$util cpu_us_per_msg=$cpu_us" >&2
 }
 
-run_idle() {  # broker case rep
-  local b=$1 rep=$3 out=$WORK/idle.out rss0 rss1 line ready="" i
-  start_broker "$b" || { record "$b" idle "$rep" FAIL - - - - - - - -; return; }
+run_idle() {  # broker case rep; case idle (connections), subs (each with a subscription) or
+              # retained (retained messages from one connection)
+  local b=$1 c=$2 rep=$3 out=$WORK/idle.out rss0 rss1 line ready="" i args
+  case "$c" in
+    idle) args=(idle --conns "$CONNS") ;;
+    subs) args=(idle --conns "$CONNS" --subscribe 1) ;;
+    retained) args=(retain --conns "$RETAINED" --size 64) ;;
+  esac
+  start_broker "$b" || { fail "$b" "$c" "$rep"; return; }
   sleep 0.2
   rss0=$(rss_kib "$BROKER_PID")
   : >"$out"
-  "$LG" idle --port "$PORT" --conns "$CONNS" --hold 2 >"$out" 2>>"$WORK/loadgen.log" &
+  "$LG" "${args[@]}" --port "$PORT" --hold 2 >"$out" 2>>"$WORK/loadgen.log" &
   LG_PID=$!
   for i in $(seq 1200); do  # up to 60 s for all connections
     ready=$(grep '^ready ' "$out" || true)
@@ -213,15 +229,16 @@ run_idle() {  # broker case rep
   LG_PID=""
   stop_broker
   line=$(grep '^result ' "$out" || true)
-  if [[ -z $ready || -z $line ]]; then record "$b" idle "$rep" FAIL - - - - - - - -; return; fi
+  if [[ -z $ready || -z $line ]]; then fail "$b" "$c" "$rep"; return; fi
   local connected per st=ok
   connected=$(field connected "$line")
+  [[ $c == retained ]] && connected=$(field retained "$line")
   [[ $rc == 0 ]] || st=rc$rc
   per=$(awk -v a="$rss0" -v z="$rss1" -v n="$connected" \
     'BEGIN { if (n > 0) printf "%.0f", (z - a) * 1024 / n; else print "-" }')
-  record "$b" idle "$rep" "$st" "$(field conn_rate "$line")" - - - "$(field lg_cpu "$line")" \
-    "$per" "$rss1" "$(field connect_secs "$line")"
-  echo "  $b idle rep $rep: $line rss_before_kib=$rss0 rss_after_kib=$rss1 rss_per_conn=$per" >&2
+  record "$b" "$c" "$rep" "$st" "$(field conn_rate "$line")" - - - "$(field lg_cpu "$line")" \
+    "$per" "$rss1" "$(field connect_secs "$line")" - - -
+  echo "  $b $c rep $rep: $line rss_before_kib=$rss0 rss_after_kib=$rss1 rss_per_unit=$per" >&2
 }
 
 echo "mq: $MQ" >&2
@@ -234,7 +251,10 @@ for rep in $(seq "$REPS"); do
     # Alternate which broker goes first so slow drifts in machine load even out.
     if (( rep % 2 == 0 && ${#order[@]} == 2 )); then order=("${order[1]}" "${order[0]}"); fi
     for b in "${order[@]}"; do
-      if [[ $c == idle ]]; then run_idle "$b" idle "$rep"; else run_flow "$b" "$c" "$rep"; fi
+      case "$c" in
+        idle|subs|retained) run_idle "$b" "$c" "$rep" ;;
+        *) run_flow "$b" "$c" "$rep" ;;
+      esac
     done
   done
 done
@@ -242,7 +262,7 @@ T_END=$(now)
 
 # ---- summary -------------------------------------------------------------
 summary() {
-  awk -F'\t' -v cases="$CASES" -v conns="$CONNS" -v secs="$SECS" '
+  awk -F'\t' -v cases="$CASES" -v conns="$CONNS" -v secs="$SECS" -v retained="$RETAINED" '
     function median(key,   n, i, j, t, v) {
       n = cnt[key]; if (n == 0) return ""
       for (i = 1; i <= n; i++) v[i] = val[key, i]
@@ -265,11 +285,15 @@ summary() {
       if ($4 != "ok") { bad = bad sprintf("%s %s rep %s (%s); ", $1, $2, $3, $4); next }
       add($1, $2, "rate", $5); add($1, $2, "cpu", $6); add($1, $2, "util", $7); add($1, $2, "lost", $8)
       add($1, $2, "lg", $9); add($1, $2, "rsspc", $10); add($1, $2, "rss", $11); add($1, $2, "conn", $12)
+      add($1, $2, "p50", $13); add($1, $2, "p99", $14); add($1, $2, "mbps", $15)
     }
     END {
       title["fanin0"] = "fan-in 8->1 QoS 0"; title["fanin1"] = "fan-in 8->1 QoS 1"
       title["fanout0"] = "fan-out 1->50 QoS 0"; title["fanout1"] = "fan-out 1->50 QoS 1"
       title["idle"] = sprintf("idle %d conns", conns)
+      title["big1"] = "256 KiB 1->4 QoS 1"
+      title["subs"] = sprintf("%d conns, 1 sub each", conns)
+      title["retained"] = sprintf("%d retained, 64 B", retained)
       print "| case | figure (median) | mq | mosquitto | mq/mosquitto | better |"
       print "|---|---|---:|---:|---:|---|"
       n = split(cases, cl, ",")
@@ -279,11 +303,20 @@ summary() {
           row(c, "broker RSS increase per connection (bytes)", "rsspc", 0, "lower")
           row(c, "broker RSS with all connected (KiB)", "rss", 0, "lower")
           row(c, "time to connect all (s)", "conn", 2, "lower")
+        } else if (c == "subs") {
+          row(c, "broker RSS increase per connection (bytes)", "rsspc", 0, "lower")
+          row(c, "broker RSS with all subscribed (KiB)", "rss", 0, "lower")
+        } else if (c == "retained") {
+          row(c, "broker RSS increase per retained message (bytes)", "rsspc", 0, "lower")
+          row(c, "broker RSS with all retained (KiB)", "rss", 0, "lower")
         } else {
+          if (c == "big1") row(c, "payload MB/s delivered", "mbps", 1, "higher")
           row(c, "messages delivered per second", "rate", 0, "higher")
           row(c, "broker CPU per delivered message (us)", "cpu", 2, "lower")
           row(c, "broker CPU use (cores)", "util", 2, "info")
           row(c, "loadgen CPU use (cores)", "lg", 2, "info")
+          row(c, "delivery latency p50 (us)", "p50", 0, "lower")
+          row(c, "delivery latency p99 (us)", "p99", 0, "lower")
           if (c ~ /0$/) row(c, "QoS 0 messages lost per run", "lost", 0, "lower")
         }
       }
