@@ -37,18 +37,22 @@ std::shared_ptr<Message> make_message(std::string_view topic, std::string_view p
   m->payload.assign(payload);
   m->qos = qos;
   m->retain = retain;
-  m->payload_format_indicator = props.payload_format_indicator;
-  if (props.content_type) m->content_type.emplace(*props.content_type);
-  if (props.response_topic) m->response_topic.emplace(*props.response_topic);
-  if (props.correlation_data) m->correlation_data.emplace(*props.correlation_data);
-  m->user_properties.reserve(props.user_properties.size());
-  for (const auto& [k, v] : props.user_properties) m->user_properties.emplace_back(k, v);
-  if (!props.raw.empty() && !codec::property_ids_in_usual_order(props.raw))
-    m->property_order = codec::property_ids(props.raw);
+  if (props.payload_format_indicator || props.content_type || props.response_topic ||
+      props.correlation_data || !props.user_properties.empty()) {
+    MessageProperties mp;
+    mp.payload_format_indicator = props.payload_format_indicator;
+    if (props.content_type) mp.content_type.emplace(*props.content_type);
+    if (props.response_topic) mp.response_topic.emplace(*props.response_topic);
+    if (props.correlation_data) mp.correlation_data.emplace(*props.correlation_data);
+    mp.user_properties.reserve(props.user_properties.size());
+    for (const auto& [k, v] : props.user_properties) mp.user_properties.emplace_back(k, v);
+    if (!props.raw.empty() && !codec::property_ids_in_usual_order(props.raw))
+      mp.property_order = codec::property_ids(props.raw);
+    m->set_properties(std::move(mp));
+  }
   if (props.message_expiry_interval)
     m->expiry_unix_ms = now_unix_ms + int64_t(*props.message_expiry_interval) * 1000;
-  m->origin_client_id = origin_client;
-  m->origin_username = origin_user;
+  m->set_origin(origin_client, origin_user);
   m->store_id = store_id;
   return m;
 }
@@ -416,7 +420,7 @@ void Broker::end_session(Session& s) {
   // A will still waiting for its delay goes out when the session ends [MQTT-3.1.3-9].
   if (s.will && s.will_timer) publish_will(s);
   if (s.expiry_timer) loop_.cancel_timer(s.expiry_timer);
-  for (auto& [key, sub] : s.subscriptions()) subs_.unsubscribe(sub.filter, s.id(), sub.share_group);
+  for (const auto& e : s.subscriptions()) subs_.unsubscribe(e.sub().filter, s.id(), e.sub().share_group());
   if (std::string* j = journal_for(s)) persist::put_session_del(*j, s.client_id());
   stats_.publish_dropped += s.flow.queue.size() + s.flow.inflight.size();
   sessions_.erase(&s);

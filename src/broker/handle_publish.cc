@@ -153,7 +153,8 @@ size_t Broker::publish(const MessagePtr& msg) {
         return;
       }
       SubscriptionOptions strongest = opts;
-      for (const auto& [key, sub] : s->subscriptions()) {
+      for (const auto& e : s->subscriptions()) {
+        const SessionSubscription& sub = e.sub();
         if (sub.options.qos > strongest.qos && codec::topic_matches(sub.filter, msg->topic))
           strongest.qos = sub.options.qos;
       }
@@ -179,7 +180,7 @@ void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOption
                      bool retained_on_subscribe) {
   // [MQTT-3.8.3-3] No Local: not back to the connection that published it (also set on the
   // subscriptions of Mosquitto bridges: handle_subscribe).
-  if (opts.no_local && msg->origin_client_id == s.client_id()) return;
+  if (opts.no_local && msg->origin_client_id() == s.client_id()) return;
   // acl_file `read` access is checked per delivery (Mosquitto's semantics).
   if (s.acl) {
     std::optional<std::string_view> user = s.username.view();

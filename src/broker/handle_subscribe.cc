@@ -68,8 +68,8 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
     opts.retain_handling = sub.retain_handling;
     opts.subscription_id = sub_id;
     SubscribeOutcome outcome = subs_.subscribe(filter, s->id(), opts, group);
-    const SessionSubscription& stored = s->put_subscription(
-        std::string(sub.filter), SessionSubscription{std::string(filter), std::string(group), opts});
+    const SessionSubscription& stored =
+        s->put_subscription(sub.filter, SessionSubscription(std::string(filter), group, opts));
     if (std::string* j = journal_for(*s)) persist::put_sub_add(*j, s->client_id(), sub.filter, stored);
     ack.reason_codes.push_back(ReasonCode(opts.qos));
     if (config_.connection_messages && logger().enabled(kLogSubscribe)) {
@@ -115,10 +115,10 @@ void Broker::continue_retained(SessionId id, std::shared_ptr<RetainedCursor> cur
     if (m->expiry_unix_ms != 0 && m->expiry_unix_ms <= now) continue;
     // check_retain_source: the client that published it must still be allowed to write it.
     // (The ACL used is this subscriber's listener's, the same one unless per_listener_settings.)
-    if (config_.check_retain_source && s->acl && !m->origin_client_id.empty()) {
+    if (config_.check_retain_source && s->acl && !m->origin_client_id().empty()) {
       std::optional<std::string_view> origin_user;
-      if (!m->origin_username.empty()) origin_user = m->origin_username;
-      if (!acl_allows(s->acl.get(), AclClient{m->origin_client_id, origin_user}, m->topic,
+      if (!m->origin_username().empty()) origin_user = m->origin_username();
+      if (!acl_allows(s->acl.get(), AclClient{m->origin_client_id(), origin_user}, m->topic,
                       AclAccess::kWrite))
         continue;
     }
@@ -148,7 +148,7 @@ void Broker::handle_unsubscribe(Connection& conn, const codec::Unsubscribe& p) {
       ack.reason_codes.push_back(ReasonCode::kNoSubscriptionExisted);
       continue;
     }
-    subs_.unsubscribe(removed.filter, s->id(), removed.share_group);
+    subs_.unsubscribe(removed.filter, s->id(), removed.share_group());
     if (std::string* j = journal_for(*s)) persist::put_sub_del(*j, s->client_id(), f);
     ack.reason_codes.push_back(ReasonCode::kSuccess);
     if (logger().enabled(kLogUnsubscribe))

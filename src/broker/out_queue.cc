@@ -1,11 +1,40 @@
 #include "broker/out_queue.h"
 
+#include <algorithm>
+#include <bit>
 #include <cassert>
+#include <string>
+#include <vector>
 
 namespace mq::broker {
 
 namespace {
 constexpr int kMaxIov = 64;
+constexpr size_t kPoolMax = 64;  // 1 MiB of idle chunks per thread at most
+
+// Full-size chunks given back by drained segments, for the next busy connection: a fan-out
+// then reuses the same few chunks instead of a malloc and free per connection per turn.
+thread_local std::vector<std::string> chunk_pool;
+
+std::string take_chunk(size_t cap) {
+  std::string s;
+  if (cap >= OutQueue::kChunkSize && !chunk_pool.empty()) {
+    s = std::move(chunk_pool.back());
+    chunk_pool.pop_back();
+    return s;
+  }
+  s.reserve(cap);
+  return s;
+}
+
+void give_chunk(std::string&& s) {
+  if (s.capacity() < OutQueue::kChunkSize || s.capacity() > 2 * OutQueue::kChunkSize ||
+      chunk_pool.size() >= kPoolMax) {
+    return;
+  }
+  s.clear();
+  chunk_pool.push_back(std::move(s));
+}
 }  // namespace
 
 net::IoResult OutQueue::write_to(net::Transport& t) {
@@ -20,13 +49,25 @@ net::IoResult OutQueue::write_to(net::Transport& t) {
 }
 
 void OutQueue::append(std::string_view bytes) {
-  if (bytes.empty()) return;
-  if (segs_.size() == head_ || segs_.back().keep ||
-      segs_.back().owned.size() + bytes.size() > kChunkSize) {
-    segs_.emplace_back();
-  }
-  segs_.back().owned.append(bytes);
   bytes_ += bytes.size();
+  while (!bytes.empty()) {
+    if (segs_.size() > head_ && !segs_.back().keep) {
+      std::string& last = segs_.back().owned;
+      size_t room = last.capacity() - last.size();
+      if (room > 0) {
+        size_t n = std::min(room, bytes.size());
+        last.append(bytes.data(), n);
+        bytes.remove_prefix(n);
+        continue;
+      }
+    }
+    // A new chunk, as large as what is already queued (a busy queue gets big chunks) and at
+    // least what is left to append, within [kFirstChunk, kChunkSize].
+    size_t cap = std::bit_ceil(std::max(bytes_, kFirstChunk));
+    cap = std::min(cap, kChunkSize);
+    segs_.emplace_back();
+    segs_.back().owned = take_chunk(cap);
+  }
 }
 
 void OutQueue::append_shared(const MessagePtr& owner, std::string_view bytes) {
@@ -66,6 +107,7 @@ void OutQueue::consume(size_t n) {
       return;
     }
     n -= left;
+    if (!s.keep) give_chunk(std::move(s.owned));
     s = Segment();
     head_++;
   }
@@ -81,6 +123,9 @@ void OutQueue::consume(size_t n) {
 }
 
 void OutQueue::clear() {
+  for (size_t i = head_; i < segs_.size(); i++) {
+    if (!segs_[i].keep) give_chunk(std::move(segs_[i].owned));
+  }
   segs_.clear();
   segs_.shrink_to_fit();
   head_ = 0;

@@ -1,7 +1,10 @@
 // OutQueue: a connection's pending output. Small writes (acks, headers, small payloads) are
 // copied into contiguous chunks so many packets leave in one writev; large payloads are
 // referenced, not copied, and kept alive by their MessagePtr until written. Flushed once per
-// loop iteration. Single-threaded: owned by one Connection.
+// loop iteration. A chunk is never grown (that would copy what it holds): a full one is followed
+// by a new one, sized by how much the queue already holds (256 B for a lone packet, up to
+// kChunkSize on a busy connection); full-size chunks are recycled through a small per-thread
+// pool. Single-threaded: owned by one Connection.
 #pragma once
 
 #include <sys/uio.h>
@@ -22,6 +25,7 @@ class OutQueue {
   // Payloads at least this large are referenced instead of copied.
   static constexpr size_t kShareThreshold = 1024;
   static constexpr size_t kChunkSize = 16 * 1024;
+  static constexpr size_t kFirstChunk = 256;
 
   void append(std::string_view bytes);
   // Appends `bytes`, which live inside `owner` (e.g. a Message payload).

@@ -42,9 +42,102 @@ struct Outgoing {
 };
 
 struct SessionSubscription {
-  std::string filter;       // without $share prefix
-  std::string share_group;  // empty if not shared
+  SessionSubscription() = default;
+  SessionSubscription(std::string f, std::string_view group, SubscriptionOptions o)
+      : filter(std::move(f)), options(o) {
+    set_share_group(group);
+  }
+
+  std::string filter;  // without $share prefix
   SubscriptionOptions options;
+
+  std::string_view share_group() const { return group_.value_or_empty(); }  // empty: not shared
+  void set_share_group(std::string_view g) {
+    if (g.empty()) {
+      group_.reset();
+    } else {
+      group_.emplace(g);
+    }
+  }
+
+ private:
+  OptionalString group_;  // one pointer: shared subscriptions are rare
+};
+
+// A session's subscriptions by key (the filter as the client wrote it). A flat vector, searched
+// linearly while short (nearly every client has a few); a key -> position index is added for
+// sessions with many. One subscription costs one ~100-byte entry, not a hash node and a bucket
+// array. Iterates over entries (key(), sub()) in no particular order.
+class SubscriptionList {
+ public:
+  static constexpr size_t kIndexAbove = 16;
+
+  // One subscription. The key is kept only when it differs from the stored filter (a shared
+  // subscription, a listener's mount_point): 56 bytes an entry otherwise.
+  class Entry {
+   public:
+    Entry(std::string_view key, SessionSubscription sub) : sub_(std::move(sub)) {
+      if (key != sub_.filter) key_.emplace(key);
+    }
+    std::string_view key() const { return key_ ? std::string_view(*key_) : sub_.filter; }
+    const SessionSubscription& sub() const { return sub_; }
+
+   private:
+    friend class SubscriptionList;
+    OptionalString key_;
+    SessionSubscription sub_;
+  };
+
+  size_t size() const { return items_.size(); }
+  auto begin() const { return items_.cbegin(); }
+  auto end() const { return items_.cend(); }
+
+  const SessionSubscription& put(std::string_view key, SessionSubscription sub) {
+    size_t i = position(key);
+    if (i == kNone) {
+      i = items_.size();
+      items_.emplace_back(key, std::move(sub));
+      if (index_) {
+        index_->emplace(std::string(key), i);
+      } else if (items_.size() > kIndexAbove) {
+        index_ = std::make_unique<std::unordered_map<std::string, size_t>>();
+        for (size_t k = 0; k < items_.size(); ++k) index_->emplace(items_[k].key(), k);
+      }
+    } else {
+      items_[i] = Entry(key, std::move(sub));
+    }
+    return items_[i].sub_;
+  }
+
+  bool remove(std::string_view key, SessionSubscription* removed) {
+    size_t i = position(key);
+    if (i == kNone) return false;
+    if (index_) index_->erase(std::string(key));
+    *removed = std::move(items_[i].sub_);
+    if (i + 1 != items_.size()) {
+      items_[i] = std::move(items_.back());
+      if (index_) (*index_)[std::string(items_[i].key())] = i;
+    }
+    items_.pop_back();
+    if (index_ && items_.size() < kIndexAbove / 2) index_.reset();
+    return true;
+  }
+
+ private:
+  static constexpr size_t kNone = ~size_t(0);
+  size_t position(std::string_view key) const {
+    if (index_) {
+      auto it = index_->find(std::string(key));
+      return it == index_->end() ? kNone : it->second;
+    }
+    for (size_t i = 0; i < items_.size(); ++i) {
+      if (items_[i].key() == key) return i;
+    }
+    return kNone;
+  }
+
+  std::vector<Entry> items_;
+  std::unique_ptr<std::unordered_map<std::string, size_t>> index_;
 };
 
 struct Will {
@@ -61,8 +154,6 @@ class Session {
   SessionId id() const { return id_; }
   const std::string& client_id() const { return client_id_; }
 
-  using SubscriptionMap = std::unordered_map<std::string, SessionSubscription>;
-
   // The connection currently bound to this session (a checked handle: Broker::connection_of
   // finds it), 0 while offline.
   uint64_t connection_id = 0;
@@ -75,27 +166,23 @@ class Session {
   net::TimerId will_timer = 0;
 
   // Subscriptions keyed by the filter as the client wrote it (including any $share prefix).
-  // The map is made on first use: a session without subscriptions costs one pointer.
-  const SubscriptionMap& subscriptions() const {
-    static const SubscriptionMap none;
+  // Made on first use: a session without subscriptions costs one pointer.
+  const SubscriptionList& subscriptions() const {
+    static const SubscriptionList none;
     return subscriptions_ ? *subscriptions_ : none;
   }
   // Adds or replaces the subscription stored under `key` (the filter as the client wrote it).
-  const SessionSubscription& put_subscription(std::string key, SessionSubscription sub) {
-    if (!subscriptions_) subscriptions_ = std::make_unique<SubscriptionMap>();
-    SessionSubscription& stored = (*subscriptions_)[std::move(key)];
-    stored = std::move(sub);
+  const SessionSubscription& put_subscription(std::string_view key, SessionSubscription sub) {
+    if (!subscriptions_) subscriptions_ = std::make_unique<SubscriptionList>();
+    const SessionSubscription& stored = subscriptions_->put(key, std::move(sub));
     several_subscriptions_ = subscriptions_->size() > 1;
     return stored;
   }
   // Removes the subscription under `key` into *removed; false when there is none.
   bool remove_subscription(std::string_view key, SessionSubscription* removed) {
-    if (!subscriptions_) return false;
-    auto it = subscriptions_->find(std::string(key));
-    if (it == subscriptions_->end()) return false;
-    *removed = std::move(it->second);
-    subscriptions_->erase(it);
+    if (!subscriptions_ || !subscriptions_->remove(key, removed)) return false;
     several_subscriptions_ = subscriptions_->size() > 1;
+    if (subscriptions_->size() == 0) subscriptions_.reset();
     return true;
   }
   // Whether the session has more than one subscription, so that one message can match it
@@ -128,7 +215,7 @@ class Session {
   bool several_subscriptions_ = false;  // in the padding after `persisted`
   SessionId id_;
   std::string client_id_;
-  std::unique_ptr<SubscriptionMap> subscriptions_;
+  std::unique_ptr<SubscriptionList> subscriptions_;
 };
 
 }  // namespace mq::broker

@@ -86,7 +86,7 @@ void Bridge::handle_ack(PacketType type, uint16_t packet_id, ReasonCode rc) {
 
 bool Bridge::forward(const MessagePtr& msg, bool retained_on_connect) {
   // Loop prevention: what this bridge published locally never goes back out over it.
-  if (msg->origin_client_id == cfg_.local_clientid) return false;
+  if (msg->origin_client_id() == cfg_.local_clientid) return false;
   auto route = bridge_map_out(cfg_.topics, msg->topic);
   if (!route) return false;
   if (state_ == State::kStopped) return true;

@@ -133,11 +133,13 @@ Status read_message_properties(std::string_view block, Message& m) {
   if (Status s = codec::decode_properties(r, codec::PropertyScope::kPublish, p); !s.ok())
     return bad("bad message properties: " + s.error().context);
   if (!r.at_end()) return bad("bytes after the message properties");
-  m.payload_format_indicator = p.payload_format_indicator;
-  if (p.content_type) m.content_type.emplace(*p.content_type);
-  if (p.response_topic) m.response_topic.emplace(*p.response_topic);
-  if (p.correlation_data) m.correlation_data.emplace(*p.correlation_data);
-  for (const auto& [k, v] : p.user_properties) m.user_properties.emplace_back(k, v);
+  MessageProperties mp;
+  mp.payload_format_indicator = p.payload_format_indicator;
+  if (p.content_type) mp.content_type.emplace(*p.content_type);
+  if (p.response_topic) mp.response_topic.emplace(*p.response_topic);
+  if (p.correlation_data) mp.correlation_data.emplace(*p.correlation_data);
+  for (const auto& [k, v] : p.user_properties) mp.user_properties.emplace_back(k, v);
+  m.set_properties(std::move(mp));
   return {};
 }
 
@@ -160,8 +162,8 @@ Status Importer::msg_store(std::string_view b) {
     return v;
   };
   auto m = std::make_shared<Message>();
-  m->origin_client_id = take(source_id_len);
-  m->origin_username = take(source_user_len);
+  std::string_view origin_client = take(source_id_len);
+  m->set_origin(origin_client, take(source_user_len));
   m->topic = take(topic_len);
   m->payload = take(payload_len);
   m->qos = qos;
@@ -309,7 +311,7 @@ Status Importer::sub(std::string_view b) {
   }
   if (shared->has_value()) {
     sub.filter = (*shared)->filter;
-    sub.share_group = (*shared)->group;
+    sub.set_share_group((*shared)->group);
   }
   if (!codec::valid_topic_filter(sub.filter)) {
     counts_.skipped++;

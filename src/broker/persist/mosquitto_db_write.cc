@@ -63,14 +63,15 @@ std::string properties_block(const codec::Properties& p) {
 
 void put_msg_store(std::string& out, const Message& m, uint64_t store_id, bool retain) {
   codec::Properties p;
-  p.payload_format_indicator = m.payload_format_indicator;
-  if (m.content_type) p.content_type = *m.content_type;
-  if (m.response_topic) p.response_topic = *m.response_topic;
-  if (m.correlation_data) p.correlation_data = *m.correlation_data;
-  for (const auto& [k, v] : m.user_properties) p.user_properties.emplace_back(k, v);
+  const MessageProperties& mp = m.properties();
+  p.payload_format_indicator = mp.payload_format_indicator;
+  if (mp.content_type) p.content_type = *mp.content_type;
+  if (mp.response_topic) p.response_topic = *mp.response_topic;
+  if (mp.correlation_data) p.correlation_data = *mp.correlation_data;
+  for (const auto& [k, v] : mp.user_properties) p.user_properties.emplace_back(k, v);
   std::string props = properties_block(p);
   chunk_header(out, L::kMsgStore,
-               L::kMsgStoreSize + m.origin_client_id.size() + m.origin_username.size() +
+               L::kMsgStoreSize + m.origin_client_id().size() + m.origin_username().size() +
                    m.topic.size() + m.payload.size() + props.size());
   host64(out, store_id);
   // Mosquitto keeps whole seconds; round up so a message never expires early.
@@ -78,14 +79,14 @@ void put_msg_store(std::string& out, const Message& m, uint64_t store_id, bool r
   host64(out, ms > 0 ? uint64_t(ms / 1000 + (ms % 1000 != 0)) : 0);
   be32(out, uint32_t(m.payload.size()));
   be16(out, 0);  // source mid: only used to log
-  be16(out, uint16_t(m.origin_client_id.size()));
-  be16(out, uint16_t(m.origin_username.size()));
+  be16(out, uint16_t(m.origin_client_id().size()));
+  be16(out, uint16_t(m.origin_username().size()));
   be16(out, uint16_t(m.topic.size()));
   be16(out, 0);  // source listener port: unknown
   out.push_back(char(m.qos));
   out.push_back(char(retain ? 1 : 0));
-  out += m.origin_client_id;
-  out += m.origin_username;
+  out += m.origin_client_id();
+  out += m.origin_username();
   out += m.topic;
   out += m.payload;
   out += props;
@@ -126,8 +127,8 @@ bool fits16(std::string_view s) {
 }
 
 bool storable(const Message& m) {
-  return fits16(m.topic) && !m.topic.empty() && fits16(m.origin_client_id) &&
-         fits16(m.origin_username) && m.payload.size() <= 0xFFFFFFFFu;
+  return fits16(m.topic) && !m.topic.empty() && fits16(m.origin_client_id()) &&
+         fits16(m.origin_username()) && m.payload.size() <= 0xFFFFFFFFu;
 }
 
 struct SessionOut {

@@ -99,7 +99,7 @@ void Broker::persist_session_attached(Session& s) {
   if (s.persisted) return;
   // Newly stored (possibly a session that existed unstored): write all of it.
   s.persisted = true;
-  for (const auto& [key, sub] : s.subscriptions()) persist::put_sub_add(j, s.client_id(), key, sub);
+  for (const auto& e : s.subscriptions()) persist::put_sub_add(j, s.client_id(), e.key(), e.sub());
   for (Outgoing& o : s.flow.inflight) persist_outgoing(s, o);
   for (Outgoing& o : s.flow.queue) persist_outgoing(s, o);
   for (const auto& [pid, held] : s.incoming_qos2) {
@@ -138,8 +138,8 @@ std::string Broker::persist_serialize(uint64_t generation, uint64_t tag) {
     if (!s.persisted) continue;
     persist::put_session(out, cid, session_meta(s));
     n++;
-    for (const auto& [key, sub] : s.subscriptions()) {
-      persist::put_sub_add(out, cid, key, sub);
+    for (const auto& e : s.subscriptions()) {
+      persist::put_sub_add(out, cid, e.key(), e.sub());
       n++;
     }
     auto put_out = [&](const Outgoing& o) {
@@ -360,7 +360,7 @@ void Broker::persist_install(persist::State& st) {
     s.acl = acl;
     s.persisted = true;
     for (auto& [key, sub] : ss.subscriptions) {
-      subs_.subscribe(sub.filter, s.id(), sub.options, sub.share_group);
+      subs_.subscribe(sub.filter, s.id(), sub.options, sub.share_group());
       s.put_subscription(key, sub);
     }
     for (auto& [seq, o] : ss.outgoing) {

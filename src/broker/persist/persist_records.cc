@@ -43,21 +43,22 @@ void put_message(std::string& out, const Message& m) {
   r.w.u8(m.qos);
   r.w.u8(m.retain ? 1 : 0);
   r.w.i64(m.expiry_unix_ms);
+  const MessageProperties& mp = m.properties();
   uint8_t flags =
-      (m.payload_format_indicator ? kHasPfi : 0) | (m.content_type ? kHasContentType : 0) |
-      (m.response_topic ? kHasResponseTopic : 0) | (m.correlation_data ? kHasCorrelation : 0);
+      (mp.payload_format_indicator ? kHasPfi : 0) | (mp.content_type ? kHasContentType : 0) |
+      (mp.response_topic ? kHasResponseTopic : 0) | (mp.correlation_data ? kHasCorrelation : 0);
   r.w.u8(flags);
-  if (m.payload_format_indicator) r.w.u8(*m.payload_format_indicator);
-  if (m.content_type) r.w.str(*m.content_type);
-  if (m.response_topic) r.w.str(*m.response_topic);
-  if (m.correlation_data) r.w.str(*m.correlation_data);
-  r.w.u32(uint32_t(m.user_properties.size()));
-  for (const auto& [k, v] : m.user_properties) {
+  if (mp.payload_format_indicator) r.w.u8(*mp.payload_format_indicator);
+  if (mp.content_type) r.w.str(*mp.content_type);
+  if (mp.response_topic) r.w.str(*mp.response_topic);
+  if (mp.correlation_data) r.w.str(*mp.correlation_data);
+  r.w.u32(uint32_t(mp.user_properties.size()));
+  for (const auto& [k, v] : mp.user_properties) {
     r.w.str(k);
     r.w.str(v);
   }
-  r.w.str(m.origin_client_id);
-  r.w.str(m.origin_username);
+  r.w.str(m.origin_client_id());
+  r.w.str(m.origin_username());
 }
 
 void put_retain_set(std::string& out, std::string_view topic, uint64_t store_id) {
@@ -100,7 +101,7 @@ void put_sub_add(std::string& out, std::string_view client_id, std::string_view 
   r.w.str(client_id);
   r.w.str(key);
   r.w.str(sub.filter);
-  r.w.str(sub.share_group);
+  r.w.str(sub.share_group());
   r.w.u8(sub.options.qos);
   r.w.u8(uint8_t((sub.options.no_local ? 1 : 0) | (sub.options.retain_as_published ? 2 : 0)));
   r.w.u8(sub.options.retain_handling);
@@ -190,19 +191,23 @@ Status apply(State& st, uint8_t type_byte, std::string_view payload) {
       m->retain = r.u8() != 0;
       m->expiry_unix_ms = r.i64();
       uint8_t flags = r.u8();
-      if (flags & kHasPfi) m->payload_format_indicator = r.u8();
-      if (flags & kHasContentType) m->content_type.emplace(r.str());
-      if (flags & kHasResponseTopic) m->response_topic.emplace(r.str());
-      if (flags & kHasCorrelation) m->correlation_data.emplace(r.str());
+      MessageProperties mp;
+      if (flags & kHasPfi) mp.payload_format_indicator = r.u8();
+      if (flags & kHasContentType) mp.content_type.emplace(r.str());
+      if (flags & kHasResponseTopic) mp.response_topic.emplace(r.str());
+      if (flags & kHasCorrelation) mp.correlation_data.emplace(r.str());
       uint32_t n = r.u32();
       // Each property takes at least 8 bytes: a corrupt count cannot make us allocate much.
       for (uint32_t i = 0; i < n && r.ok(); i++) {
         std::string_view k = r.str();
         std::string_view v = r.str();
-        if (r.ok()) m->user_properties.emplace_back(k, v);
+        if (r.ok()) mp.user_properties.emplace_back(k, v);
       }
-      m->origin_client_id = r.str();
-      m->origin_username = r.str();
+      m->set_properties(std::move(mp));
+      std::string_view origin_client = r.str();
+      std::string_view origin_user = r.str();
+      if (origin_client.size() > 0xFFFF) return malformed(type);
+      m->set_origin(origin_client, origin_user);
       if (m->qos > 2 || m->store_id == 0) return malformed(type);
       if (m->store_id >= st.next_store_id) st.next_store_id = m->store_id + 1;
       uint64_t id = m->store_id;
@@ -259,7 +264,7 @@ Status apply(State& st, uint8_t type_byte, std::string_view payload) {
       std::string key(r.str());
       SessionSubscription sub;
       sub.filter = r.str();
-      sub.share_group = r.str();
+      sub.set_share_group(r.str());
       sub.options.qos = r.u8();
       uint8_t flags = r.u8();
       sub.options.no_local = flags & 1;

@@ -90,9 +90,10 @@ class SmallStack {
 
 // Children of one trie node, looked up by level. A linear scan over a small vector while there are
 // few (the common case), plus an open-addressing hash index over the same pointers once there are
-// many (16 bytes a slot, no per-entry allocation). Each child records its slot in the vector, so
+// many (8 bytes a slot, no per-entry allocation). Each child records its slot in the vector, so
 // removal is O(1) (swap with the last). Insertion appends, so iteration by index sees every child
-// that was present throughout, even across inserts.
+// that was present throughout, even across inserts. The table itself is one pointer, null for a
+// leaf: most nodes of a large tree are leaves (a retained message, a client's own filter).
 // Node requires members `std::string level` and `uint32_t slot`. Nodes are heap-allocated and
 // never moved, so the table may hold plain pointers.
 template <class Node>
@@ -100,20 +101,20 @@ class ChildTable {
  public:
   static constexpr size_t kIndexAbove = 8;
 
-  bool empty() const { return items_.empty(); }
-  size_t size() const { return items_.size(); }
-  Node* at(size_t i) const { return items_[i]; }
+  bool empty() const { return !t_; }
+  size_t size() const { return t_ ? t_->items.size() : 0; }
+  Node* at(size_t i) const { return t_->items[i]; }
 
   Node* find(std::string_view level) const {
-    if (index_) {
-      size_t h = hash(level);
-      for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-        const Bucket& b = index_[i];
-        if (!b.node) return nullptr;
-        if (b.hash == h && std::string_view(b.node->level) == level) return b.node;
+    if (!t_) return nullptr;
+    if (t_->index) {
+      for (size_t i = hash(level) & t_->mask;; i = (i + 1) & t_->mask) {
+        Node* n = t_->index[i];
+        if (!n) return nullptr;
+        if (std::string_view(n->level) == level) return n;
       }
     }
-    for (Node* c : items_) {
+    for (Node* c : t_->items) {
       if (std::string_view(c->level) == level) return c;
     }
     return nullptr;
@@ -121,45 +122,53 @@ class ChildTable {
 
   // REQUIRES: no child with the same level is present
   void insert(Node* child) {
-    child->slot = static_cast<uint32_t>(items_.size());
-    items_.push_back(child);
-    if (index_) {
-      if (items_.size() * 4 > (mask_ + 1) * 3) {
-        rebuild(mask_ + 1);
+    if (!t_) t_ = std::make_unique<Table>();
+    std::vector<Node*>& items = t_->items;
+    child->slot = static_cast<uint32_t>(items.size());
+    items.push_back(child);
+    if (t_->index) {
+      if (items.size() * 4 > (t_->mask + 1) * 3) {
+        rebuild(t_->mask + 1);
       } else {
-        place(child, hash(child->level));
+        place(child);
       }
-    } else if (items_.size() > kIndexAbove) {
-      rebuild(items_.size());
+    } else if (items.size() > kIndexAbove) {
+      rebuild(items.size());
     }
   }
 
   // REQUIRES: child is in this table
   void erase(Node* child) {
+    std::vector<Node*>& items = t_->items;
     uint32_t slot = child->slot;
-    assert(slot < items_.size() && items_[slot] == child);
-    Node* last = items_.back();
-    items_[slot] = last;
+    assert(slot < items.size() && items[slot] == child);
+    Node* last = items.back();
+    items[slot] = last;
     last->slot = slot;
-    items_.pop_back();
-    if (index_) {
-      if (items_.size() < kIndexAbove / 2) {  // hysteresis against flapping
-        index_.reset();
-        mask_ = 0;
-      } else if (mask_ + 1 > 64 && items_.size() * 8 < mask_ + 1) {
-        rebuild(items_.size());
+    items.pop_back();
+    if (items.empty()) {
+      t_.reset();
+      return;
+    }
+    if (t_->index) {
+      if (items.size() < kIndexAbove / 2) {  // hysteresis against flapping
+        t_->index.reset();
+        t_->mask = 0;
+      } else if (t_->mask + 1 > 64 && items.size() * 8 < t_->mask + 1) {
+        rebuild(items.size());
       } else {
         unplace(child);
       }
     }
     // Churn must not leave a node holding its peak capacity forever.
-    if (items_.capacity() > 16 && items_.size() < items_.capacity() / 4) items_.shrink_to_fit();
+    if (items.capacity() > 16 && items.size() < items.capacity() / 4) items.shrink_to_fit();
   }
 
  private:
-  struct Bucket {
-    Node* node;  // nullptr = empty
-    size_t hash;
+  struct Table {
+    std::vector<Node*> items;
+    std::unique_ptr<Node*[]> index;  // nullptr = empty slot; no stored hash: a probe compares
+    size_t mask = 0;                 // the level, which a hit needs anyway
   };
 
   static size_t hash(std::string_view s) { return std::hash<std::string_view>{}(s); }
@@ -168,39 +177,39 @@ class ChildTable {
   void rebuild(size_t n) {
     size_t cap = 16;
     while (cap < n * 2) cap *= 2;
-    index_ = std::make_unique<Bucket[]>(cap);  // value-initialised: all empty
-    mask_ = cap - 1;
-    for (Node* c : items_) place(c, hash(c->level));
+    t_->index = std::make_unique<Node*[]>(cap);  // value-initialised: all empty
+    t_->mask = cap - 1;
+    for (Node* c : t_->items) place(c);
   }
 
-  void place(Node* node, size_t h) {
-    size_t i = h & mask_;
-    while (index_[i].node) i = (i + 1) & mask_;
-    index_[i] = {node, h};
+  void place(Node* node) {
+    size_t i = hash(node->level) & t_->mask;
+    while (t_->index[i]) i = (i + 1) & t_->mask;
+    t_->index[i] = node;
   }
 
   // Linear probing with backward-shift deletion: no tombstones, so churn never degrades lookups.
   void unplace(Node* node) {
-    size_t i = hash(node->level) & mask_;
-    while (index_[i].node != node) {
-      assert(index_[i].node);
-      i = (i + 1) & mask_;
+    const size_t mask = t_->mask;
+    Node** index = t_->index.get();
+    size_t i = hash(node->level) & mask;
+    while (index[i] != node) {
+      assert(index[i]);
+      i = (i + 1) & mask;
     }
-    for (size_t j = (i + 1) & mask_; index_[j].node; j = (j + 1) & mask_) {
-      size_t home = index_[j].hash & mask_;
+    for (size_t j = (i + 1) & mask; index[j]; j = (j + 1) & mask) {
+      size_t home = hash(index[j]->level) & mask;
       // Move j back into the hole at i unless its home lies cyclically in (i, j].
       bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
       if (!stays) {
-        index_[i] = index_[j];
+        index[i] = index[j];
         i = j;
       }
     }
-    index_[i] = {nullptr, 0};
+    index[i] = nullptr;
   }
 
-  std::vector<Node*> items_;
-  std::unique_ptr<Bucket[]> index_;
-  size_t mask_ = 0;
+  std::unique_ptr<Table> t_;
 };
 
 }  // namespace mq::broker

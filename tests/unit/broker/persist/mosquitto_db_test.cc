@@ -65,7 +65,7 @@ TEST(MosquittoDb, ReadsWhatMosquitto2011Wrote) {
   EXPECT_EQ(keep.payload, "one");
   EXPECT_TRUE(keep.retain);
   EXPECT_EQ(keep.qos, 1);
-  EXPECT_EQ(keep.origin_client_id, "pub1");
+  EXPECT_EQ(keep.origin_client_id(), "pub1");
   EXPECT_GT(st.next_store_id, st.retained.at("keep/1"));
 
   const StoredSession& s5 = st.sessions.at("s5");
@@ -93,10 +93,10 @@ TEST(MosquittoDb, ReadsWhatMosquitto2011Wrote) {
   EXPECT_EQ(out_at(s5, 2).qos, 2);
   const Message& qa = *out_at(s5, 1).msg;
   EXPECT_EQ(qa.payload, "A");
-  ASSERT_TRUE(qa.content_type);
-  EXPECT_EQ(*qa.content_type, "text/plain");
-  ASSERT_EQ(qa.user_properties.size(), 1u);
-  EXPECT_EQ(qa.user_properties[0], (std::pair<std::string, std::string>{"k", "v"}));
+  ASSERT_TRUE(qa.properties().content_type);
+  EXPECT_EQ(*qa.properties().content_type, "text/plain");
+  ASSERT_EQ(qa.properties().user_properties.size(), 1u);
+  EXPECT_EQ(qa.properties().user_properties[0], (std::pair<std::string, std::string>{"k", "v"}));
   EXPECT_GE(qa.expiry_unix_ms, (kWrittenAt + 500) * 1000);
 
   const StoredSession& s3 = st.sessions.at("s3");
@@ -239,8 +239,8 @@ TEST(MosquittoDb, WriterOutputReadsBackTheSame) {
       if (!x.pubrec_received) {
         EXPECT_EQ(x.msg->topic, y.msg->topic);
         EXPECT_EQ(x.msg->payload, y.msg->payload);
-        EXPECT_EQ(x.msg->content_type, y.msg->content_type);
-        EXPECT_EQ(x.msg->user_properties, y.msg->user_properties);
+        EXPECT_EQ(x.msg->properties().content_type, y.msg->properties().content_type);
+        EXPECT_EQ(x.msg->properties().user_properties, y.msg->properties().user_properties);
         EXPECT_EQ(x.msg->expiry_unix_ms, y.msg->expiry_unix_ms);
       }
     }
@@ -298,7 +298,7 @@ TEST(MosquittoDb, WriterNumbersQueuedMessagesAfterInFlightOnes) {
   EXPECT_EQ(out_at(b, 1).packet_id, 65535);
   const SessionSubscription& bs = b.subscriptions.at("$share/g/a/#");
   EXPECT_EQ(bs.filter, "a/#");
-  EXPECT_EQ(bs.share_group, "g");
+  EXPECT_EQ(bs.share_group(), "g");
   EXPECT_EQ(bs.options.subscription_id, 9u);
   // The packet identifiers Mosquitto will use: read them from the client message chunks.
   std::vector<uint16_t> mids;

@@ -26,13 +26,14 @@ std::shared_ptr<Message> sample_message(uint64_t id, std::string topic, std::str
   m->qos = 1;
   m->retain = true;
   m->expiry_unix_ms = 1'800'000'000'000;
-  m->payload_format_indicator = 1;
-  m->content_type = "text/plain";
-  m->response_topic = "reply/here";
-  m->correlation_data = std::string("\0\1\2", 3);
-  m->user_properties = {{"k", "v"}, {"k2", ""}};
-  m->origin_client_id = "pub";
-  m->origin_username = "alice";
+  MessageProperties mp;
+  mp.payload_format_indicator = 1;
+  mp.content_type = "text/plain";
+  mp.response_topic = "reply/here";
+  mp.correlation_data = std::string("\0\1\2", 3);
+  mp.user_properties = {{"k", "v"}, {"k2", ""}};
+  m->set_properties(std::move(mp));
+  m->set_origin("pub", "alice");
   return m;
 }
 
@@ -104,14 +105,14 @@ TEST(PersistSnapshot, RoundTripsEveryField) {
   EXPECT_EQ(m.qos, 1);
   EXPECT_TRUE(m.retain);
   EXPECT_EQ(m.expiry_unix_ms, 1'800'000'000'000);
-  EXPECT_EQ(m.payload_format_indicator, 1);
-  EXPECT_EQ(m.content_type, "text/plain");
-  EXPECT_EQ(m.response_topic, "reply/here");
-  EXPECT_EQ(m.correlation_data, std::string("\0\1\2", 3));
-  ASSERT_EQ(m.user_properties.size(), 2u);
-  EXPECT_EQ(m.user_properties[1].first, "k2");
-  EXPECT_EQ(m.origin_client_id, "pub");
-  EXPECT_EQ(m.origin_username, "alice");
+  EXPECT_EQ(m.properties().payload_format_indicator, 1);
+  EXPECT_EQ(m.properties().content_type, "text/plain");
+  EXPECT_EQ(m.properties().response_topic, "reply/here");
+  EXPECT_EQ(m.properties().correlation_data, std::string("\0\1\2", 3));
+  ASSERT_EQ(m.properties().user_properties.size(), 2u);
+  EXPECT_EQ(m.properties().user_properties[1].first, "k2");
+  EXPECT_EQ(m.origin_client_id(), "pub");
+  EXPECT_EQ(m.origin_username(), "alice");
   EXPECT_EQ(st->messages.at(9)->payload.size(), 3000u);
   EXPECT_EQ(st->retained.at("a/b"), 7u);
   const StoredSession& s = st->sessions.at("client-1");
@@ -122,7 +123,7 @@ TEST(PersistSnapshot, RoundTripsEveryField) {
   EXPECT_EQ(s.disconnect_unix_ms, 1'700'000'000'123);
   ASSERT_EQ(s.subscriptions.size(), 2u);
   EXPECT_EQ(s.subscriptions.at("x/+").options, (SubscriptionOptions{2, true, true, 1, 77}));
-  EXPECT_EQ(s.subscriptions.at("$share/grp/y/#").share_group, "grp");
+  EXPECT_EQ(s.subscriptions.at("$share/grp/y/#").share_group(), "grp");
   EXPECT_EQ(s.subscriptions.at("$share/grp/y/#").filter, "y/#");
   ASSERT_EQ(s.outgoing.size(), 3u);
   auto it = s.outgoing.begin();  // ordered by seq
