@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/allocator.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "base/sd_notify.h"
@@ -170,6 +171,7 @@ int test_config(const Config& config) {
 }  // namespace
 
 int serve(const ServeOptions& o) {
+  tune_allocator_for_broker();
   Config config;
   if (!o.config_file.empty()) {
     auto loaded = load_config(o.config_file);
