@@ -101,6 +101,7 @@ void Connection::on_readable() {
 }
 
 bool Connection::dispatch_buffered() {
+  bool stamped = false;  // one clock read per batch of packets, not one per packet
   for (;;) {
     auto frame = framer_.next();
     if (!frame.ok()) {
@@ -108,7 +109,10 @@ bool Connection::dispatch_buffered() {
       return false;
     }
     if (!frame->has_value()) return true;
-    last_rx_ms = loop_->now_ms();
+    if (!stamped) {
+      last_rx_ms = loop_->now_ms();
+      stamped = true;
+    }
     broker_.on_frame(*this, (*frame)->fixed_header, (*frame)->body);
     if (state_ == State::kClosing || state_ == State::kAuthenticating) return false;
   }

@@ -95,8 +95,10 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
     rc = ReasonCode::kImplementationSpecificError;
     stats_.publish_dropped++;
   } else {
-    MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties,
-                                  clock_.unix_time() * 1000, conn.client_id, conn.username.value_or_empty(),
+    // The wall clock only matters for an expiry interval (a system call per message saved).
+    int64_t now_ms = p.properties.message_expiry_interval ? clock_.unix_time() * 1000 : 0;
+    MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties, now_ms,
+                                  conn.client_id, conn.username.value_or_empty(),
                                   next_store_id_++);
     if (p.qos == 2 && s) {
       // Held until PUBREL releases it, then forwarded ([MQTT-4.3.3] method B, as Mosquitto
@@ -230,7 +232,7 @@ enqueue:
 void Broker::pump(Session& s) {
   Connection* conn = connection_of(s);
   if (!conn || !conn->open()) return;
-  int64_t now = clock_.unix_time() * 1000;
+  int64_t now = -1;  // read once, and only when a queued message can expire: a PUBACK pumps
   uint32_t window = inflight_window(*conn);
   if (s.unsent_inflight > 0) {
     // Messages carried over from an earlier connection first, in order, within the window.
@@ -250,7 +252,8 @@ void Broker::pump(Session& s) {
     Outgoing out = std::move(front);
     s.flow.queue.pop_front();
     s.queued_bytes -= out.msg->payload.size();
-    if (expired(*out.msg, now)) {  // [MQTT-3.3.2-5] expired while queued: not sent
+    if (out.msg->expiry_unix_ms && now < 0) now = clock_.unix_time() * 1000;
+    if (out.msg->expiry_unix_ms && expired(*out.msg, now)) {  // [MQTT-3.3.2-5] not sent
       stats_.publish_dropped++;
       if (std::string* j = journal_for(s)) persist::put_out_del(*j, s.client_id(), out.seq);
       continue;
@@ -318,7 +321,7 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
     return;
   }
   codec::Publish p = publish_for(m, m.topic, out.qos, out.retain, out.dup, out.packet_id,
-                                 conn.version, clock_.unix_time() * 1000);
+                                 conn.version, m.expiry_unix_ms ? clock_.unix_time() * 1000 : 0);
   if (v5 && out.subscription_id) p.properties.subscription_identifiers.push_back(out.subscription_id);
   if (!mount.empty() && p.topic.starts_with(mount)) p.topic.remove_prefix(mount.size());
   // Broker->client topic aliases [MQTT-3.3.2-7..12]: the first out_alias_max topics sent get
