@@ -105,8 +105,9 @@ void Bridge::start() {
              t.local_topic.c_str());
     }
   }
-  // lazy: connects once `threshold` messages are queued for the remote (queue_out).
-  if (!lazy()) connect();
+  // lazy: connects once `threshold` messages are queued for the remote (queue_out), which
+  // a queue restored from persistence may already be.
+  if (!lazy() || flow_.queue.size() >= size_t(cfg_.threshold)) connect();
 }
 
 void Bridge::stop() {
@@ -145,6 +146,7 @@ void Bridge::connect() {
   Status st = connector_.start(o, [this](Result<net::UniqueFd> fd) { on_connected(std::move(fd)); });
   if (!st.ok()) {
     MQ_LOG(kLogError, "Error creating bridge: %s.", st.error().context.c_str());
+    last_error_ = current_address() + ": " + st.error().context;
     connect_failed();
     return;
   }
@@ -156,6 +158,7 @@ void Bridge::on_connected(Result<net::UniqueFd> fd) {
   if (state_ != State::kConnecting) return;
   if (!fd.ok()) {
     MQ_LOG(kLogError, "Error creating bridge: %s.", fd.error().context.c_str());
+    last_error_ = current_address() + ": " + fd.error().context;
     connect_failed();
     return;
   }
@@ -223,7 +226,10 @@ void Bridge::connect_failed() {
 void Bridge::lost(const char* log_text) {
   if (state_ == State::kStopped || state_ == State::kIdle) return;
   bool was_connected = state_ == State::kConnected;
-  if (log_text) MQ_LOG(kLogNotice, "%s", log_text);
+  if (log_text) {
+    MQ_LOG(kLogNotice, "%s", log_text);
+    last_error_ = current_address() + ": " + log_text;
+  }
   close_transport();
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   if (idle_timer_) loop_.cancel_timer(idle_timer_);
@@ -547,7 +553,10 @@ void Bridge::handle_connack(const codec::Connack& c) {
   proto::Fifo<Out> fresh;  // sent again from scratch, ahead of the queue, in order
   for (Out& o : again) {
     if (!c.session_present) {
-      if (o.pubrec_received) continue;
+      if (o.pubrec_received) {  // the remote forgot it: nothing left to complete
+        release(o);
+        continue;
+      }
       o.dup = false;
       o.packet_id = 0;
       fresh.push_back(std::move(o));

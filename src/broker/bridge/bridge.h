@@ -6,12 +6,16 @@
 // origin and are never sent back out over that bridge.
 // Ownership: the Broker owns one Bridge per BridgeConfig; a Bridge owns its socket, transport,
 // framer and output queue, and registers its fd on the broker's loop. It never blocks the loop
-// (the connect is Connector's; only host name resolution is synchronous). Messages queued or in
-// flight to the remote live in memory only (not in persistence), and are lost on a restart.
+// (the connect is Connector's; only host name resolution is synchronous). With persistence on,
+// every QoS 1/2 message held for the remote (queued or in flight) is journaled when it is taken
+// (in the same loop iteration as the local PUBACK, so before it leaves) and its removal when the
+// remote completes it; the broker restores the queue at start-up (bridge_queue.cc). The queue is
+// bounded by bridge_max_queued_messages/bytes with a policy (refuse new or drop oldest).
 // Threading: single-threaded, on the broker loop.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +26,7 @@
 #include "broker/config/config.h"
 #include "broker/message.h"
 #include "broker/out_queue.h"
+#include "broker/persist/persist_records.h"
 #include "broker/session.h"
 #include "codec/framer.h"
 #include "codec/packet.h"
@@ -70,6 +75,18 @@ class Bridge final : public net::IoHandler {
 
   const BridgeConfig& config() const { return cfg_; }
   bool connected() const { return state_ == State::kConnected; }
+  // Held for the remote (queued and in flight, not yet acknowledged by it): count and payload
+  // bytes, for $SYS and the queue bounds.
+  uint64_t held_messages() const { return held_msgs_; }
+  uint64_t held_bytes() const { return held_bytes_; }
+  uint64_t dropped() const { return dropped_; }  // refused or dropped by the queue bounds
+  const std::string& last_error() const { return last_error_; }
+  std::string current_address() const;  // host:port of the address in use or being tried
+
+  // Persistence: the queue restored at start-up (before start()); the entries a snapshot
+  // stores (QoS 1/2 messages with a store id).
+  void restore(std::map<uint64_t, persist::StoredBridgeOut>& stored);
+  std::vector<persist::StoredBridgeOut> stored_entries();  // (Fifo has no const iteration)
 
   // Subscribes locally (logs it) and makes the first connection attempt.
   void start();
@@ -97,6 +114,9 @@ class Bridge final : public net::IoHandler {
     bool retain = false;
     bool dup = false;
     bool pubrec_received = false;
+    bool held = false;  // counted in held_msgs_/held_bytes_ (hold())
+    uint32_t bytes = 0;  // payload bytes counted
+    uint64_t seq = 0;    // its journal number; 0 = not journaled
   };
 
   void connect();
@@ -126,6 +146,14 @@ class Bridge final : public net::IoHandler {
   void pump();
   uint32_t window() const;
   void update_interest();
+  // Queue bookkeeping (bridge_queue.cc): counts an entry and journals it (QoS 1/2 with
+  // persistence); release() undoes both when it leaves for good.
+  void hold(Out& o);
+  void release(const Out& o);
+  void journal_packet_id(const Out& o);
+  void journal_pubrec(const Out& o);
+  // The queue bounds: false when `o` must be refused; may drop the oldest queued entry.
+  bool make_room(const Out& o);
   void notify_local(char state);
   MessagePtr make_local(std::string_view topic, std::string_view payload, uint8_t qos,
                         bool retain, const codec::Properties& props);
@@ -159,6 +187,12 @@ class Bridge final : public net::IoHandler {
   proto::Outbound<Out> flow_;
   proto::PacketIdSet incoming_qos2_;  // QoS 2 from the remote: PUBREC sent, PUBREL awaited
   proto::PingState ping_;
+  uint64_t next_seq_ = 1;
+  uint64_t held_msgs_ = 0;
+  uint64_t held_bytes_ = 0;
+  uint64_t dropped_ = 0;
+  bool limit_logged_ = false;  // the bounds acted since the queue was last below them
+  std::string last_error_;
 };
 
 }  // namespace mq::broker
