@@ -7,7 +7,9 @@ configuration of packaging/examples/edge-bridge.conf (its addresses and director
   its restart, and reach a persistent subscriber on the cluster once it is back, every one
   exactly once. The bridge's $SYS topics say what happens meanwhile.
 - Failover: the node the bridge uses is killed; the bridge moves to another node and keeps
-  forwarding.
+  forwarding; once the first (primary) node is back, the bridge returns to it.
+- Bounds (no cluster needed): a full bridge queue refuses new messages or drops the oldest, as
+  configured, says so once in the log and counts it in $SYS; a bad value names file and line.
 
 Every wait is bounded and polls; all nodes and brokers are stopped by pid at the end.
 """
@@ -29,11 +31,8 @@ PUB = "/usr/bin/mosquitto_pub"
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "packaging", "examples",
                        "edge-bridge.conf")
 
-pytestmark = [
-    pytest.mark.skipif(brokers.REFERENCE, reason="mq's persistent bridge queue and $SYS topics"),
-    pytest.mark.skipif(not os.path.exists(nats_cluster.NATS_SERVER),
-                       reason="needs Debian's nats-server (setup.sh --test installs it)"),
-]
+pytestmark = pytest.mark.skipif(brokers.REFERENCE,
+                                reason="mq's persistent bridge queue and $SYS topics")
 
 
 class Edge(brokers.Broker):
@@ -67,6 +66,8 @@ class Edge(brokers.Broker):
 
 @pytest.fixture
 def cluster(tmp_path):
+    if not os.path.exists(nats_cluster.NATS_SERVER):
+        pytest.skip("needs Debian's nats-server (setup.sh --test installs it)")
     d = tmp_path / "nats"
     d.mkdir()
     c = nats_cluster.NatsCluster(d)
@@ -200,6 +201,7 @@ def test_failover_to_another_node_and_keeps_forwarding(cluster, edges, tmp_path)
     v = wait_sys(edge.port, lambda v: v.get("connected") == "1")
     used = v["address"]
     first = cluster.mqtt_ports.index(int(used.rsplit(":", 1)[1]))
+    assert first == 0, "every node is up: the bridge uses its first (primary) address"
 
     def publish_range(lo, hi):
         for i in range(lo, hi):
@@ -211,10 +213,6 @@ def test_failover_to_another_node_and_keeps_forwarding(cluster, edges, tmp_path)
     assert {p.payload for p in got} >= {b"f-%03d" % i for i in range(10)}
 
     cluster.kill_node(first)  # kill -9 the node the bridge is connected to
-    if first == 2:  # (the subscriber's own node: follow the bridge elsewhere)
-        s.close()
-        node_sub = cluster.mqtt_ports[0]
-        s = connect_retry(node_sub, "watcher")
     publish_range(10, 30)  # acknowledged by the edge while the bridge moves
     v = wait_sys(edge.port, lambda v: v.get("connected") == "1" and v.get("address") != used,
                  timeout=30.0)
@@ -225,4 +223,51 @@ def test_failover_to_another_node_and_keeps_forwarding(cluster, edges, tmp_path)
     assert {p.payload for p in got} >= expected, \
         "missing: %r" % sorted(expected - {p.payload for p in got})
     wait_sys(edge.port, lambda v: v.get("queued/messages") == "0")
+
+    # The primary (first address) is back: the bridge returns to it and keeps forwarding.
+    cluster.start_node(0)
+    v = wait_sys(edge.port, lambda v: v.get("connected") == "1" and v.get("address") == used,
+                 timeout=30.0)
+    edge.wait_log(r"Bridge cluster: primary address 127\.0\.0\.1:%d is back" %
+                  cluster.mqtt_ports[0])
+    publish_range(30, 40)
+    expected = {b"f-%03d" % i for i in range(30, 40)}
+    got = collect(s, expected, timeout=30.0)
+    assert {p.payload for p in got} >= expected, \
+        "missing: %r" % sorted(expected - {p.payload for p in got})
     s.disconnect()
+
+
+@pytest.mark.parametrize("policy", ["drop_oldest", "refuse_new"])
+def test_queue_bounds_policy_logged_and_counted(edges, tmp_path, policy):
+    dead = brokers.free_port()  # nothing listens there: the bridge stays disconnected
+    edge = Edge(tmp_path, [dead, dead, dead], extra="sys_interval 1\n")
+    edge.template = re.sub(r"(?m)^bridge_max_queued_messages .*$",
+                           "bridge_max_queued_messages 3", edge.template)
+    edge.template = re.sub(r"(?m)^bridge_queue_policy .*$",
+                           "bridge_queue_policy " + policy, edge.template)
+    edges.append(edge)
+    edge.start()
+    for i in range(5):
+        subprocess.run([PUB, "-p", str(edge.port), "-q", "1", "-t", "sensors/x",
+                        "-m", "b-%d" % i], check=True, timeout=10)
+    v = wait_sys(edge.port, lambda v: v.get("dropped") == "2")
+    assert v["queued/messages"] == "3" and v["queued/bytes"] == "9"
+    m = edge.wait_log(r"Warning: bridge cluster queue full \(3 messages, .*\): (\w+)")
+    assert m.group(1) == ("dropping" if policy == "drop_oldest" else "refusing")
+    assert len(re.findall("queue full", edge.log())) == 1  # once, not per message
+    # What is kept is what the policy says: restart (kill -9) and read the restored queue's
+    # size; the payloads are checked by the unit tests.
+    edge.kill9()
+    edge.start()
+    edge.wait_log(r"Bridge cluster: restored 3 queued messages")
+
+
+def test_queue_option_errors_name_file_and_line(tmp_path):
+    conf = tmp_path / "bad.conf"
+    conf.write_text("connection c\naddress 127.0.0.1:1\ntopic # out 1\n"
+                    "bridge_queue_policy sometimes\n")
+    r = brokers.run_broker(["-c", str(conf)], tmp_path)
+    assert r.returncode != 0
+    err = r.stderr.decode() + r.stdout.decode()
+    assert "bridge_queue_policy" in err and "%s:4" % conf in err, err

@@ -83,6 +83,7 @@ Bridge::Bridge(Broker& broker, net::EventLoop& loop, BridgeConfig config,
       cfg_(std::move(config)),
       tls_(std::move(tls)),
       connector_(loop),
+      primary_probe_(loop),
       version_(to_version(cfg_.protocol_version)),
       try_private_(cfg_.try_private && version_ != ProtocolVersion::kV5) {
   notification_topic_ = cfg_.notification_topic.empty()
@@ -92,6 +93,7 @@ Bridge::Bridge(Broker& broker, net::EventLoop& loop, BridgeConfig config,
 
 Bridge::~Bridge() {
   connector_.cancel();
+  cancel_primary_retry();
   if (idle_timer_) loop_.cancel_timer(idle_timer_);
   if (restart_timer_) loop_.cancel_timer(restart_timer_);
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
@@ -113,6 +115,7 @@ void Bridge::start() {
 void Bridge::stop() {
   if (state_ == State::kStopped) return;
   connector_.cancel();
+  cancel_primary_retry();
   if (restart_timer_) loop_.cancel_timer(restart_timer_);
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   if (idle_timer_) loop_.cancel_timer(idle_timer_);
@@ -226,6 +229,7 @@ void Bridge::connect_failed() {
 void Bridge::lost(const char* log_text) {
   if (state_ == State::kStopped || state_ == State::kIdle) return;
   bool was_connected = state_ == State::kConnected;
+  cancel_primary_retry();
   if (log_text) {
     MQ_LOG(kLogNotice, "%s", log_text);
     last_error_ = current_address() + ": " + log_text;
@@ -303,6 +307,7 @@ void Bridge::idle_tick() {
   send(codec::Disconnect{});
   write_out();
   if (state_ != State::kConnected) return;  // the write failed: lost() ran
+  cancel_primary_retry();
   close_transport();
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   keepalive_timer_ = 0;
@@ -494,6 +499,7 @@ void Bridge::handle_connack(const codec::Connack& c) {
   state_ = State::kConnected;
   backoff_ms_ = 0;
   last_activity_ms_ = loop_.now_ms();
+  arm_primary_retry();
   if (lazy()) {
     idle_timer_ = loop_.add_timer_in(int64_t(cfg_.idle_timeout) * 1000, [this] { idle_tick(); });
   }

@@ -154,6 +154,14 @@ class Bridge final : public net::IoHandler {
   void journal_pubrec(const Out& o);
   // The queue bounds: false when `o` must be refused; may drop the oldest queued entry.
   bool make_room(const Out& o);
+  // round_robin false, connected to another address than the first: the first (primary) is
+  // probed with a TCP connect every kPrimaryRetryMs; once it answers the bridge moves back
+  // (bridge_primary.cc).
+  static constexpr int64_t kPrimaryRetryMs = 5000;
+  void arm_primary_retry();
+  void cancel_primary_retry();
+  void primary_tick();
+  void back_to_primary();
   void notify_local(char state);
   MessagePtr make_local(std::string_view topic, std::string_view payload, uint8_t qos,
                         bool retain, const codec::Properties& props);
@@ -163,6 +171,8 @@ class Bridge final : public net::IoHandler {
   BridgeConfig cfg_;
   std::shared_ptr<const net::TlsContext> tls_;
   net::Connector connector_;
+  net::Connector primary_probe_;
+  net::TimerId primary_timer_ = 0;
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<codec::Framer> framer_;
   OutQueue out_;

@@ -86,6 +86,7 @@ bool Bridge::make_room(const Out& o) {
     return true;
   }
   const bool drop_oldest = cfg_.queue_policy == BridgeQueuePolicy::kDropOldest;
+  const uint64_t held_before = held_msgs_, bytes_before = held_bytes_;  // for the log line
   uint64_t dropped_now = 0;
   // Only what waits in the queue can go: in-flight entries may already be at the remote.
   while (drop_oldest && full() && !flow_.queue.empty()) {
@@ -102,7 +103,7 @@ bool Bridge::make_room(const Out& o) {
            "Warning: bridge %s queue full (%" PRIu64 " messages, %" PRIu64
            " bytes held for the remote; limits %" PRIu64 " messages, %" PRIu64
            " bytes, 0 = none): %s.",
-           cfg_.name.c_str(), held_msgs_, held_bytes_, max_msgs, max_bytes,
+           cfg_.name.c_str(), held_before, bytes_before, max_msgs, max_bytes,
            drop_oldest ? "dropping the oldest queued messages (bridge_queue_policy drop_oldest)"
                        : "refusing new messages (bridge_queue_policy refuse_new)");
   }
