@@ -11,6 +11,8 @@ packaging/examples/edge-bridge.conf (addresses, directory and listener swapped).
              publisher only once its records are written)
   drain      the cluster started again: messages/s from the first to the last arrival of the
              queued messages at the subscriber
+  direct     the same load published straight to a cluster node (no bridge): the ceiling the
+             cluster itself sets
   per msg    journal bytes per message once delivered (add + packet id + delete records)
 
 Prints figures only; never fails on speed.
@@ -54,7 +56,7 @@ def edge_conf(path, port, cluster_ports, workdir):
         f.write(text)
 
 
-def publish_pipelined(port, n, size, tag, window=100):
+def publish_pipelined(port, n, size, tag, window=100, topic="sensors/bench"):
     """n QoS 1 publishes with up to `window` unacknowledged; returns when all are acked."""
     c = mr.client(port, "bench-pub-" + tag)
     payload_pad = b"x" * max(0, size - 12)
@@ -63,7 +65,7 @@ def publish_pipelined(port, n, size, tag, window=100):
         while sent < n and sent - acked < window:
             sent += 1
             body = (b"%s%06d" % (tag.encode()[:4], sent)).ljust(12, b".") + payload_pad
-            c.send(mr.publish("sensors/bench", body[:size], 1, pid=(sent - 1) % 65535 + 1))
+            c.send(mr.publish(topic, body[:size], 1, pid=(sent - 1) % 65535 + 1))
         p = c.recv(30.0)
         if p.type == mr.PUBACK:
             acked += 1
@@ -134,7 +136,7 @@ def main():
         port = brokers.free_port()
         conf = os.path.join(edge_dir, "edge.conf")
         edge_conf(conf, port, cluster.mqtt_ports, edge_dir)
-        edge = subprocess.Popen([args.mq, "serve", "-c", conf], cwd=edge_dir,
+        edge = subprocess.Popen([os.path.abspath(args.mq), "serve", "-c", conf], cwd=edge_dir,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         assert brokers.wait_for_port(port, 5.0, edge)
         # Warm-up: one message through, so the bridge and the streams are up.
@@ -153,6 +155,15 @@ def main():
         t_pub = time.monotonic() - t0
         live.done.wait(300)
         live_rate = len(live.seen) / (live.last - t0) if live.last else 0
+
+        # The same load published straight to a cluster node: the cluster's own ceiling.
+        direct = Counter(cluster.mqtt_ports[1], b"dire", n)
+        direct.start()
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        publish_pipelined(cluster.mqtt_ports[0], n, args.size, "dire", topic="site/edge-1/d")
+        direct.done.wait(300)
+        direct_rate = len(direct.seen) / (direct.last - t0) if direct.last else 0
 
         cluster.stop()
         time.sleep(0.5)
@@ -173,6 +184,8 @@ def main():
               % (args.size, n))
         print("live:  %d/%d arrived, %.0f msg/s end to end (edge accepted them at %.0f msg/s)"
               % (len(live.seen), n, live_rate, n / t_pub))
+        print("direct: %d/%d arrived, %.0f msg/s published straight to the first node (no bridge)"
+              % (len(direct.seen), n, direct_rate))
         print("queue: edge accepted %d messages with the cluster down at %.0f msg/s; "
               "journal +%d bytes = %.1f bytes per queued message"
               % (n, n / t_queue, j1 - j0, (j1 - j0) / n))
