@@ -271,3 +271,58 @@ def test_queue_option_errors_name_file_and_line(tmp_path):
     assert r.returncode != 0
     err = r.stderr.decode() + r.stdout.decode()
     assert "bridge_queue_policy" in err and "%s:4" % conf in err, err
+
+
+def test_in_flight_survives_kill9_resent_with_dup_and_packet_id(edges, tmp_path):
+    """Against a scripted remote: a QoS 1 message sent and not acknowledged, and a QoS 2 one
+    whose PUBREC arrived, are still in flight after a kill -9 and restart of the edge: the first
+    goes again with DUP and its packet identifier, the second goes on with PUBREL only."""
+    import test_bridge as tb
+    remote = tb.FakeRemote()
+    try:
+        edge = Edge(tmp_path, [remote.port] * 3, extra="sys_interval 1\ntopic q2/# out 2\n")
+        edges.append(edge)
+        edge.start()
+
+        def session(present):
+            c = remote.accept()
+            c.expect(mr.CONNECT)
+            c.send(b"\x20\x02" + (b"\x01" if present else b"\x00") + b"\x00")
+            return c
+
+        def next_packet(c):
+            while True:
+                p = c.recv(10.0)
+                if p.type != mr.UNSUBSCRIBE:  # bridge_attempt_unsubscribe, one per out topic
+                    return p
+
+        c = session(False)
+        subprocess.run([PUB, "-p", str(edge.port), "-q", "1", "-t", "sensors/a", "-m", "one"],
+                       check=True, timeout=10)
+        p1 = next_packet(c)
+        assert (p1.type, p1.topic, p1.qos, p1.dup) == (mr.PUBLISH, "site/edge-1/sensors/a", 1,
+                                                        False)
+        subprocess.run([PUB, "-p", str(edge.port), "-q", "2", "-t", "q2/b", "-m", "two"],
+                       check=True, timeout=10)
+        p2 = next_packet(c)
+        assert (p2.type, p2.topic, p2.qos) == (mr.PUBLISH, "q2/b", 2)
+        c.send(mr.pubrec(p2.pid))
+        rel = next_packet(c)
+        assert (rel.type, rel.pid) == (mr.PUBREL, p2.pid)  # the PUBREC is journaled by now
+
+        edge.kill9()
+        c.close()
+        edge.start()
+        edge.wait_log(r"Bridge cluster: restored 2 queued messages")
+        c2 = session(True)
+        again = next_packet(c2)
+        assert (again.type, again.topic, again.dup, again.pid, again.payload) == \
+            (mr.PUBLISH, "site/edge-1/sensors/a", True, p1.pid, b"one")
+        rel2 = next_packet(c2)
+        assert (rel2.type, rel2.pid) == (mr.PUBREL, p2.pid)
+        c2.send(mr.puback(p1.pid))
+        c2.send(mr.pubcomp(p2.pid))
+        wait_sys(edge.port, lambda v: v.get("queued/messages") == "0")
+        c2.close()
+    finally:
+        remote.close()
