@@ -7,6 +7,13 @@ NATS speaks MQTT 3.1.1 with QoS 0 and 1 only (no QoS 2): bridge topics towards i
 At first use each node creates its MQTT streams with 3 replicas, and after a restart of the
 whole cluster JetStream elects its leaders again: `wait_ready` retries a QoS 1 publish until one
 is acknowledged (bounded), never a fixed sleep.
+
+Why NATS rather than a RabbitMQ cluster with its MQTT plugin (both are Debian packages): a NATS
+node is one process with one small config file, starts in milliseconds, and three of them
+cluster over routes on any ports, with nothing shared on the machine; a RabbitMQ cluster needs
+epmd, an Erlang cookie, distinct node names and enabling the plugin, and each node takes
+seconds to boot. NATS's MQTT sessions and QoS 1 messages live in replicated JetStream streams,
+so a session moves with the client to whichever node it reaches, which is what failover needs.
 """
 
 import os
