@@ -1,17 +1,11 @@
-// Bridge: one outgoing MQTT client connection from this broker to a remote broker (mosquitto.conf
-// `connection`), as Mosquitto 2.0 runs it: local messages matching an `out` topic are sent to the
-// remote with their prefix swapped, the remote's messages on `in` topics are published locally,
-// QoS 1/2 acknowledged both ways, keep-alive pings, notifications, reconnects with a delay.
-// Loop prevention: messages published locally by a bridge carry its local client id as their
-// origin and are never sent back out over that bridge.
+// Bridge: one outgoing MQTT client connection to a remote broker (mosquitto.conf `connection`),
+// as Mosquitto 2.0 runs it: `out` topics to the remote, `in` topics published locally, prefixes
+// swapped, QoS 1/2 both ways, keep-alive, notifications, reconnects with backoff across
+// `addresses` and back to the first. Messages it published locally never go back out over it.
+// What it holds for the remote is bounded and, with persistence, journaled (bridge_queue.cc).
 // Ownership: the Broker owns one Bridge per BridgeConfig; a Bridge owns its socket, transport,
-// framer and output queue, and registers its fd on the broker's loop. It never blocks the loop
-// (the connect is Connector's; only host name resolution is synchronous). With persistence on,
-// every QoS 1/2 message held for the remote (queued or in flight) is journaled when it is taken
-// (in the same loop iteration as the local PUBACK, so before it leaves) and its removal when the
-// remote completes it; the broker restores the queue at start-up (bridge_queue.cc). The queue is
-// bounded by bridge_max_queued_messages/bytes with a policy (refuse new or drop oldest).
-// Threading: single-threaded, on the broker loop.
+// framer and output queue on the broker's loop, which it never blocks (only host name
+// resolution is synchronous). Threading: single-threaded, on the broker loop.
 #pragma once
 
 #include <cstdint>
