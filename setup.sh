@@ -7,8 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 build_pkgs=(g++ meson ninja-build pkg-config libmbedtls-dev libargon2-dev libcxxopts-dev libgtest-dev)
+# nats-server: the 3-node clustered MQTT broker the edge-to-cluster bridge tests start.
 test_pkgs=(mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest openssl
-           clang libclang-rt-14-dev procps strace podman runc lintian)
+           clang libclang-rt-14-dev procps strace podman runc lintian nats-server)
 
 want=("${build_pkgs[@]}")
 testing=0

@@ -61,6 +61,11 @@ Result<std::vector<uint16_t>> Broker::start() {
   auto ports = open_listeners();
   if (!ports.ok()) return ports.error();
   install_security(*security);
+  // The bridges exist (not started) before the stored state is installed: it holds their
+  // queues, and the start-up snapshot must keep them.
+  for (size_t i = 0; i < config_.bridges.size(); i++) {
+    bridges_.push_back(std::make_unique<Bridge>(*this, loop_, config_.bridges[i], bridge_tls[i]));
+  }
   // Stored state is installed before the loop runs, so before any client is accepted.
   if (persist_) persist_start(stored);
   flush_hook_ = loop_.add_before_sleep([this] {
@@ -75,9 +80,6 @@ Result<std::vector<uint16_t>> Broker::start() {
   // Always installed: the logger calls it only while log_dest topic is configured (SIGHUP).
   log_topic_ = std::make_unique<LogTopic>(*this, loop_);
   log_topic_->install();
-  for (size_t i = 0; i < config_.bridges.size(); i++) {
-    bridges_.push_back(std::make_unique<Bridge>(*this, loop_, config_.bridges[i], bridge_tls[i]));
-  }
   for (auto& b : bridges_) b->start();
   return *ports;
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "broker/bridge/bridge.h"
 #include "broker/broker.h"
 #include "base/version.h"
 
@@ -88,6 +89,17 @@ void SysTree::update() {
   heap_max_ = std::max(heap_max_, heap);
   set("$SYS/broker/heap/current", n(heap));
   set("$SYS/broker/heap/maximum", n(heap_max_));
+  // Per bridge (mq's own topics; Mosquitto has only the notification topic).
+  for (const auto& b : broker_.bridges_) {
+    const std::string base = "$SYS/broker/bridges/" + b->config().name + "/";
+    set(base + "connected", b->connected() ? "1" : "0");
+    set(base + "address", b->current_address());
+    set(base + "queued/messages", n(b->held_messages()));
+    set(base + "queued/bytes", n(b->held_bytes()));
+    set(base + "dropped", n(b->dropped()));
+    // An empty retained payload would delete the topic: "none" until the first error.
+    set(base + "last_error", b->last_error().empty() ? "none" : b->last_error());
+  }
   update_loads(broker_.loop().now_ms());
 }
 

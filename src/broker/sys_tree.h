@@ -1,5 +1,7 @@
 // SysTree: the $SYS/broker/... topics, published retained every sys_interval seconds, each only
-// when its value changed (as Mosquitto). Owned by the Broker; single-threaded on its loop.
+// when its value changed (as Mosquitto), and mq's $SYS/broker/bridges/<name>/... (connected,
+// address, queued messages and bytes, dropped, last_error). Owned by the Broker;
+// single-threaded on its loop.
 #pragma once
 
 #include <cstdint>

@@ -83,6 +83,7 @@ Bridge::Bridge(Broker& broker, net::EventLoop& loop, BridgeConfig config,
       cfg_(std::move(config)),
       tls_(std::move(tls)),
       connector_(loop),
+      primary_probe_(loop),
       version_(to_version(cfg_.protocol_version)),
       try_private_(cfg_.try_private && version_ != ProtocolVersion::kV5) {
   notification_topic_ = cfg_.notification_topic.empty()
@@ -92,6 +93,7 @@ Bridge::Bridge(Broker& broker, net::EventLoop& loop, BridgeConfig config,
 
 Bridge::~Bridge() {
   connector_.cancel();
+  cancel_primary_retry();
   if (idle_timer_) loop_.cancel_timer(idle_timer_);
   if (restart_timer_) loop_.cancel_timer(restart_timer_);
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
@@ -105,13 +107,15 @@ void Bridge::start() {
              t.local_topic.c_str());
     }
   }
-  // lazy: connects once `threshold` messages are queued for the remote (queue_out).
-  if (!lazy()) connect();
+  // lazy: connects once `threshold` messages are queued for the remote (queue_out), which
+  // a queue restored from persistence may already be.
+  if (!lazy() || flow_.queue.size() >= size_t(cfg_.threshold)) connect();
 }
 
 void Bridge::stop() {
   if (state_ == State::kStopped) return;
   connector_.cancel();
+  cancel_primary_retry();
   if (restart_timer_) loop_.cancel_timer(restart_timer_);
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   if (idle_timer_) loop_.cancel_timer(idle_timer_);
@@ -145,6 +149,7 @@ void Bridge::connect() {
   Status st = connector_.start(o, [this](Result<net::UniqueFd> fd) { on_connected(std::move(fd)); });
   if (!st.ok()) {
     MQ_LOG(kLogError, "Error creating bridge: %s.", st.error().context.c_str());
+    last_error_ = current_address() + ": " + st.error().context;
     connect_failed();
     return;
   }
@@ -156,6 +161,7 @@ void Bridge::on_connected(Result<net::UniqueFd> fd) {
   if (state_ != State::kConnecting) return;
   if (!fd.ok()) {
     MQ_LOG(kLogError, "Error creating bridge: %s.", fd.error().context.c_str());
+    last_error_ = current_address() + ": " + fd.error().context;
     connect_failed();
     return;
   }
@@ -223,7 +229,11 @@ void Bridge::connect_failed() {
 void Bridge::lost(const char* log_text) {
   if (state_ == State::kStopped || state_ == State::kIdle) return;
   bool was_connected = state_ == State::kConnected;
-  if (log_text) MQ_LOG(kLogNotice, "%s", log_text);
+  cancel_primary_retry();
+  if (log_text) {
+    MQ_LOG(kLogNotice, "%s", log_text);
+    last_error_ = current_address() + ": " + log_text;
+  }
   close_transport();
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   if (idle_timer_) loop_.cancel_timer(idle_timer_);
@@ -297,6 +307,7 @@ void Bridge::idle_tick() {
   send(codec::Disconnect{});
   write_out();
   if (state_ != State::kConnected) return;  // the write failed: lost() ran
+  cancel_primary_retry();
   close_transport();
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   keepalive_timer_ = 0;
@@ -488,6 +499,7 @@ void Bridge::handle_connack(const codec::Connack& c) {
   state_ = State::kConnected;
   backoff_ms_ = 0;
   last_activity_ms_ = loop_.now_ms();
+  arm_primary_retry();
   if (lazy()) {
     idle_timer_ = loop_.add_timer_in(int64_t(cfg_.idle_timeout) * 1000, [this] { idle_tick(); });
   }
@@ -547,7 +559,10 @@ void Bridge::handle_connack(const codec::Connack& c) {
   proto::Fifo<Out> fresh;  // sent again from scratch, ahead of the queue, in order
   for (Out& o : again) {
     if (!c.session_present) {
-      if (o.pubrec_received) continue;
+      if (o.pubrec_received) {  // the remote forgot it: nothing left to complete
+        release(o);
+        continue;
+      }
       o.dup = false;
       o.packet_id = 0;
       fresh.push_back(std::move(o));

@@ -1,17 +1,15 @@
-// Bridge: one outgoing MQTT client connection from this broker to a remote broker (mosquitto.conf
-// `connection`), as Mosquitto 2.0 runs it: local messages matching an `out` topic are sent to the
-// remote with their prefix swapped, the remote's messages on `in` topics are published locally,
-// QoS 1/2 acknowledged both ways, keep-alive pings, notifications, reconnects with a delay.
-// Loop prevention: messages published locally by a bridge carry its local client id as their
-// origin and are never sent back out over that bridge.
+// Bridge: one outgoing MQTT client connection to a remote broker (mosquitto.conf `connection`),
+// as Mosquitto 2.0 runs it: `out` topics to the remote, `in` topics published locally, prefixes
+// swapped, QoS 1/2 both ways, keep-alive, notifications, reconnects with backoff across
+// `addresses` and back to the first. Messages it published locally never go back out over it.
+// What it holds for the remote is bounded and, with persistence, journaled (bridge_queue.cc).
 // Ownership: the Broker owns one Bridge per BridgeConfig; a Bridge owns its socket, transport,
-// framer and output queue, and registers its fd on the broker's loop. It never blocks the loop
-// (the connect is Connector's; only host name resolution is synchronous). Messages queued or in
-// flight to the remote live in memory only (not in persistence), and are lost on a restart.
-// Threading: single-threaded, on the broker loop.
+// framer and output queue on the broker's loop, which it never blocks (only host name
+// resolution is synchronous). Threading: single-threaded, on the broker loop.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,6 +20,7 @@
 #include "broker/config/config.h"
 #include "broker/message.h"
 #include "broker/out_queue.h"
+#include "broker/persist/persist_records.h"
 #include "broker/session.h"
 #include "codec/framer.h"
 #include "codec/packet.h"
@@ -70,6 +69,18 @@ class Bridge final : public net::IoHandler {
 
   const BridgeConfig& config() const { return cfg_; }
   bool connected() const { return state_ == State::kConnected; }
+  // Held for the remote (queued and in flight, not yet acknowledged by it): count and payload
+  // bytes, for $SYS and the queue bounds.
+  uint64_t held_messages() const { return held_msgs_; }
+  uint64_t held_bytes() const { return held_bytes_; }
+  uint64_t dropped() const { return dropped_; }  // refused or dropped by the queue bounds
+  const std::string& last_error() const { return last_error_; }
+  std::string current_address() const;  // host:port of the address in use or being tried
+
+  // Persistence: the queue restored at start-up (before start()); the entries a snapshot
+  // stores (QoS 1/2 messages with a store id).
+  void restore(std::map<uint64_t, persist::StoredBridgeOut>& stored);
+  std::vector<persist::StoredBridgeOut> stored_entries();  // (Fifo has no const iteration)
 
   // Subscribes locally (logs it) and makes the first connection attempt.
   void start();
@@ -97,6 +108,9 @@ class Bridge final : public net::IoHandler {
     bool retain = false;
     bool dup = false;
     bool pubrec_received = false;
+    bool held = false;  // counted in held_msgs_/held_bytes_ (hold())
+    uint32_t bytes = 0;  // payload bytes counted
+    uint64_t seq = 0;    // its journal number; 0 = not journaled
   };
 
   void connect();
@@ -126,6 +140,22 @@ class Bridge final : public net::IoHandler {
   void pump();
   uint32_t window() const;
   void update_interest();
+  // Queue bookkeeping (bridge_queue.cc): counts an entry and journals it (QoS 1/2 with
+  // persistence); release() undoes both when it leaves for good.
+  void hold(Out& o);
+  void release(const Out& o);
+  void journal_packet_id(const Out& o);
+  void journal_pubrec(const Out& o);
+  // The queue bounds: false when `o` must be refused; may drop the oldest queued entry.
+  bool make_room(const Out& o);
+  // round_robin false, connected to another address than the first: the first (primary) is
+  // probed with a TCP connect every kPrimaryRetryMs; once it answers the bridge moves back
+  // (bridge_primary.cc).
+  static constexpr int64_t kPrimaryRetryMs = 5000;
+  void arm_primary_retry();
+  void cancel_primary_retry();
+  void primary_tick();
+  void back_to_primary();
   void notify_local(char state);
   MessagePtr make_local(std::string_view topic, std::string_view payload, uint8_t qos,
                         bool retain, const codec::Properties& props);
@@ -135,6 +165,8 @@ class Bridge final : public net::IoHandler {
   BridgeConfig cfg_;
   std::shared_ptr<const net::TlsContext> tls_;
   net::Connector connector_;
+  net::Connector primary_probe_;
+  net::TimerId primary_timer_ = 0;
   std::unique_ptr<net::Transport> transport_;
   std::unique_ptr<codec::Framer> framer_;
   OutQueue out_;
@@ -159,6 +191,12 @@ class Bridge final : public net::IoHandler {
   proto::Outbound<Out> flow_;
   proto::PacketIdSet incoming_qos2_;  // QoS 2 from the remote: PUBREC sent, PUBREL awaited
   proto::PingState ping_;
+  uint64_t next_seq_ = 1;
+  uint64_t held_msgs_ = 0;
+  uint64_t held_bytes_ = 0;
+  uint64_t dropped_ = 0;
+  bool limit_logged_ = false;  // the bounds acted since the queue was last below them
+  std::string last_error_;
 };
 
 }  // namespace mq::broker

@@ -69,14 +69,19 @@ void Bridge::handle_ack(PacketType type, uint16_t packet_id, ReasonCode rc) {
   }
   MQ_LOG(kLogDebug, "Received %s from %s (Mid: %u, RC:%u)", codec::packet_type_name(type),
          cfg_.local_clientid.c_str(), unsigned(packet_id), unsigned(rc));
-  switch (flow_.on_ack(type, packet_id, rc)) {
+  Out done;
+  switch (flow_.on_ack(type, packet_id, rc, &done)) {
     case proto::AckOutcome::kUnknown:
       return;
-    case proto::AckOutcome::kReleased:
-      flow_.find(packet_id)->msg.reset();  // the payload is no longer needed [MQTT-4.3.3-5]
+    case proto::AckOutcome::kReleased: {
+      Out& o = *flow_.find(packet_id);
+      o.msg.reset();  // the payload is no longer needed [MQTT-4.3.3-5]
+      journal_pubrec(o);
       send(codec::Pubrel{packet_id, ReasonCode::kSuccess, {}});
       return;
+    }
     case proto::AckOutcome::kCompleted:
+      release(done);
       pump();
       return;
   }
@@ -108,16 +113,18 @@ void Bridge::queue_out(Out o) {
       send_publish(o);
       return;
     }
-    if (flow_.queue.empty() && flow_.has_room(window())) {
-      o.packet_id = flow_.next_packet_id();
-      flow_.inflight.push_back(std::move(o));
-      send_publish(flow_.inflight.back());
-      return;
-    }
   } else if (o.qos == 0 && !bc.queue_qos0_messages) {
     return;  // offline: QoS 0 is dropped, as for a client
   }
-  if (bc.max_queued_messages > 0 && flow_.queue.size() >= size_t(bc.max_queued_messages)) return;
+  if (!make_room(o)) return;  // logged there
+  if (state_ == State::kConnected && flow_.queue.empty() && flow_.has_room(window())) {
+    o.packet_id = flow_.next_packet_id();
+    hold(o);  // journaled with its packet identifier
+    flow_.inflight.push_back(std::move(o));
+    send_publish(flow_.inflight.back());
+    return;
+  }
+  hold(o);
   flow_.queue.push_back(std::move(o));
   // lazy: enough waiting; connect from the loop, not inside the broker's routing.
   if (lazy() && state_ == State::kIdle && !restart_timer_ &&
@@ -134,13 +141,17 @@ void Bridge::pump() {
     Out o = std::move(front);
     flow_.queue.pop_front();
     if (o.msg && o.msg->expiry_unix_ms &&
-        o.msg->expiry_unix_ms <= broker_.loop().clock().unix_time() * 1000)
+        o.msg->expiry_unix_ms <= broker_.loop().clock().unix_time() * 1000) {
+      release(o);
       continue;  // expired while queued [MQTT-3.3.2-5]
+    }
     if (o.qos == 0) {
+      release(o);
       send_publish(o);
       continue;
     }
     o.packet_id = flow_.next_packet_id();
+    journal_packet_id(o);
     flow_.inflight.push_back(std::move(o));
     send_publish(flow_.inflight.back());
   }
@@ -162,7 +173,10 @@ void Bridge::send_publish(Out& o) {
       (cfg_.max_packet_size && total > cfg_.max_packet_size)) {
     // Too large for the remote: dropped as if sent [MQTT-3.1.2-25].
     if (o.qos > 0) {
-      if (auto it = flow_.find(o.packet_id); it != flow_.inflight.end()) flow_.inflight.erase(it);
+      if (auto it = flow_.find(o.packet_id); it != flow_.inflight.end()) {
+        release(*it);
+        flow_.inflight.erase(it);
+      }
     }
     return;
   }

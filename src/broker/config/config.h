@@ -91,6 +91,8 @@ struct ListenerConfig {
 enum class BridgeDirection : uint8_t { kOut, kIn, kBoth };
 enum class BridgeStartType : uint8_t { kAutomatic, kLazy, kOnce };
 enum class BridgeProtocolVersion : uint8_t { kMqtt31, kMqtt311, kMqtt5 };
+// What a bridge does with a message for the remote when its queue is full.
+enum class BridgeQueuePolicy : uint8_t { kRefuseNew, kDropOldest };
 
 struct BridgeAddress {
   std::string host;
@@ -138,6 +140,11 @@ struct BridgeConfig {
   std::string cafile, capath, certfile, keyfile, tls_version, alpn, psk_identity, psk;
   bool insecure = false;
   bool require_ocsp = false;
+  // Bounds on what is held for the remote (queued and in flight); -1 = the broker's
+  // max_queued_messages / max_queued_bytes; 0 = unlimited (mq options, not Mosquitto's).
+  long long max_queued_messages = -1;
+  long long max_queued_bytes = -1;
+  BridgeQueuePolicy queue_policy = BridgeQueuePolicy::kRefuseNew;
 };
 
 // Features whose options the parser accepts before mq implements them.

@@ -105,7 +105,10 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
                                                      "bridge_identity",
                                                      "bridge_psk",
                                                      "bridge_tls_version",
-                                                     "bridge_alpn"};
+                                                     "bridge_alpn",
+                                                     "bridge_max_queued_messages",
+                                                     "bridge_max_queued_bytes",
+                                                     "bridge_queue_policy"};
   if (std::find(std::begin(kBridgeKeys), std::end(kBridgeKeys), key) == std::end(kBridgeKeys)) {
     return std::nullopt;
   }
@@ -254,6 +257,25 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
       return config_error("Manual start_type not supported.");
     } else {
       return config_error("Invalid start_type value in configuration (" + std::string(*tok) + ").");
+    }
+    return Status{};
+  }
+  if (key == "bridge_max_queued_messages" || key == "bridge_max_queued_bytes") {
+    if (Status st = parse_int(t, key, &v); !st) return st;
+    if (v < 0) return config_error("Invalid " + std::string(key) + " value (" + std::to_string(v) + ").");
+    (key == "bridge_max_queued_messages" ? b.max_queued_messages : b.max_queued_bytes) = v;
+    return Status{};
+  }
+  if (key == "bridge_queue_policy") {
+    auto tok = t.next();
+    if (!tok) return config_error("Empty bridge_queue_policy value in configuration.");
+    if (*tok == "refuse_new") {
+      b.queue_policy = BridgeQueuePolicy::kRefuseNew;
+    } else if (*tok == "drop_oldest") {
+      b.queue_policy = BridgeQueuePolicy::kDropOldest;
+    } else {
+      return config_error("Invalid bridge_queue_policy value (" + std::string(*tok) +
+                          "): use drop_oldest or refuse_new.");
     }
     return Status{};
   }

@@ -20,6 +20,7 @@
 // generation 0) and replaced by the start-up snapshot.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -28,6 +29,7 @@
 
 #include "base/file.h"
 #include "base/log.h"
+#include "broker/bridge/bridge.h"
 #include "broker/broker.h"
 #include "broker/persist/mosquitto_db.h"
 #include "broker/persist/persist_format.h"
@@ -152,6 +154,13 @@ std::string Broker::persist_serialize(uint64_t generation, uint64_t tag) {
     for (const auto& [pid, held] : s.incoming_qos2) {
       if (held) put_msg(held);
       persist::put_qos2_in(out, cid, pid, held ? held->store_id : 0);
+      n++;
+    }
+  }
+  for (const auto& b : bridges_) {
+    for (const persist::StoredBridgeOut& o : b->stored_entries()) {
+      if (o.msg) put_msg(o.msg);
+      persist::put_bridge_add(out, b->config().name, o);
       n++;
     }
   }
@@ -382,6 +391,18 @@ void Broker::persist_install(persist::State& st) {
          "Restored %zu retained messages and %zu persistent sessions (%zu expired while the "
          "broker was down).",
          retained, sessions, expired);
+  for (auto& [name, queue] : st.bridges) {
+    auto b = std::find_if(bridges_.begin(), bridges_.end(),
+                          [&](const auto& br) { return br->config().name == name; });
+    if (b != bridges_.end()) {
+      (*b)->restore(queue);
+    } else {
+      MQ_LOG(kLogWarning,
+             "Warning: persistence: %zu messages queued for bridge %s are dropped: no "
+             "`connection %s` in the configuration any more.",
+             queue.size(), name.c_str(), name.c_str());
+    }
+  }
   if (st.skipped)
     MQ_LOG(kLogNotice, "Persistence: %" PRIu64 " records named an unknown session or message.",
            st.skipped);

@@ -158,6 +158,36 @@ void put_qos2_rel(std::string& out, std::string_view client_id, uint16_t packet_
   r.w.u16(packet_id);
 }
 
+void put_bridge_add(std::string& out, std::string_view bridge, const StoredBridgeOut& o) {
+  Rec r(out, RecordType::kBridgeAdd);
+  r.w.str(bridge);
+  r.w.u64(o.seq);
+  r.w.u64(o.pubrec_received || !o.msg ? 0 : o.msg->store_id);
+  r.w.u8(o.qos);
+  r.w.u8(uint8_t((o.retain ? 1 : 0) | (o.pubrec_received ? 4 : 0)));
+  r.w.u16(o.packet_id);
+  r.w.str(o.topic);
+}
+
+void put_bridge_packet_id(std::string& out, std::string_view bridge, uint64_t seq, uint16_t pid) {
+  Rec r(out, RecordType::kBridgePacketId);
+  r.w.str(bridge);
+  r.w.u64(seq);
+  r.w.u16(pid);
+}
+
+void put_bridge_pubrec(std::string& out, std::string_view bridge, uint64_t seq) {
+  Rec r(out, RecordType::kBridgePubrec);
+  r.w.str(bridge);
+  r.w.u64(seq);
+}
+
+void put_bridge_del(std::string& out, std::string_view bridge, uint64_t seq) {
+  Rec r(out, RecordType::kBridgeDel);
+  r.w.str(bridge);
+  r.w.u64(seq);
+}
+
 void put_end(std::string& out, uint64_t records) {
   Rec r(out, RecordType::kEnd);
   r.w.u64(records);
@@ -346,6 +376,56 @@ Status apply(State& st, uint8_t type_byte, std::string_view payload) {
           s->incoming_qos2[pid] = std::move(held);
         else
           s->incoming_qos2.erase(pid);
+      }
+      return done(known);
+    }
+    case RecordType::kBridgeAdd: {
+      std::string name(r.str());
+      StoredBridgeOut o;
+      o.seq = r.u64();
+      uint64_t store_id = r.u64();
+      o.qos = r.u8();
+      uint8_t flags = r.u8();
+      o.retain = flags & 1;
+      o.pubrec_received = flags & 4;
+      o.packet_id = r.u16();
+      o.topic = r.str();
+      if (o.qos < 1 || o.qos > 2) return malformed(type);
+      bool known = true;
+      if (o.pubrec_received) {
+        o.msg = std::make_shared<Message>();  // only PUBREL is left to send
+      } else {
+        auto m = st.messages.find(store_id);
+        if (m == st.messages.end())
+          known = false;
+        else
+          o.msg = m->second;
+      }
+      if (known && r.ok() && r.at_end()) st.bridges[name][o.seq] = std::move(o);
+      return done(known);
+    }
+    case RecordType::kBridgePacketId:
+    case RecordType::kBridgePubrec:
+    case RecordType::kBridgeDel: {
+      std::string name(r.str());
+      uint64_t seq = r.u64();
+      uint16_t pid = type == RecordType::kBridgePacketId ? r.u16() : 0;
+      bool known = false;
+      auto b = st.bridges.find(name);
+      if (b != st.bridges.end() && r.ok() && r.at_end()) {
+        auto it = b->second.find(seq);
+        if (it != b->second.end()) {
+          known = true;
+          if (type == RecordType::kBridgePacketId) {
+            it->second.packet_id = pid;
+          } else if (type == RecordType::kBridgePubrec) {
+            it->second.pubrec_received = true;
+            it->second.msg = std::make_shared<Message>();
+          } else {
+            b->second.erase(it);
+            if (b->second.empty()) st.bridges.erase(b);
+          }
+        }
       }
       return done(known);
     }

@@ -5,7 +5,9 @@
 // of the snapshot's State in file order.
 // Sessions are named by client identifier; messages by store id, written once (kMessage) and
 // referenced by retained topics and session queues, so a message queued for N sessions is
-// stored once. Pure: no I/O, no logging. Not thread-safe (plain values).
+// stored once. A bridge's queue to its remote (messages acknowledged locally, not yet by the
+// remote) is named by the bridge's connection name and numbered by seq, like a session's.
+// Pure: no I/O, no logging. Not thread-safe (plain values).
 #pragma once
 
 #include <cstdint>
@@ -38,6 +40,10 @@ enum class RecordType : uint8_t {
   kQos2In = 14,            // client id, packet id[, store id of the held message]: PUBREC sent
   kQos2Rel = 15,           // client id, packet id: released by PUBREL
   kEnd = 16,               // u64 number of records before it (snapshots only)
+  kBridgeAdd = 17,       // bridge name, seq, store id, qos, flags, packet id, remote topic
+  kBridgePacketId = 18,  // bridge name, seq, packet id: sent to the remote (restored with DUP)
+  kBridgePubrec = 19,    // bridge name, seq: PUBREC from the remote, only PUBREL is left
+  kBridgeDel = 20,       // bridge name, seq: acknowledged by the remote, expired or dropped
 };
 
 // One persistent session as stored.
@@ -52,11 +58,24 @@ struct StoredSession {
   std::map<uint16_t, MessagePtr> incoming_qos2;  // held until PUBREL (null: already forwarded)
 };
 
+// One message held for a bridge's remote as stored.
+struct StoredBridgeOut {
+  uint64_t seq = 0;
+  MessagePtr msg;     // an empty message once PUBREC arrived
+  std::string topic;  // the remote topic
+  uint8_t qos = 1;
+  bool retain = false;
+  bool pubrec_received = false;
+  uint16_t packet_id = 0;  // 0: never sent
+};
+
 struct State {
   uint64_t next_store_id = 1;
   std::unordered_map<uint64_t, MessagePtr> messages;  // by store id; may hold unreferenced ones
   std::map<std::string, uint64_t> retained;           // topic -> store id
   std::unordered_map<std::string, StoredSession> sessions;
+  // Bridge queues by connection name, each by seq.
+  std::map<std::string, std::map<uint64_t, StoredBridgeOut>> bridges;
   uint64_t records = 0;  // applied
   uint64_t skipped = 0;  // well-formed but naming something unknown (ignored)
 };
@@ -81,6 +100,10 @@ void put_out_del(std::string& out, std::string_view client_id, uint64_t seq);
 void put_qos2_in(std::string& out, std::string_view client_id, uint16_t packet_id,
                  uint64_t store_id);
 void put_qos2_rel(std::string& out, std::string_view client_id, uint16_t packet_id);
+void put_bridge_add(std::string& out, std::string_view bridge, const StoredBridgeOut& o);
+void put_bridge_packet_id(std::string& out, std::string_view bridge, uint64_t seq, uint16_t pid);
+void put_bridge_pubrec(std::string& out, std::string_view bridge, uint64_t seq);
+void put_bridge_del(std::string& out, std::string_view bridge, uint64_t seq);
 void put_end(std::string& out, uint64_t records);
 
 // Applies one record to `state`. Fails (kMalformed) when the payload does not parse; a record
