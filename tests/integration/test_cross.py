@@ -70,12 +70,16 @@ def test_x86_clients_against_the_arm_broker(arch, tmp_path):
                     "listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\n"
                     "require_certificate true\nuse_identity_as_username true\n"
                     "persistence false\nlog_dest stderr\n"
-                    % (port, tls_port, pki / "ca.crt", pki / "server.crt", pki / "server.key"))
+                    % (port, tls_port, pki / "ca.crt", pki / "server.crt", pki / "server.key")
+                    # As root, stay root (not "mosquitto", who cannot read the test's keys).
+                    + ("user root\n" if os.geteuid() == 0 else ""))
     proc = subprocess.Popen(argv + ["serve", "-c", str(conf)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     try:
         # qemu starts a static binary in well under a second here; allow for a loaded machine.
-        assert wait_for_port(tls_port, 30.0, proc), "the ARM broker did not open its ports"
+        if not wait_for_port(tls_port, 30.0, proc):
+            stop_process(proc)
+            pytest.fail("the ARM broker did not open its ports: " + proc.stderr.read().decode())
         # QoS 0, 1 and 2 from Debian's mosquitto_pub to a paho-mqtt (MQTT 5) subscriber whose
         # SUBACK has come back, through the ARM broker.
         got = queue.Queue()
