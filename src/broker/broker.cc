@@ -242,8 +242,8 @@ void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view b
     handle_connect(conn, std::get<codec::Connect>(*r), body, false);
     return;
   }
-  auto r = codec::decode(fixed_header, body, conn.terms().version,
-                         codec::Direction::kClientToServer);
+  auto r =
+      codec::decode(fixed_header, body, conn.terms().version, codec::Direction::kClientToServer);
   if (!r.ok()) {
     // The codec names the precise reason; on the wire, Mosquitto 2.0's codes are used where
     // the specification leaves the choice: a wildcard in a topic name is a Protocol Error and

@@ -164,14 +164,14 @@ void Connection::log_transport_error(const net::IoResult& r) {
   if (r.sys_errno != 0) return;  // resets and broken pipes are ordinary disconnects
   const std::string& client_id = terms_.client_id;
   MQ_LOG(kLogNotice, "Client %s: %s error: %s.",
-         client_id.empty() ? peer().c_str() : client_id.c_str(),
-         transport_->name(), transport_->error_text(r).c_str());
+         client_id.empty() ? peer().c_str() : client_id.c_str(), transport_->name(),
+         transport_->error_text(r).c_str());
 }
 
 void Connection::update_interest() {
   if (!loop_ || state_ == State::kClosing) return;
-  uint32_t want = transport_->wanted_events(state_ != State::kAuthenticating,
-                                            !out_.empty() && !output_held_);
+  uint32_t want =
+      transport_->wanted_events(state_ != State::kAuthenticating, !out_.empty() && !output_held_);
   if (want != interest_) {
     interest_ = want;
     (void)loop_->modify(transport_->fd(), want);

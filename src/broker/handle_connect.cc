@@ -75,12 +75,11 @@ void Broker::send_connack(Connection& conn, bool session_present, ReasonCode rc,
   codec::Connack ack;
   ack.session_present = session_present;
   const ConnectTerms& t = conn.terms();
-  ack.reason_code = t.version == ProtocolVersion::kV5
-                        ? rc
-                        : ReasonCode(codec::connack_return_code_v3(rc));
+  ack.reason_code =
+      t.version == ProtocolVersion::kV5 ? rc : ReasonCode(codec::connack_return_code_v3(rc));
   if (t.version == ProtocolVersion::kV5) ack.properties = std::move(props);
-  MQ_LOG(kLogDebug, "Sending CONNACK to %s (%d, %u)", t.client_id.c_str(),
-         session_present ? 1 : 0, unsigned(ack.reason_code));
+  MQ_LOG(kLogDebug, "Sending CONNACK to %s (%d, %u)", t.client_id.c_str(), session_present ? 1 : 0,
+         unsigned(ack.reason_code));
   // The CONNACK goes out even before the client's limits are known to apply.
   send_packet(conn, ack, /*client_max_packet=*/0);
 }
@@ -290,9 +289,9 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
   if (config_.connection_messages) {
     std::string user = p.username ? ", u'" + std::string(*p.username) + "'" : "";
     MQ_LOG(kLogNotice, "New %s connected from %s as %s (p%d, c%d, k%u%s).",
-           p.bridge ? "bridge" : "client", conn.peer().c_str(),
-           conn.terms().client_id.c_str(), protocol_log_number(p.version),
-           p.clean_start ? 1 : 0, unsigned(keep_alive), user.c_str());
+           p.bridge ? "bridge" : "client", conn.peer().c_str(), conn.terms().client_id.c_str(),
+           protocol_log_number(p.version), p.clean_start ? 1 : 0, unsigned(keep_alive),
+           user.c_str());
   }
   if (present) resume_session(s);
 }

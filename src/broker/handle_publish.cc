@@ -83,8 +83,8 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   }
   ReasonCode rc = ReasonCode::kSuccess;
   std::optional<std::string_view> acl_user = conn.terms().username.view();
-  if (!acl_allows(conn.listener().security->acl.get(),
-                  AclClient{conn.terms().client_id, acl_user}, topic, AclAccess::kWrite)) {
+  if (!acl_allows(conn.listener().security->acl.get(), AclClient{conn.terms().client_id, acl_user},
+                  topic, AclAccess::kWrite)) {
     // Denied (acl_file, or $SYS which clients never write): acknowledged, then dropped, with
     // 0x87 for MQTT 5 as Mosquitto does.
     MQ_LOG(kLogNotice, "Denied PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
@@ -176,7 +176,7 @@ size_t Broker::publish(const MessagePtr& msg) {
 
 uint32_t Broker::inflight_window(const Connection& conn) const {
   return proto::inflight_window(conn.terms().client_receive_max,  // [MQTT-3.3.4-7]
-                               config_.max_inflight_messages);
+                                config_.max_inflight_messages);
 }
 
 void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOptions& opts,
@@ -304,8 +304,8 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
   // The common case of a fan-out: this message's header was just encoded for another
   // subscriber with the same layout and nothing per delivery (subscription identifier,
   // remaining expiry, topic alias, mount point) changes it.
-  bool per_delivery = (v5 && (out.subscription_id || m.expiry_unix_ms || t.out_alias_max)) ||
-                      !mount.empty();
+  bool per_delivery =
+      (v5 && (out.subscription_id || m.expiry_unix_ms || t.out_alias_max)) || !mount.empty();
   uint8_t layout = uint8_t(1 + (v5 ? 2 : 0) + (out.qos > 0 ? 1 : 0));
   uint8_t flags = uint8_t(0x30 | (out.dup && out.qos > 0 ? 0x08 : 0) | (out.qos << 1) | (out.retain ? 1 : 0));
   if (!per_delivery && header_cache_.msg == &m && header_cache_.layout == layout) {
@@ -322,8 +322,8 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
     queue_publish(conn, out, h);
     return;
   }
-  codec::Publish p = publish_for(m, m.topic, out.qos, out.retain, out.dup, out.packet_id,
-                                 t.version, m.expiry_unix_ms ? clock_.unix_time() * 1000 : 0);
+  codec::Publish p = publish_for(m, m.topic, out.qos, out.retain, out.dup, out.packet_id, t.version,
+                                 m.expiry_unix_ms ? clock_.unix_time() * 1000 : 0);
   if (v5 && out.subscription_id) p.properties.subscription_identifiers.push_back(out.subscription_id);
   if (!mount.empty() && p.topic.starts_with(mount)) p.topic.remove_prefix(mount.size());
   // Broker->client topic aliases [MQTT-3.3.2-7..12]: the first out_alias_max topics sent get
