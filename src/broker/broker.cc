@@ -100,8 +100,7 @@ Status Broker::check_startup() {
 }
 
 void Broker::mark_dirty(Connection& conn) {
-  if (conn.in_dirty_list || !conn.open()) return;
-  conn.in_dirty_list = true;
+  if (!conn.open() || !conn.enter_dirty_list()) return;
   dirty_.push_back(&conn);
 }
 
@@ -109,7 +108,7 @@ void Broker::flush_dirty() {
   // Index loop: flushing can close a connection, whose will may make others dirty.
   for (size_t i = 0; i < dirty_.size(); i++) {
     Connection* c = dirty_[i];
-    c->in_dirty_list = false;
+    c->leave_dirty_list();
     if (!c->open()) continue;
     size_t before = c->out().size();
     c->flush();
@@ -119,17 +118,18 @@ void Broker::flush_dirty() {
 }
 
 void Broker::schedule_reap(Connection& conn) {
-  if (conn.reap_scheduled) return;
-  conn.reap_scheduled = true;
+  if (!conn.mark_reap_scheduled()) return;
   closing_.push_back(&conn);
-  if (conn.session) {
-    if (config_.connection_messages && conn.close_reason) {
-      MQ_LOG(kLogNotice, "Client %s %s", conn.client_id.c_str(), conn.close_reason);
+  const std::string& client_id = conn.terms().client_id;
+  const char* reason = conn.close_reason();
+  if (conn.session()) {
+    if (config_.connection_messages && reason) {
+      MQ_LOG(kLogNotice, "Client %s %s", client_id.c_str(), reason);
     }
-    detach_session(conn, !conn.graceful);
-  } else if (config_.connection_messages && conn.close_reason && conn.state() == Connection::State::kClosing &&
-             !conn.client_id.empty()) {
-    MQ_LOG(kLogNotice, "Client %s %s", conn.client_id.c_str(), conn.close_reason);
+    detach_session(conn, !conn.graceful());
+  } else if (config_.connection_messages && reason && conn.state() == Connection::State::kClosing &&
+             !client_id.empty()) {
+    MQ_LOG(kLogNotice, "Client %s %s", client_id.c_str(), reason);
   }
   loop_.wake();
 }
@@ -152,7 +152,7 @@ void Broker::reap_closed() {
     }
     c->destroy(loop_);
     c->listener().connections--;
-    if (c->in_dirty_list) std::erase(dirty_, c);
+    if (c->in_dirty_list()) std::erase(dirty_, c);
     connections_.erase(c->id());
   }
 }
@@ -163,12 +163,12 @@ void Broker::check_keepalives() {
     if (!c.open()) return;
     if (c.state() == Connection::State::kAwaitConnect ||
         c.state() == Connection::State::kAuthenticating) {
-      if (now - c.connected_ms > kConnectTimeoutMs) c.close("did not send CONNECT in time.");
+      if (now - c.connected_ms() > kConnectTimeoutMs) c.close("did not send CONNECT in time.");
       return;
     }
     // [MQTT-3.1.2-22] one and a half times the keep alive without a packet: disconnect.
-    if (proto::keepalive_expired(now, c.last_rx_ms, c.keep_alive)) {
-      if (c.version == codec::ProtocolVersion::kV5) {
+    if (proto::keepalive_expired(now, c.last_rx_ms(), c.terms().keep_alive)) {
+      if (c.terms().version == codec::ProtocolVersion::kV5) {
         codec::Disconnect d;
         d.reason_code = codec::ReasonCode::kKeepAliveTimeout;
         send_packet(c, d);
@@ -186,13 +186,12 @@ void Broker::shutdown() {
   connections_.for_each([this](Connection& conn) {
     if (!conn.open()) return;
     if (conn.state() == Connection::State::kConnected &&
-        conn.version == codec::ProtocolVersion::kV5) {
+        conn.terms().version == codec::ProtocolVersion::kV5) {
       codec::Disconnect d;
       d.reason_code = codec::ReasonCode::kServerShuttingDown;
       send_packet(conn, d);
     }
-    conn.graceful = true;  // no wills on a clean broker shutdown, as Mosquitto
-    conn.close(nullptr);
+    conn.close_gracefully(nullptr);  // no wills on a clean broker shutdown, as Mosquitto
   });
   persist_commit();
   if (persist_ && !held_.empty()) {
@@ -243,7 +242,8 @@ void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view b
     handle_connect(conn, std::get<codec::Connect>(*r), body, false);
     return;
   }
-  auto r = codec::decode(fixed_header, body, conn.version, codec::Direction::kClientToServer);
+  auto r =
+      codec::decode(fixed_header, body, conn.terms().version, codec::Direction::kClientToServer);
   if (!r.ok()) {
     // The codec names the precise reason; on the wire, Mosquitto 2.0's codes are used where
     // the specification leaves the choice: a wildcard in a topic name is a Protocol Error and
@@ -285,8 +285,8 @@ void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view b
     case codec::PacketType::kConnect:
       // [MQTT-3.1.0-2] a second CONNECT is a protocol error: closed without a DISCONNECT, as
       // Mosquitto 2.0 does.
-      MQ_LOG(kLogDebug, "Protocol error from %s (%s): second CONNECT", conn.client_id.c_str(),
-             conn.peer().c_str());
+      MQ_LOG(kLogDebug, "Protocol error from %s (%s): second CONNECT",
+             conn.terms().client_id.c_str(), conn.peer().c_str());
       conn.close("disconnected due to protocol error.");
       break;
     default:  // packets only a server sends
@@ -318,10 +318,10 @@ void Broker::finish_authentication(uint64_t connection_id, bool ok, const char* 
 
 void Broker::protocol_close(Connection& conn, codec::ReasonCode rc, const char* why) {
   if (!conn.open()) return;
-  MQ_LOG(kLogDebug, "Protocol error from %s (%s): %s", conn.client_id.c_str(),
+  MQ_LOG(kLogDebug, "Protocol error from %s (%s): %s", conn.terms().client_id.c_str(),
          conn.peer().c_str(), why);
   if (conn.state() == Connection::State::kConnected &&
-      conn.version == codec::ProtocolVersion::kV5) {
+      conn.terms().version == codec::ProtocolVersion::kV5) {
     codec::Disconnect d;
     d.reason_code = rc;
     send_packet(conn, d);
@@ -329,11 +329,12 @@ void Broker::protocol_close(Connection& conn, codec::ReasonCode rc, const char* 
   conn.close("disconnected due to protocol error.");
 }
 
-void Broker::send_packet(Connection& conn, const codec::Packet& packet) {
+void Broker::send_packet(Connection& conn, const codec::Packet& packet,
+                         uint32_t client_max_packet) {
   if (!conn.open()) return;
   scratch_.clear();
-  if (!codec::encode(packet, conn.version, scratch_).ok()) return;
-  if (conn.client_max_packet && scratch_.size() > conn.client_max_packet) {
+  if (!codec::encode(packet, conn.terms().version, scratch_).ok()) return;
+  if (client_max_packet && scratch_.size() > client_max_packet) {
     return;  // [MQTT-3.1.2-24] never send more than the client accepts
   }
   conn.out().append(scratch_);

@@ -157,7 +157,12 @@ class Broker {
 
   // Protocol violations: v5 gets DISCONNECT with the reason code, then the connection closes.
   void protocol_close(Connection& conn, codec::ReasonCode rc, const char* why);
-  void send_packet(Connection& conn, const codec::Packet& packet);
+  // Dropped when bigger than the client's Maximum Packet Size [MQTT-3.1.2-24].
+  void send_packet(Connection& conn, const codec::Packet& packet) {
+    send_packet(conn, packet, conn.terms().client_max_packet);
+  }
+  // `client_max_packet` 0: no limit (the CONNACK, sent before the client's limits apply).
+  void send_packet(Connection& conn, const codec::Packet& packet, uint32_t client_max_packet);
 
   // Persistence (persist_broker.cc). persist_ is null when `persistence false`.
   // Start-up: persist_load reads the snapshot and replays the journal (before any socket is

@@ -22,17 +22,19 @@ constexpr size_t kMaxConnectPacket = 256 * 1024;
 
 Connection::Connection(Broker& broker, uint64_t id, std::unique_ptr<net::Transport> transport,
                        Listener& listener, uint32_t max_packet_size)
-    : max_packet_size_(max_packet_size),
-      broker_(broker),
+    : broker_(broker),
       id_(id),
       transport_(std::move(transport)),
       listener_(listener),
-      framer_(std::min<size_t>(max_packet_size, kMaxConnectPacket)) {}
+      framer_(std::min<size_t>(max_packet_size, kMaxConnectPacket)),
+      max_packet_size_(max_packet_size) {}
 
 Connection::~Connection() = default;
 
 Status Connection::start(net::EventLoop& loop) {
   loop_ = &loop;
+  connected_ms_ = loop.now_ms();
+  last_rx_ms_ = connected_ms_;
   interest_ = transport_->wanted_events(true, false);
   return loop.add(transport_->fd(), interest_, this);
 }
@@ -110,7 +112,7 @@ bool Connection::dispatch_buffered() {
     }
     if (!frame->has_value()) return true;
     if (!stamped) {
-      last_rx_ms = loop_->now_ms();
+      last_rx_ms_ = loop_->now_ms();
       stamped = true;
     }
     broker_.on_frame(*this, (*frame)->fixed_header, (*frame)->body);
@@ -142,7 +144,7 @@ void Connection::resume_reading() {
 
 bool Connection::flush() {
   if (!transport_ || transport_->fd() < 0) return false;
-  if (output_held) {  // released (and flushed) by the broker once the journal is synced
+  if (output_held_) {  // released (and flushed) by the broker once the journal is synced
     update_interest();
     return true;
   }
@@ -160,14 +162,16 @@ bool Connection::flush() {
 
 void Connection::log_transport_error(const net::IoResult& r) {
   if (r.sys_errno != 0) return;  // resets and broken pipes are ordinary disconnects
-  MQ_LOG(kLogNotice, "Client %s: %s error: %s.", client_id.empty() ? peer().c_str() : client_id.c_str(),
-         transport_->name(), transport_->error_text(r).c_str());
+  const std::string& client_id = terms_.client_id;
+  MQ_LOG(kLogNotice, "Client %s: %s error: %s.",
+         client_id.empty() ? peer().c_str() : client_id.c_str(), transport_->name(),
+         transport_->error_text(r).c_str());
 }
 
 void Connection::update_interest() {
   if (!loop_ || state_ == State::kClosing) return;
-  uint32_t want = transport_->wanted_events(state_ != State::kAuthenticating,
-                                            !out_.empty() && !output_held);
+  uint32_t want =
+      transport_->wanted_events(state_ != State::kAuthenticating, !out_.empty() && !output_held_);
   if (want != interest_) {
     interest_ = want;
     (void)loop_->modify(transport_->fd(), want);
@@ -177,7 +181,7 @@ void Connection::update_interest() {
 void Connection::close(const char* reason) {
   if (state_ == State::kClosing) return;
   state_ = State::kClosing;
-  close_reason = reason;
+  close_reason_ = reason;
   broker_.schedule_reap(*this);
 }
 

@@ -74,24 +74,22 @@ void Broker::send_connack(Connection& conn, bool session_present, ReasonCode rc,
                           codec::Properties props) {
   codec::Connack ack;
   ack.session_present = session_present;
-  ack.reason_code = conn.version == ProtocolVersion::kV5
-                        ? rc
-                        : ReasonCode(codec::connack_return_code_v3(rc));
-  if (conn.version == ProtocolVersion::kV5) ack.properties = std::move(props);
-  MQ_LOG(kLogDebug, "Sending CONNACK to %s (%d, %u)", conn.client_id.c_str(),
-         session_present ? 1 : 0, unsigned(ack.reason_code));
+  const ConnectTerms& t = conn.terms();
+  ack.reason_code =
+      t.version == ProtocolVersion::kV5 ? rc : ReasonCode(codec::connack_return_code_v3(rc));
+  if (t.version == ProtocolVersion::kV5) ack.properties = std::move(props);
+  MQ_LOG(kLogDebug, "Sending CONNACK to %s (%d, %u)", t.client_id.c_str(), session_present ? 1 : 0,
+         unsigned(ack.reason_code));
   // The CONNACK goes out even before the client's limits are known to apply.
-  uint32_t saved = conn.client_max_packet;
-  conn.client_max_packet = 0;
-  send_packet(conn, ack);
-  conn.client_max_packet = saved;
+  send_packet(conn, ack, /*client_max_packet=*/0);
 }
 
 void Broker::refuse_connect(Connection& conn, ReasonCode rc, const char* log_reason) {
   // [MQTT-3.2.2-7] a CONNACK with a non-zero code, then close [MQTT-3.2.2-6].
   send_connack(conn, false, rc);
   if (log_reason && config_.connection_messages)
-    MQ_LOG(kLogNotice, "Client %s %s", conn.client_id.empty() ? "<unknown>" : conn.client_id.c_str(),
+    MQ_LOG(kLogNotice, "Client %s %s",
+           conn.terms().client_id.empty() ? "<unknown>" : conn.terms().client_id.c_str(),
            log_reason);
   conn.close(nullptr);
 }
@@ -100,7 +98,7 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
                             bool authenticated) {
   // The second pass, after the password check on a worker, is the same CONNECT again.
   const bool second_pass = authenticated;
-  conn.version = packet.version;
+  conn.set_connect_version(packet.version);
   // use_identity_as_username / use_subject_as_username: the client certificate (or the PSK
   // identity) names the user and no password is checked, as in Mosquitto.
   std::string cert_user;
@@ -189,7 +187,7 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
   // with a password_file -> the file decides; a user name and no password_file -> allowed only
   // when anonymous clients are. A refusal is "not authorised" (3.1.1 code 5, MQTT 5 0x87).
   const SecurityState& security = *conn.listener().security;
-  conn.client_id = client_id;
+  conn.set_connect_client_id(client_id);
   if (!authenticated) {
     if (!p.username) {
       if (!security.allow_anonymous) {
@@ -232,7 +230,7 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
     if (config_.connection_messages)
       MQ_LOG(kLogNotice, "Client %s already connected, closing old connection.",
              client_id.c_str());
-    if (old->version == ProtocolVersion::kV5) {
+    if (old->terms().version == ProtocolVersion::kV5) {
       codec::Disconnect d;
       d.reason_code = ReasonCode::kSessionTakenOver;
       send_packet(*old, d);
@@ -240,31 +238,31 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
     old->close(nullptr);
   }
 
-  conn.client_id = client_id;
-  if (p.username) conn.username.emplace(*p.username);
-  else conn.username.reset();
-  conn.cert_identity = !cert_user.empty();
+  ConnectTerms terms;
+  terms.version = p.version;
+  terms.client_id = client_id;
+  if (p.username) terms.username.emplace(*p.username);
+  terms.cert_identity = !cert_user.empty();
   // Kept only where a password file decides, for the re-check after SIGHUP (Mosquitto 2.0
   // re-verifies connected clients against the reloaded file).
-  if (p.password && security.passwords && !conn.cert_identity)
-    conn.password = std::make_unique<std::string>(*p.password);
-  else
-    conn.password.reset();
-  conn.keep_alive = keep_alive;
+  if (p.password && security.passwords && !terms.cert_identity)
+    terms.password = std::make_unique<std::string>(*p.password);
+  terms.keep_alive = keep_alive;
   if (v5) {
-    conn.client_receive_max = p.properties.receive_maximum.value_or(65535);
-    conn.client_max_packet = p.properties.maximum_packet_size.value_or(0);
-    conn.topic_alias_max = lc.max_topic_alias;
-    conn.out_alias_max = std::min(p.properties.topic_alias_maximum.value_or(0), lc.max_topic_alias_broker);
-    conn.request_problem_info = p.properties.request_problem_information.value_or(1) != 0;
+    terms.client_receive_max = p.properties.receive_maximum.value_or(65535);
+    terms.client_max_packet = p.properties.maximum_packet_size.value_or(0);
+    terms.topic_alias_max = lc.max_topic_alias;
+    terms.out_alias_max =
+        std::min(p.properties.topic_alias_maximum.value_or(0), lc.max_topic_alias_broker);
+    terms.request_problem_info = p.properties.request_problem_information.value_or(1) != 0;
   }
+  terms.bridge = p.bridge;
+  conn.accept(std::move(terms));
 
-  conn.bridge = p.bridge;
   bool present = false;
   Session& s = attach_session(conn, p, &present);
   persist_session_attached(s);  // journaled before the CONNACK leaves
-  conn.session = s.id();
-  conn.set_connected();
+  conn.set_connected(s.id());
   stats_.clients_connected++;
   stats_.clients_maximum = std::max(stats_.clients_maximum, stats_.clients_connected);
 
@@ -277,9 +275,9 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
         codec::PropertyId::kMaximumPacketSize, codec::PropertyId::kReceiveMaximum,
         codec::PropertyId::kMaximumQos};
     props.order = kConnackOrder;
-    if (assigned) props.assigned_client_identifier = conn.client_id;
+    if (assigned) props.assigned_client_identifier = conn.terms().client_id;
     if (server_keep_alive) props.server_keep_alive = keep_alive;
-    if (conn.topic_alias_max) props.topic_alias_maximum = conn.topic_alias_max;
+    if (conn.terms().topic_alias_max) props.topic_alias_maximum = conn.terms().topic_alias_max;
     if (config_.max_inflight_messages && config_.max_inflight_messages < 65535)
       props.receive_maximum = config_.max_inflight_messages;
     if (config_.max_packet_size) props.maximum_packet_size = config_.max_packet_size;
@@ -291,15 +289,17 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
   if (config_.connection_messages) {
     std::string user = p.username ? ", u'" + std::string(*p.username) + "'" : "";
     MQ_LOG(kLogNotice, "New %s connected from %s as %s (p%d, c%d, k%u%s).",
-           p.bridge ? "bridge" : "client", conn.peer().c_str(), conn.client_id.c_str(), protocol_log_number(p.version),
-           p.clean_start ? 1 : 0, unsigned(keep_alive), user.c_str());
+           p.bridge ? "bridge" : "client", conn.peer().c_str(), conn.terms().client_id.c_str(),
+           protocol_log_number(p.version), p.clean_start ? 1 : 0, unsigned(keep_alive),
+           user.c_str());
   }
   if (present) resume_session(s);
 }
 
 Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool* present) {
   *present = false;
-  Session* found = find_session(std::string_view(conn.client_id));
+  const ConnectTerms& t = conn.terms();
+  Session* found = find_session(std::string_view(t.client_id));
   if (found) {
     Session& old = *found;
     // Reconnecting within the Will Delay Interval cancels the will [MQTT-3.1.3-9].
@@ -314,11 +314,11 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
       *present = true;  // [MQTT-3.2.2-3]
     }
   }
-  Session* s = *present ? found : &add_session(conn.client_id);
+  Session* s = *present ? found : &add_session(t.client_id);
   s->connection_id = conn.id();
   s->disconnected_unix_ms = 0;
   s->version = p.version;
-  s->username = conn.username;
+  s->username = t.username;
   s->acl = conn.listener().security->acl;
   if (p.version == ProtocolVersion::kV5) {
     s->expiry_interval = p.properties.session_expiry_interval.value_or(0);
@@ -333,8 +333,8 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
     std::string will_topic = conn.listener().config->mount_point;
     will_topic.append(p.will->topic);
     auto msg = make_message(will_topic, p.will->payload, p.will->qos, p.will->retain,
-                            p.will->properties, clock_.unix_time() * 1000, conn.client_id,
-                            conn.username.value_or_empty(), next_store_id_++);
+                            p.will->properties, clock_.unix_time() * 1000, t.client_id,
+                            t.username.value_or_empty(), next_store_id_++);
     msg->expiry_unix_ms = 0;  // counts from publication: see publish_will
     w.delay_interval = p.will->properties.will_delay_interval.value_or(0);
     // The will's Message Expiry Interval counts from when it is published (MQTT 5 3.1.3.2.4).
@@ -347,8 +347,7 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
 }
 
 void Broker::detach_session(Connection& conn, bool send_will) {
-  Session* s = find_session(conn.session);
-  conn.session = 0;
+  Session* s = find_session(conn.take_session());
   if (!s || s->connection_id != conn.id()) return;
   s->connection_id = 0;
   if (stats_.clients_connected) stats_.clients_connected--;
@@ -428,8 +427,8 @@ void Broker::end_session(Session& s) {
 }
 
 void Broker::handle_disconnect(Connection& conn, const codec::Disconnect& p) {
-  Session* s = find_session(conn.session);
-  if (conn.version == ProtocolVersion::kV5 && s && p.properties.session_expiry_interval) {
+  Session* s = find_session(conn.session());
+  if (conn.terms().version == ProtocolVersion::kV5 && s && p.properties.session_expiry_interval) {
     // [MQTT-3.14.2-2] a session expiry of 0 at CONNECT cannot be raised at DISCONNECT.
     if (s->expiry_interval == 0 && *p.properties.session_expiry_interval != 0) {
       protocol_close(conn, ReasonCode::kProtocolError, "session expiry raised at DISCONNECT");
@@ -438,9 +437,11 @@ void Broker::handle_disconnect(Connection& conn, const codec::Disconnect& p) {
     s->expiry_interval = *p.properties.session_expiry_interval;
   }
   // [MQTT-3.14.4-3] a normal DISCONNECT discards the will; 0x04 asks for it to be sent.
-  conn.graceful = !(conn.version == ProtocolVersion::kV5 &&
-                    p.reason_code == ReasonCode::kDisconnectWithWillMessage);
-  conn.close("disconnected.");
+  if (conn.terms().version == ProtocolVersion::kV5 &&
+      p.reason_code == ReasonCode::kDisconnectWithWillMessage)
+    conn.close("disconnected.");
+  else
+    conn.close_gracefully("disconnected.");
 }
 
 void Broker::handle_auth(Connection& conn, const codec::Auth&) {

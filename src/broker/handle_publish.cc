@@ -25,14 +25,15 @@ bool expired(const Message& m, int64_t now_unix_ms) {
 
 void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   const ListenerConfig& lc = *conn.listener().config;
-  const bool v5 = conn.version == ProtocolVersion::kV5;
+  const bool v5 = conn.terms().version == ProtocolVersion::kV5;
   stats_.publish_received++;
   stats_.publish_bytes_received += p.payload.size();
 
   // Topic aliases, client to broker [MQTT-3.3.2-7..12].
   std::string_view topic = p.topic;
   if (v5 && p.properties.topic_alias) {
-    auto r = conn.topic_aliases().in.resolve(*p.properties.topic_alias, topic, conn.topic_alias_max);
+    auto r = conn.topic_aliases().in.resolve(*p.properties.topic_alias, topic,
+                                             conn.terms().topic_alias_max);
     if (r.error != ReasonCode::kSuccess) {
       protocol_close(conn, r.error,
                      r.error == ReasonCode::kTopicAliasInvalid ? "topic alias out of range"
@@ -63,7 +64,7 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
 
   // QoS 2: a packet identifier already received and not released is a re-send; answer PUBREC
   // again and do not deliver twice [MQTT-4.3.3-9].
-  Session* s = find_session(conn.session);
+  Session* s = find_session(conn.session());
   if (p.qos == 2 && s && s->incoming_qos2.count(p.packet_id)) {
     send_packet(conn, codec::Pubrec{p.packet_id, ReasonCode::kSuccess, {}});
     return;
@@ -77,17 +78,17 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
 
   if (logger().enabled(kLogDebug)) {
     MQ_LOG(kLogDebug, "Received PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
-           conn.client_id.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
+           conn.terms().client_id.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
            unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
   }
   ReasonCode rc = ReasonCode::kSuccess;
-  std::optional<std::string_view> acl_user = conn.username.view();
-  if (!acl_allows(conn.listener().security->acl.get(), AclClient{conn.client_id, acl_user}, topic,
-                  AclAccess::kWrite)) {
+  std::optional<std::string_view> acl_user = conn.terms().username.view();
+  if (!acl_allows(conn.listener().security->acl.get(), AclClient{conn.terms().client_id, acl_user},
+                  topic, AclAccess::kWrite)) {
     // Denied (acl_file, or $SYS which clients never write): acknowledged, then dropped, with
     // 0x87 for MQTT 5 as Mosquitto does.
     MQ_LOG(kLogNotice, "Denied PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
-           conn.client_id.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
+           conn.terms().client_id.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
            unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
     rc = ReasonCode::kNotAuthorized;
     stats_.publish_dropped++;
@@ -98,7 +99,7 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
     // The wall clock only matters for an expiry interval (a system call per message saved).
     int64_t now_ms = p.properties.message_expiry_interval ? clock_.unix_time() * 1000 : 0;
     MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties, now_ms,
-                                  conn.client_id, conn.username.value_or_empty(),
+                                  conn.terms().client_id, conn.terms().username.value_or_empty(),
                                   next_store_id_++);
     if (p.qos == 2 && s) {
       // Held until PUBREL releases it, then forwarded ([MQTT-4.3.3] method B, as Mosquitto
@@ -174,8 +175,8 @@ size_t Broker::publish(const MessagePtr& msg) {
 }
 
 uint32_t Broker::inflight_window(const Connection& conn) const {
-  return proto::inflight_window(conn.client_receive_max,  // [MQTT-3.3.4-7]
-                               config_.max_inflight_messages);
+  return proto::inflight_window(conn.terms().client_receive_max,  // [MQTT-3.3.4-7]
+                                config_.max_inflight_messages);
 }
 
 void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOptions& opts,
@@ -298,12 +299,13 @@ void Broker::resend(Connection& conn, Outgoing& out) {
 void Broker::send_publish(Connection& conn, Outgoing& out) {
   const Message& m = *out.msg;
   const std::string& mount = conn.listener().config->mount_point;
-  bool v5 = conn.version == ProtocolVersion::kV5;
+  const ConnectTerms& t = conn.terms();
+  bool v5 = t.version == ProtocolVersion::kV5;
   // The common case of a fan-out: this message's header was just encoded for another
   // subscriber with the same layout and nothing per delivery (subscription identifier,
   // remaining expiry, topic alias, mount point) changes it.
-  bool per_delivery = (v5 && (out.subscription_id || m.expiry_unix_ms || conn.out_alias_max)) ||
-                      !mount.empty();
+  bool per_delivery =
+      (v5 && (out.subscription_id || m.expiry_unix_ms || t.out_alias_max)) || !mount.empty();
   uint8_t layout = uint8_t(1 + (v5 ? 2 : 0) + (out.qos > 0 ? 1 : 0));
   uint8_t flags = uint8_t(0x30 | (out.dup && out.qos > 0 ? 0x08 : 0) | (out.qos << 1) | (out.retain ? 1 : 0));
   if (!per_delivery && header_cache_.msg == &m && header_cache_.layout == layout) {
@@ -313,22 +315,22 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
       h[header_cache_.pid_offset] = char(out.packet_id >> 8);
       h[header_cache_.pid_offset + 1] = char(out.packet_id & 0xFF);
     }
-    if (conn.client_max_packet && h.size() + m.payload.size() > conn.client_max_packet) {
+    if (t.client_max_packet && h.size() + m.payload.size() > t.client_max_packet) {
       discard_too_large(conn, out);
       return;
     }
     queue_publish(conn, out, h);
     return;
   }
-  codec::Publish p = publish_for(m, m.topic, out.qos, out.retain, out.dup, out.packet_id,
-                                 conn.version, m.expiry_unix_ms ? clock_.unix_time() * 1000 : 0);
+  codec::Publish p = publish_for(m, m.topic, out.qos, out.retain, out.dup, out.packet_id, t.version,
+                                 m.expiry_unix_ms ? clock_.unix_time() * 1000 : 0);
   if (v5 && out.subscription_id) p.properties.subscription_identifiers.push_back(out.subscription_id);
   if (!mount.empty() && p.topic.starts_with(mount)) p.topic.remove_prefix(mount.size());
   // Broker->client topic aliases [MQTT-3.3.2-7..12]: the first out_alias_max topics sent get
   // one each, for the life of the connection; a topic with an alias goes out empty.
   uint16_t new_alias = 0;
-  if (v5 && conn.out_alias_max) {
-    auto choice = conn.topic_aliases().out.choose(p.topic, conn.out_alias_max);
+  if (v5 && t.out_alias_max) {
+    auto choice = conn.topic_aliases().out.choose(p.topic, t.out_alias_max);
     if (choice.alias) p.properties.topic_alias = choice.alias;
     if (choice.is_new) new_alias = choice.alias;
     else if (choice.alias) p.topic = {};  // a topic with an alias goes out empty
@@ -336,8 +338,8 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
   std::string& h = per_delivery || publish_depth_ == 0 ? scratch_ : header_cache_.bytes;
   h.clear();
   header_cache_.msg = nullptr;
-  if (!codec::encode_publish_header(p, conn.version, h).ok()) return;
-  if (conn.client_max_packet && h.size() + m.payload.size() > conn.client_max_packet) {
+  if (!codec::encode_publish_header(p, t.version, h).ok()) return;
+  if (t.client_max_packet && h.size() + m.payload.size() > t.client_max_packet) {
     discard_too_large(conn, out);  // and a new alias is not taken
     return;
   }
@@ -356,7 +358,7 @@ void Broker::discard_too_large(Connection& conn, Outgoing& out) {
   // [MQTT-3.1.2-25] too large for this client: discard it as if it had been sent.
   stats_.publish_dropped++;
   if (out.qos == 0) return;
-  if (Session* s = find_session(conn.session)) {
+  if (Session* s = find_session(conn.session())) {
     auto it = s->flow.find(out.packet_id);
     if (it != s->flow.inflight.end()) {
       if (std::string* j = journal_for(*s)) persist::put_out_del(*j, s->client_id(), it->seq);
@@ -376,7 +378,7 @@ void Broker::queue_publish(Connection& conn, const Outgoing& out, std::string_vi
 }
 
 void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::Puback& a) {
-  Session* s = find_session(conn.session);
+  Session* s = find_session(conn.session());
   if (!s) return;
   switch (type) {
     case codec::PacketType::kPuback:
@@ -386,7 +388,7 @@ void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::P
       switch (s->flow.on_ack(type, a.packet_id, a.reason_code, &done)) {
         case proto::AckOutcome::kUnknown:
           // An unknown PUBACK or PUBCOMP is ignored, as Mosquitto does.
-          if (type == codec::PacketType::kPubrec && conn.version == ProtocolVersion::kV5)
+          if (type == codec::PacketType::kPubrec && conn.terms().version == ProtocolVersion::kV5)
             send_packet(conn, codec::Pubrel{a.packet_id, ReasonCode::kPacketIdentifierNotFound, {}});
           return;
         case proto::AckOutcome::kReleased: {
@@ -411,7 +413,7 @@ void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::P
         if (std::string* j = journal_for(*s)) persist::put_qos2_rel(*j, s->client_id(), a.packet_id);
         if (held) publish(held);  // the forwarded PUBLISH goes before the PUBCOMP, as Mosquitto's
       }
-      ReasonCode rc = erased || conn.version != ProtocolVersion::kV5
+      ReasonCode rc = erased || conn.terms().version != ProtocolVersion::kV5
                           ? ReasonCode::kSuccess
                           : ReasonCode::kPacketIdentifierNotFound;
       send_packet(conn, codec::Pubcomp{a.packet_id, rc, {}});  // [MQTT-4.3.3-11]

@@ -10,10 +10,10 @@ using codec::ProtocolVersion;
 using codec::ReasonCode;
 
 void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
-  Session* s = find_session(conn.session);
+  Session* s = find_session(conn.session());
   if (!s) return;
   const ListenerConfig& lc = *conn.listener().config;
-  const bool v5 = conn.version == ProtocolVersion::kV5;
+  const bool v5 = conn.terms().version == ProtocolVersion::kV5;
   uint32_t sub_id = p.properties.subscription_identifiers.empty()
                         ? 0
                         : p.properties.subscription_identifiers.front();
@@ -52,8 +52,9 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
       continue;
     }
     if (const AclFile* acl = conn.listener().security->acl.get()) {
-      std::optional<std::string_view> user = conn.username.view();
-      if (!acl_allows(acl, AclClient{conn.client_id, user}, sub.filter, AclAccess::kSubscribe)) {
+      std::optional<std::string_view> user = conn.terms().username.view();
+      if (!acl_allows(acl, AclClient{conn.terms().client_id, user}, sub.filter,
+                      AclAccess::kSubscribe)) {
         ack.reason_codes.push_back(v5 ? ReasonCode::kNotAuthorized : ReasonCode::kUnspecifiedError);
         continue;
       }
@@ -63,8 +64,8 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
     // A Mosquitto bridge (CONNECT with the 0x80 bit) gets No Local and Retain As Published on
     // its subscriptions, as Mosquitto gives its MQTT 3.x bridges, so that it is never sent its
     // own messages back (stored with the subscription: it holds while the bridge is away too).
-    opts.no_local = sub.no_local || (conn.bridge && group.empty());
-    opts.retain_as_published = sub.retain_as_published || conn.bridge;
+    opts.no_local = sub.no_local || (conn.terms().bridge && group.empty());
+    opts.retain_as_published = sub.retain_as_published || conn.terms().bridge;
     opts.retain_handling = sub.retain_handling;
     opts.subscription_id = sub_id;
     SubscribeOutcome outcome = subs_.subscribe(filter, s->id(), opts, group);
@@ -73,7 +74,7 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
     if (std::string* j = journal_for(*s)) persist::put_sub_add(*j, s->client_id(), sub.filter, stored);
     ack.reason_codes.push_back(ReasonCode(opts.qos));
     if (config_.connection_messages && logger().enabled(kLogSubscribe)) {
-      MQ_LOG(kLogSubscribe, "%s %u %.*s", conn.client_id.c_str(), unsigned(opts.qos),
+      MQ_LOG(kLogSubscribe, "%s %u %.*s", conn.terms().client_id.c_str(), unsigned(opts.qos),
              int(sub.filter.size()), sub.filter.data());
     }
     // Retained messages [MQTT-3.3.1-9..11]: never for shared subscriptions [MQTT-4.8.2-?],
@@ -138,7 +139,7 @@ void Broker::schedule_retained(SessionId id, std::shared_ptr<RetainedCursor> cur
 }
 
 void Broker::handle_unsubscribe(Connection& conn, const codec::Unsubscribe& p) {
-  Session* s = find_session(conn.session);
+  Session* s = find_session(conn.session());
   if (!s) return;
   codec::Unsuback ack;
   ack.packet_id = p.packet_id;
@@ -152,7 +153,7 @@ void Broker::handle_unsubscribe(Connection& conn, const codec::Unsubscribe& p) {
     if (std::string* j = journal_for(*s)) persist::put_sub_del(*j, s->client_id(), f);
     ack.reason_codes.push_back(ReasonCode::kSuccess);
     if (logger().enabled(kLogUnsubscribe))
-      MQ_LOG(kLogUnsubscribe, "%s %.*s", conn.client_id.c_str(), int(f.size()), f.data());
+      MQ_LOG(kLogUnsubscribe, "%s %.*s", conn.terms().client_id.c_str(), int(f.size()), f.data());
   }
   send_packet(conn, ack);
 }

@@ -259,17 +259,18 @@ void Broker::install_security(const LoadedSecurity& loaded) {
 void Broker::recheck_connected_clients() {
   connections_.for_each([this](Connection& conn) {
     uint64_t id = conn.id();
-    if (conn.state() != Connection::State::kConnected || conn.cert_identity) return;
+    const ConnectTerms& t = conn.terms();
+    if (conn.state() != Connection::State::kConnected || t.cert_identity) return;
     const SecurityState& sec = *conn.listener().security;
-    if (!conn.username || !sec.passwords) {
+    if (!t.username || !sec.passwords) {
       // Anonymous, or a user name with no password file: allow_anonymous decides.
       if (!sec.allow_anonymous) drop_unauthorised(id);
       return;
     }
     // The hash is slow on purpose: verified on a worker like a CONNECT.
     std::optional<std::string> password;
-    if (conn.password) password.emplace(*conn.password);
-    auth_worker_->submit([this, db = sec.passwords, user = *conn.username,
+    if (t.password) password.emplace(*t.password);
+    auth_worker_->submit([this, db = sec.passwords, user = *t.username,
                           password = std::move(password), id = id] {
       bool ok = db->verify(user, password ? std::optional<std::string_view>(*password)
                                           : std::nullopt);
@@ -283,7 +284,7 @@ void Broker::drop_unauthorised(uint64_t connection_id) {
   if (!found) return;
   Connection& conn = *found;
   if (conn.state() != Connection::State::kConnected) return;
-  if (conn.version == codec::ProtocolVersion::kV5) {
+  if (conn.terms().version == codec::ProtocolVersion::kV5) {
     codec::Disconnect d;
     d.reason_code = codec::ReasonCode::kNotAuthorized;
     send_packet(conn, d);
@@ -312,8 +313,6 @@ void Broker::accept(Listener& listener, net::UniqueFd fd, std::string peer) {
   Connection& conn = connections_.emplace([&](uint64_t id) {
     return std::make_unique<Connection>(*this, id, std::move(transport), listener, max_packet);
   });
-  conn.connected_ms = loop_.now_ms();
-  conn.last_rx_ms = conn.connected_ms;
   Status st = conn.start(loop_);
   if (!st.ok()) {
     MQ_LOG(kLogError, "Error: cannot watch new connection: %s", st.error().context.c_str());

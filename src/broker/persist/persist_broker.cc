@@ -254,8 +254,8 @@ void Broker::persist_hold_for_sync() {
   const uint64_t seq = ++p.sync_requested;
   // Every connection with output now may carry an acknowledgement of what was just written.
   for (Connection* c : dirty_) {
-    if (!c->open() || c->output_held) continue;
-    c->output_held = true;
+    if (!c->open() || c->output_held()) continue;
+    c->hold_output();
     held_.push_back({c->id(), seq});
   }
   persist_start_sync();
@@ -296,7 +296,7 @@ void Broker::persist_synced(uint64_t seq, bool ok, int err) {
       Connection* c = connections_.find(h.connection_id);
       if (!c || !c->open()) continue;
       c->out().clear();
-      c->output_held = false;
+      c->release_output();
       c->close("disconnected: persistence failed, acknowledgement withheld.");
     }
     held_.clear();
@@ -312,7 +312,7 @@ void Broker::persist_synced(uint64_t seq, bool ok, int err) {
     }
     Connection* c = connections_.find(h.connection_id);
     if (!c) continue;
-    c->output_held = false;
+    c->release_output();
     mark_dirty(*c);
   }
   held_.resize(kept);
