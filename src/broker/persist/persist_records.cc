@@ -1,6 +1,7 @@
 #include "broker/persist/persist_records.h"
 
 #include <memory>
+#include <optional>
 
 #include "broker/persist/persist_format.h"
 
@@ -26,6 +27,39 @@ enum : uint8_t {
 Error malformed(RecordType t) {
   return make_error(ErrorKind::kMalformed,
                     "malformed record of type " + std::to_string(unsigned(t)));
+}
+
+// The small records that change one entry, by sequence number, of an outgoing queue (a
+// session's or a bridge's): owner, seq, and for a packet id the id.
+void put_seq_record(std::string& out, RecordType t, std::string_view owner, uint64_t seq,
+                    std::optional<uint16_t> packet_id = std::nullopt) {
+  Rec r(out, t);
+  r.w.str(owner);
+  r.w.u64(seq);
+  if (packet_id) r.w.u16(*packet_id);
+}
+
+enum class SeqChange : uint8_t { kPacketId, kPubrec, kDelete };
+
+// Applies one such change to `entries` (a map from seq to a session's or a bridge's stored
+// outgoing message); false when there is no entry `seq`.
+template <class Map>
+bool apply_seq_change(Map& entries, uint64_t seq, SeqChange change, uint16_t packet_id) {
+  auto it = entries.find(seq);
+  if (it == entries.end()) return false;
+  switch (change) {
+    case SeqChange::kPacketId:
+      it->second.packet_id = packet_id;
+      break;
+    case SeqChange::kPubrec:  // only PUBREL is left to send: the payload is not needed
+      it->second.pubrec_received = true;
+      it->second.msg = std::make_shared<Message>();
+      break;
+    case SeqChange::kDelete:
+      entries.erase(it);
+      break;
+  }
+  return true;
 }
 
 }  // namespace
@@ -126,22 +160,15 @@ void put_out_add(std::string& out, std::string_view client_id, const Outgoing& o
 }
 
 void put_out_packet_id(std::string& out, std::string_view client_id, uint64_t seq, uint16_t pid) {
-  Rec r(out, RecordType::kOutPacketId);
-  r.w.str(client_id);
-  r.w.u64(seq);
-  r.w.u16(pid);
+  put_seq_record(out, RecordType::kOutPacketId, client_id, seq, pid);
 }
 
 void put_out_pubrec(std::string& out, std::string_view client_id, uint64_t seq) {
-  Rec r(out, RecordType::kOutPubrec);
-  r.w.str(client_id);
-  r.w.u64(seq);
+  put_seq_record(out, RecordType::kOutPubrec, client_id, seq);
 }
 
 void put_out_del(std::string& out, std::string_view client_id, uint64_t seq) {
-  Rec r(out, RecordType::kOutDel);
-  r.w.str(client_id);
-  r.w.u64(seq);
+  put_seq_record(out, RecordType::kOutDel, client_id, seq);
 }
 
 void put_qos2_in(std::string& out, std::string_view client_id, uint16_t packet_id,
@@ -170,22 +197,15 @@ void put_bridge_add(std::string& out, std::string_view bridge, const StoredBridg
 }
 
 void put_bridge_packet_id(std::string& out, std::string_view bridge, uint64_t seq, uint16_t pid) {
-  Rec r(out, RecordType::kBridgePacketId);
-  r.w.str(bridge);
-  r.w.u64(seq);
-  r.w.u16(pid);
+  put_seq_record(out, RecordType::kBridgePacketId, bridge, seq, pid);
 }
 
 void put_bridge_pubrec(std::string& out, std::string_view bridge, uint64_t seq) {
-  Rec r(out, RecordType::kBridgePubrec);
-  r.w.str(bridge);
-  r.w.u64(seq);
+  put_seq_record(out, RecordType::kBridgePubrec, bridge, seq);
 }
 
 void put_bridge_del(std::string& out, std::string_view bridge, uint64_t seq) {
-  Rec r(out, RecordType::kBridgeDel);
-  r.w.str(bridge);
-  r.w.u64(seq);
+  put_seq_record(out, RecordType::kBridgeDel, bridge, seq);
 }
 
 void put_end(std::string& out, uint64_t records) {
@@ -343,22 +363,10 @@ Status apply(State& st, uint8_t type_byte, std::string_view payload) {
       StoredSession* s = session(r.str());
       uint64_t seq = r.u64();
       uint16_t pid = type == RecordType::kOutPacketId ? r.u16() : 0;
-      bool known = false;
-      if (s && r.ok()) {
-        auto it = s->outgoing.find(seq);
-        if (it != s->outgoing.end()) {
-          known = true;
-          if (type == RecordType::kOutPacketId) {
-            it->second.packet_id = pid;
-          } else if (type == RecordType::kOutPubrec) {
-            it->second.pubrec_received = true;
-            it->second.msg = std::make_shared<Message>();
-          } else {
-            s->outgoing.erase(it);
-          }
-        }
-      }
-      return done(known);
+      SeqChange change = type == RecordType::kOutPacketId ? SeqChange::kPacketId
+                         : type == RecordType::kOutPubrec ? SeqChange::kPubrec
+                                                           : SeqChange::kDelete;
+      return done(s && r.ok() && apply_seq_change(s->outgoing, seq, change, pid));
     }
     case RecordType::kQos2In:
     case RecordType::kQos2Rel: {
@@ -410,23 +418,13 @@ Status apply(State& st, uint8_t type_byte, std::string_view payload) {
       std::string name(r.str());
       uint64_t seq = r.u64();
       uint16_t pid = type == RecordType::kBridgePacketId ? r.u16() : 0;
-      bool known = false;
+      SeqChange change = type == RecordType::kBridgePacketId ? SeqChange::kPacketId
+                         : type == RecordType::kBridgePubrec ? SeqChange::kPubrec
+                                                              : SeqChange::kDelete;
       auto b = st.bridges.find(name);
-      if (b != st.bridges.end() && r.ok() && r.at_end()) {
-        auto it = b->second.find(seq);
-        if (it != b->second.end()) {
-          known = true;
-          if (type == RecordType::kBridgePacketId) {
-            it->second.packet_id = pid;
-          } else if (type == RecordType::kBridgePubrec) {
-            it->second.pubrec_received = true;
-            it->second.msg = std::make_shared<Message>();
-          } else {
-            b->second.erase(it);
-            if (b->second.empty()) st.bridges.erase(b);
-          }
-        }
-      }
+      bool known = b != st.bridges.end() && r.ok() && r.at_end() &&
+                   apply_seq_change(b->second, seq, change, pid);
+      if (known && b->second.empty()) st.bridges.erase(b);
       return done(known);
     }
     case RecordType::kEnd:
