@@ -23,6 +23,26 @@ sudo=""
 [[ $(id -u) -ne 0 ]] && sudo="sudo"
 apt_updated=0
 
+# A mirror in mid-sync or one unreachable index (a foreign architecture's, say) makes apt-get
+# update fail although the indexes we need are fine: retry, then go on with a warning; a package
+# that really cannot be found then fails the install below with apt's own message.
+apt_update() {
+  local try
+  for try in 1 2 3; do
+    $sudo apt-get update -qq && { apt_updated=1; return 0; }
+    echo "warning: apt-get update failed (try $try of 3)" >&2
+    ((try < 3)) && sleep $((try * 10))
+  done
+  echo "warning: apt-get update kept failing; going on with the indexes it could fetch" >&2
+  apt_updated=1
+}
+apt_install() {  # PACKAGES...: one retry after a fresh index update (a mirror caught mid-sync)
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null && return 0
+  echo "warning: apt-get install failed; updating the indexes and trying once more" >&2
+  apt_update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
 # mq needs mbedTLS 3.6 LTS (TLS 1.3; 2.28 is end of life). Debian 13 ships it as libmbedtls-dev;
 # on Debian 12 it comes from Debian 13 through an apt source that a pin limits to the mbedTLS
 # packages, so nothing else on the machine moves to Debian 13. Written every run (idempotent).
@@ -51,8 +71,7 @@ Pin: release n=trixie
 Pin-Priority: 990" && changed=1
   policy=$(apt-cache policy libmbedtls-dev 2>/dev/null || true)  # no pipe: grep -q + pipefail
   if ((changed)) || [[ "$policy" != *trixie* ]]; then
-    $sudo apt-get update -qq
-    apt_updated=1
+    apt_update
   fi
 fi
 
@@ -62,17 +81,16 @@ for p in "${want[@]}"; do
 done
 if ((${#missing[@]})); then
   echo "Installing: ${missing[*]}"
-  ((apt_updated)) || $sudo apt-get update -qq
-  apt_updated=1
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  ((apt_updated)) || apt_update
+  apt_install "${missing[@]}"
 fi
 
 # An older libmbedtls-dev (Debian 12's 2.28) is replaced by 3.6 (through the pin on Debian 12).
 mbedtls_version=$(dpkg-query -W -f='${Version}' libmbedtls-dev 2>/dev/null || true)
 if ! dpkg --compare-versions "${mbedtls_version:-0}" ge 3.6; then
   echo "Installing libmbedtls-dev 3.6 (found ${mbedtls_version:-none})"
-  ((apt_updated)) || $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libmbedtls-dev >/dev/null
+  ((apt_updated)) || apt_update
+  apt_install libmbedtls-dev
   mbedtls_version=$(dpkg-query -W -f='${Version}' libmbedtls-dev)
   if ! dpkg --compare-versions "$mbedtls_version" ge 3.6; then
     echo "error: libmbedtls-dev $mbedtls_version installed; mq needs 3.6 or newer" >&2
