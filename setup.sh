@@ -98,6 +98,13 @@ if ! dpkg --compare-versions "${mbedtls_version:-0}" ge 3.6; then
   fi
 fi
 
+# The static aarch64 build that `tests/run.sh --full` runs under qemu-user-static (on x86-64).
+if ((testing)) && [[ $(dpkg --print-architecture) == amd64 ]] &&
+    ! { command -v aarch64-linux-gnu-g++ && command -v qemu-aarch64-static &&
+        dpkg -s libmbedtls-dev:arm64 libgtest-dev:arm64 libargon2-dev:arm64; } >/dev/null 2>&1; then
+  packaging/cross/setup.sh aarch64-linux-gnu
+fi
+
 # Chromium for the browser test: large, so a failed install only skips that test.
 if ((testing)) && ! dpkg -s chromium >/dev/null 2>&1; then
   sudo=""

@@ -28,7 +28,7 @@ for t in "${triplets[@]}"; do
   "$t-strip" -o "$dir/mq.stripped" "$dir/mq"
   echo "$t: $(file -b "$dir/mq" | cut -d, -f1-2); stripped $(stat -c %s "$dir/mq.stripped") bytes"
   if ((test)) && [[ ${targets[*]:-} != mq ]]; then
-    meson test -C "$dir" --suite unit --print-errorlogs --num-processes 2
+    meson test -C "$dir" --suite unit --print-errorlogs --num-processes 2 --timeout-multiplier 5
   fi
 done
 if ((test)); then

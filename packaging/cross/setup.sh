@@ -27,5 +27,11 @@ mbedtls=$(dpkg-query -W -f='${Version}' libmbedtls-dev:amd64)
 for i in "${!pkgs[@]}"; do
   [[ ${pkgs[$i]} == libmbedtls-dev:* ]] && pkgs[$i]="${pkgs[$i]}=$mbedtls"
 done
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${pkgs[@]}" >/dev/null
+install() { DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${pkgs[@]}" >/dev/null; }
+if ! install; then  # a mirror caught mid-sync: fetch the indexes again, once
+  echo "warning: apt-get install failed; updating the indexes and trying once more" >&2
+  sleep 10
+  $sudo apt-get update -qq || true
+  install
+fi
 echo "Cross toolchains ready for: ${triplets[*]} (mbedTLS $mbedtls)"

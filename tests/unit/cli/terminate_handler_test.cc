@@ -15,12 +15,12 @@ void call_noexcept(const char* what) noexcept { throw_uncaught(what); }
 
 TEST(TerminateHandler, NamesTheExceptionAndAborts) {
   EXPECT_EXIT(call_noexcept("boom 42"), testing::KilledBySignal(SIGABRT),
-              "^mq: fatal: uncaught exception: boom 42\n$");
+              "^mq: fatal: uncaught exception: boom 42\n");
 }
 
 TEST(TerminateHandler, TerminateWithoutExceptionSaysSo) {
   EXPECT_EXIT(std::terminate(), testing::KilledBySignal(SIGABRT),
-              "^mq: fatal: terminate called without an active exception\n$");
+              "^mq: fatal: terminate called without an active exception\n");
 }
 
 }  // namespace
