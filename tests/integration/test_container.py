@@ -92,3 +92,45 @@ def test_image_runs_persists_and_reports_health(tmp_path, env):
     finally:
         podman(env, "rm", "-f", "-t", "0", name, check=False)
         podman(env, "rmi", "-f", image, check=False)
+
+
+# The Containerfile's other way in: a Debian 12 build stage compiles mq from this checkout. It
+# needs a debian:12 image, which CI cannot pull, and takes about ten minutes; it runs when
+# MQ_CONTAINER_DEBIAN names a local image (for instance one made by
+#   debootstrap --variant=minbase bookworm /tmp/deb12 http://deb.debian.org/debian
+#   tar -C /tmp/deb12 -c . | podman import - localhost/debian:12).
+DEBIAN_IMAGE = os.environ.get("MQ_CONTAINER_DEBIAN", "")
+
+
+@pytest.mark.skipif(not DEBIAN_IMAGE, reason="MQ_CONTAINER_DEBIAN names no local Debian 12 image")
+def test_debian_build_stage_makes_a_working_image(env):
+    image = "localhost/mq-src-test:%d" % os.getpid()
+    name = "mq-src-test-%d" % os.getpid()
+    build = podman(env, "build", "--format", "docker", "--network", "host",
+                   "--build-arg", "DEBIAN=" + DEBIAN_IMAGE, "-t", image,
+                   "-f", os.path.join(ROOT, "packaging", "container", "Containerfile"), ROOT,
+                   timeout=1800, check=False)
+    assert build.returncode == 0, build.stderr.decode()[-3000:]
+    try:
+        # The final image holds only the binary, its links and the configuration.
+        size = int(podman(env, "image", "inspect", "--format", "{{.Size}}", image).stdout)
+        assert size < 5_000_000, size
+        port = brokers.free_port()
+        podman(env, "run", "-d", "--name", name, "--network=host", "--entrypoint",
+               "/usr/bin/mq", image, "serve", "-p", str(port))
+        assert brokers.wait_for_port(port, 10), podman(env, "logs", name).stdout
+        sub = subprocess.Popen(["mosquitto_sub", "-p", str(port), "-t", "src/#", "-C", "1",
+                                "-W", "10", "-v"], stdout=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while sub.poll() is None and time.monotonic() < deadline:
+            subprocess.run(["mosquitto_pub", "-p", str(port), "-t", "src/built", "-m", "ok"],
+                           timeout=10, check=True)
+            try:
+                sub.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+        out, _ = sub.communicate(timeout=10)
+        assert out == b"src/built ok\n"
+    finally:
+        podman(env, "rm", "-f", "-t", "0", name, check=False)
+        podman(env, "rmi", "-f", image, check=False)
