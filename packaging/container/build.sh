@@ -3,7 +3,7 @@
 # pulled: the Containerfile's `prebuilt` stage takes the staged binary from the context).
 #   packaging/container/build.sh [MQ_BINARY] [IMAGE_NAME]     (defaults: build/mq, mq:latest)
 # To build from source in a Debian 12 stage instead (needs a registry with debian:12):
-#   podman build --format docker -f packaging/container/Containerfile -t mq:latest .
+#   podman build --format docker --build-arg MQ_FROM=build -f packaging/container/Containerfile -t mq:latest .
 # Prints the image size. Needs podman (or docker: set CONTAINER_ENGINE=docker).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

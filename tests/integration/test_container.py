@@ -107,7 +107,7 @@ def test_debian_build_stage_makes_a_working_image(env):
     image = "localhost/mq-src-test:%d" % os.getpid()
     name = "mq-src-test-%d" % os.getpid()
     build = podman(env, "build", "--format", "docker", "--network", "host",
-                   "--build-arg", "DEBIAN=" + DEBIAN_IMAGE, "-t", image,
+                   "--build-arg", "DEBIAN=" + DEBIAN_IMAGE, "--build-arg", "MQ_FROM=build", "-t", image,
                    "-f", os.path.join(ROOT, "packaging", "container", "Containerfile"), ROOT,
                    timeout=1800, check=False)
     assert build.returncode == 0, build.stderr.decode()[-3000:]
