@@ -16,6 +16,7 @@
 #include "broker/persist/mosquitto_db.h"
 #include "broker/persist/persist_journal.h"
 #include "broker/persist/persist_snapshot.h"
+#include "cli/flag_table.h"
 #include "cli/subcommand.h"
 
 namespace mq::subcommands {
@@ -36,13 +37,18 @@ void usage(FILE* out) {
           "`mq serve` converts a Mosquitto file it finds at its persistence path by itself.\n");
 }
 
+// The options, once: add_options() declares them to cxxopts (`mq help`, man page, completion)
+// and run() looks each argument up in the same table.
+enum class Opt { kForce, kHelp };
+constexpr cli::Flag<Opt> kFlags[] = {
+    {Opt::kForce, {0, "force", cli::FlagValue::kNone, nullptr,
+                   "let to-mosquitto replace an existing DEST"}},
+    {Opt::kHelp, {'h', "help", cli::FlagValue::kNone, nullptr, "show this help"}},
+};
+
 void add_options(cxxopts::Options& o) {
   o.positional_help("to-mosquitto SRC DEST | info FILE");
-  // clang-format off
-  o.add_options()
-      ("force", "let to-mosquitto replace an existing DEST")
-      ("h,help", "show this help");
-  // clang-format on
+  cli::add_flags(o, kFlags);
 }
 
 // mq's snapshot plus its journal, as the broker would load them (without installing them).
@@ -130,11 +136,12 @@ int run(int argc, char** argv, const cli::Invocation&) {
   bool force = false;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
-    if (a == "--force") {
+    if (const cli::Flag<Opt>* f = cli::find_flag(kFlags, a, false)) {
+      if (f->id == Opt::kHelp) {
+        usage(stdout);
+        return 0;
+      }
       force = true;
-    } else if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
     } else if (a.size() > 1 && a[0] == '-') {
       fprintf(stderr, "Error: Unknown option '%s'.\n", a.c_str());
       usage(stderr);
