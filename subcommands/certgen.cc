@@ -101,11 +101,8 @@ int run(int argc, char** argv, const cli::Invocation&) {
     bool help = false, version = false, days_given = false;
     std::optional<std::string> key_type;
     std::optional<std::vector<std::string>> clients;
-    for (const cli::Flag<Opt>& f : kFlags) {
-      std::string key = cli::flag_key(f.spec);
-      if (!r.count(key)) continue;
-      const cxxopts::OptionValue& v = r[key];
-      switch (f.id) {
+    cli::for_each_given(r, kFlags, [&](Opt id, const cxxopts::OptionValue& v) {
+      switch (id) {
         case Opt::kDir: o.dir = v.as<std::string>(); break;
         case Opt::kCaDir: o.ca_dir = v.as<std::string>(); break;
         case Opt::kCaCert: o.ca_cert = v.as<std::string>(); break;
@@ -129,7 +126,7 @@ int run(int argc, char** argv, const cli::Invocation&) {
         case Opt::kHelp: help = true; break;
         case Opt::kVersion: version = true; break;
       }
-    }
+    });
     if (help) {
       fputs(options.help().c_str(), stdout);
       return 0;
@@ -197,6 +194,7 @@ int run(int argc, char** argv, const cli::Invocation&) {
 }  // namespace
 
 extern const cli::Subcommand kCertgen = {
-    "certgen", "", "make a CA, server and client certificates for TLS", add_options, run};
+    "certgen", "", "make a CA, server and client certificates for TLS", add_options, run,
+    cli::flag_specs<kFlags>};
 
 }  // namespace mq::subcommands

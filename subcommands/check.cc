@@ -60,11 +60,8 @@ int run(int argc, char** argv, const cli::Invocation&) {
     cxxopts::ParseResult r = o.parse(argc, argv);
     bool help = false;
     std::optional<std::string> version;
-    for (const cli::Flag<Opt>& f : kFlags) {
-      std::string key = cli::flag_key(f.spec);
-      if (!r.count(key)) continue;
-      const cxxopts::OptionValue& v = r[key];
-      switch (f.id) {
+    cli::for_each_given(r, kFlags, [&](Opt id, const cxxopts::OptionValue& v) {
+      switch (id) {
         case Opt::kHost: cfg.host = v.as<std::string>(); break;
         case Opt::kPort: cfg.port = v.as<int>(); break;
         case Opt::kUnix: cfg.unix_path = v.as<std::string>(); break;
@@ -80,7 +77,7 @@ int run(int argc, char** argv, const cli::Invocation&) {
         case Opt::kTimeout: cfg.timeout = v.as<unsigned>(); break;
         case Opt::kHelp: help = true; break;
       }
-    }
+    });
     if (help) {
       fputs(o.help().c_str(), stdout);
       return 0;
@@ -101,6 +98,6 @@ int run(int argc, char** argv, const cli::Invocation&) {
 }  // namespace
 
 extern const cli::Subcommand kCheck = {"check", "", "check that a broker accepts a connection (exit 0/1)",
-                                       add_options, run};
+                                       add_options, run, cli::flag_specs<kFlags>};
 
 }  // namespace mq::subcommands

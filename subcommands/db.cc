@@ -160,6 +160,6 @@ int run(int argc, char** argv, const cli::Invocation&) {
 
 extern const cli::Subcommand kDb = {
     "db", "", "persistence files: convert mq's to Mosquitto's, show what one holds", add_options,
-    run};
+    run, cli::flag_specs<kFlags>};
 
 }  // namespace mq::subcommands

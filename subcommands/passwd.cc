@@ -170,6 +170,6 @@ int run(int argc, char** argv, const cli::Invocation& how) {
 
 extern const cli::Subcommand kPasswd = {
     "passwd", "mosquitto_passwd", "manage password files (Mosquitto, PBKDF2 and Argon2id hashes)",
-    add_options, run};
+    add_options, run, cli::flag_specs<kFlags>};
 
 }  // namespace mq::subcommands

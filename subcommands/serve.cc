@@ -128,7 +128,7 @@ int run(int argc, char** argv, const cli::Invocation& how) {
 
 }  // namespace
 
-extern const cli::Subcommand kServe = {
-    "serve", "mosquitto", "MQTT 3.1 / 3.1.1 / 5.0 broker", add_options, run};
+extern const cli::Subcommand kServe = {"serve", "mosquitto", "MQTT 3.1 / 3.1.1 / 5.0 broker",
+                                       add_options, run, cli::flag_specs<kFlags>};
 
 }  // namespace mq::subcommands

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cxxopts {
 class Options;
@@ -63,6 +64,25 @@ const Flag<Id>* find_flag(const Flag<Id> (&flags)[N], std::string_view arg, bool
   for (const Flag<Id>& f : flags)
     if (flag_matches(f.spec, arg, as_mosquitto)) return &f;
   return nullptr;
+}
+
+// For a subcommand that parses with cxxopts: calls take(id, value) for every row given on the
+// command line, in table order. `Result` is cxxopts::ParseResult (a template parameter so that
+// this header need not include cxxopts).
+template <class Result, class Id, size_t N, class Take>
+void for_each_given(const Result& parsed, const Flag<Id> (&flags)[N], Take take) {
+  for (const Flag<Id>& f : flags) {
+    std::string key = flag_key(f.spec);
+    if (parsed.count(key)) take(f.id, parsed[key]);
+  }
+}
+
+// Every row's FlagSpec, for Subcommand::flags.
+template <const auto& Table>
+std::vector<FlagSpec> flag_specs() {
+  std::vector<FlagSpec> out;
+  for (const auto& f : Table) out.push_back(f.spec);
+  return out;
 }
 
 }  // namespace mq::cli
