@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <ctime>
 #include <cxxopts.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,17 +73,24 @@ Result<P::State> load_mq(const std::string& path, std::string* note) {
   return st;
 }
 
+// load_mq, its error printed.
+std::optional<P::State> load_mq_or_say(const std::string& path, std::string* note) {
+  auto st = load_mq(path, note);
+  if (!st.ok()) {
+    fprintf(stderr, "Error: %s.\n", st.error().context.c_str());
+    return std::nullopt;
+  }
+  return std::move(*st);
+}
+
 int to_mosquitto(const std::string& src, const std::string& dest, bool force) {
   if (!force && access(dest.c_str(), F_OK) == 0) {
     fprintf(stderr, "Error: %s exists (use --force to replace it).\n", dest.c_str());
     return 1;
   }
   std::string note;
-  auto st = load_mq(src, &note);
-  if (!st.ok()) {
-    fprintf(stderr, "Error: %s.\n", st.error().context.c_str());
-    return 1;
-  }
+  std::optional<P::State> st = load_mq_or_say(src, &note);
+  if (!st) return 1;
   if (!note.empty()) fprintf(stderr, "Warning: %s.\n", note.c_str());
   P::MosquittoExport ex = P::write_mosquitto_db(*st, int64_t(time(nullptr)));
   if (Status s = P::write_file_durably(dest, ex.data); !s.ok()) {
@@ -111,11 +119,8 @@ int info(const std::string& path) {
     return 0;
   }
   std::string note;
-  auto st = load_mq(path, &note);
-  if (!st.ok()) {
-    fprintf(stderr, "Error: %s.\n", st.error().context.c_str());
-    return 1;
-  }
+  std::optional<P::State> st = load_mq_or_say(path, &note);
+  if (!st) return 1;
   size_t subs = 0, out = 0, in = 0;
   for (const auto& [cid, s] : st->sessions) {
     subs += s.subscriptions.size();
