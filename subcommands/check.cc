@@ -2,8 +2,10 @@
 // health checks (no shell in the image) and scripts. Options are a subset of mq sub's.
 #include <cstdio>
 #include <cxxopts.hpp>
+#include <optional>
 #include <string>
 
+#include "cli/flag_table.h"
 #include "cli/subcommand.h"
 #include "client/tools.h"
 
@@ -11,23 +13,42 @@ namespace mq::subcommands {
 
 namespace {
 
-void add_options(cxxopts::Options& o) {
-  auto s = cxxopts::value<std::string>();
-  o.add_options()
-      ("h,host", "broker host (default localhost)", s)
-      ("p,port", "broker port (default 1883, 8883 with TLS options)", cxxopts::value<int>())
-      ("unix", "connect through this Unix socket", s)
-      ("V,protocol-version", "mqttv5, mqttv311 or mqttv31 (default mqttv311)", s)
-      ("i,id", "client id (default: assigned by the broker)", s)
-      ("u,username", "user name", s)
-      ("P,pw", "password", s)
-      ("cafile", "CA certificates to verify the broker with (turns TLS on)", s)
-      ("capath", "directory of CA certificates (turns TLS on)", s)
-      ("cert", "client certificate", s)
-      ("key", "client private key", s)
-      ("insecure", "do not check the broker's host name against its certificate")
-      ("W,timeout", "seconds to wait for the CONNACK (default 5)", cxxopts::value<unsigned>())
-      ("help", "show this help");
+// The options, once: add_options() declares them to cxxopts, which parses argv and feeds `mq
+// help`, the man page and completion; run() reads each row back into the client config.
+enum class Opt { kHost, kPort, kUnix, kVersion, kId, kUsername, kPassword, kCafile, kCapath, kCert,
+                 kKey, kInsecure, kTimeout, kHelp };
+using V = cli::FlagValue;
+constexpr cli::Flag<Opt> kFlags[] = {
+    {Opt::kHost, {'h', "host", V::kString, nullptr, "broker host (default localhost)"}},
+    {Opt::kPort, {'p', "port", V::kInt, nullptr,
+                  "broker port (default 1883, 8883 with TLS options)"}},
+    {Opt::kUnix, {0, "unix", V::kString, nullptr, "connect through this Unix socket"}},
+    {Opt::kVersion, {'V', "protocol-version", V::kString, nullptr,
+                     "mqttv5, mqttv311 or mqttv31 (default mqttv311)"}},
+    {Opt::kId, {'i', "id", V::kString, nullptr, "client id (default: assigned by the broker)"}},
+    {Opt::kUsername, {'u', "username", V::kString, nullptr, "user name"}},
+    {Opt::kPassword, {'P', "pw", V::kString, nullptr, "password"}},
+    {Opt::kCafile, {0, "cafile", V::kString, nullptr,
+                    "CA certificates to verify the broker with (turns TLS on)"}},
+    {Opt::kCapath, {0, "capath", V::kString, nullptr, "directory of CA certificates (turns TLS on)"}},
+    {Opt::kCert, {0, "cert", V::kString, nullptr, "client certificate"}},
+    {Opt::kKey, {0, "key", V::kString, nullptr, "client private key"}},
+    {Opt::kInsecure, {0, "insecure", V::kNone, nullptr,
+                      "do not check the broker's host name against its certificate"}},
+    {Opt::kTimeout, {'W', "timeout", V::kUnsigned, nullptr,
+                     "seconds to wait for the CONNACK (default 5)"}},
+    {Opt::kHelp, {0, "help", V::kNone, nullptr, "show this help"}},
+};
+
+void add_options(cxxopts::Options& o) { cli::add_flags(o, kFlags); }
+
+// A -V value, as mosquitto_sub reads it.
+bool parse_version(const std::string& v, codec::ProtocolVersion* out) {
+  if (v == "mqttv5" || v == "5") *out = codec::ProtocolVersion::kV5;
+  else if (v == "mqttv311" || v == "311") *out = codec::ProtocolVersion::kV311;
+  else if (v == "mqttv31" || v == "31") *out = codec::ProtocolVersion::kV31;
+  else return false;
+  return true;
 }
 
 int run(int argc, char** argv, const cli::Invocation&) {
@@ -37,33 +58,34 @@ int run(int argc, char** argv, const cli::Invocation&) {
   cfg.mq_names = true;
   try {
     cxxopts::ParseResult r = o.parse(argc, argv);
-    if (r.count("help")) {
+    bool help = false;
+    std::optional<std::string> version;
+    cli::for_each_given(r, kFlags, [&](Opt id, const cxxopts::OptionValue& v) {
+      switch (id) {
+        case Opt::kHost: cfg.host = v.as<std::string>(); break;
+        case Opt::kPort: cfg.port = v.as<int>(); break;
+        case Opt::kUnix: cfg.unix_path = v.as<std::string>(); break;
+        case Opt::kVersion: version = v.as<std::string>(); break;
+        case Opt::kId: cfg.id = v.as<std::string>(); break;
+        case Opt::kUsername: cfg.username = v.as<std::string>(); break;
+        case Opt::kPassword: cfg.password = v.as<std::string>(); break;
+        case Opt::kCafile: cfg.cafile = v.as<std::string>(); break;
+        case Opt::kCapath: cfg.capath = v.as<std::string>(); break;
+        case Opt::kCert: cfg.certfile = v.as<std::string>(); break;
+        case Opt::kKey: cfg.keyfile = v.as<std::string>(); break;
+        case Opt::kInsecure: cfg.insecure = true; break;
+        case Opt::kTimeout: cfg.timeout = v.as<unsigned>(); break;
+        case Opt::kHelp: help = true; break;
+      }
+    });
+    if (help) {
       fputs(o.help().c_str(), stdout);
       return 0;
     }
-    if (!r.unmatched().empty()) throw cxxopts::exceptions::exception("unexpected argument '" + r.unmatched()[0] + "'");
-    auto str = [&](const char* k, std::string* out) {
-      if (r.count(k)) *out = r[k].as<std::string>();
-    };
-    str("host", &cfg.host);
-    str("unix", &cfg.unix_path);
-    str("cafile", &cfg.cafile);
-    str("capath", &cfg.capath);
-    str("cert", &cfg.certfile);
-    str("key", &cfg.keyfile);
-    if (r.count("port")) cfg.port = r["port"].as<int>();
-    if (r.count("id")) cfg.id = r["id"].as<std::string>();
-    if (r.count("username")) cfg.username = r["username"].as<std::string>();
-    if (r.count("pw")) cfg.password = r["pw"].as<std::string>();
-    if (r.count("insecure")) cfg.insecure = true;
-    if (r.count("timeout")) cfg.timeout = r["timeout"].as<unsigned>();
-    if (r.count("protocol-version")) {
-      std::string v = r["protocol-version"].as<std::string>();
-      if (v == "mqttv5" || v == "5") cfg.version = codec::ProtocolVersion::kV5;
-      else if (v == "mqttv311" || v == "311") cfg.version = codec::ProtocolVersion::kV311;
-      else if (v == "mqttv31" || v == "31") cfg.version = codec::ProtocolVersion::kV31;
-      else throw cxxopts::exceptions::exception("unknown protocol version '" + v + "'");
-    }
+    if (!r.unmatched().empty())
+      throw cxxopts::exceptions::exception("unexpected argument '" + r.unmatched()[0] + "'");
+    if (version && !parse_version(*version, &cfg.version))
+      throw cxxopts::exceptions::exception("unknown protocol version '" + *version + "'");
   } catch (const cxxopts::exceptions::exception& e) {
     fprintf(stderr, "mq check: %s\n%s", e.what(), o.help().c_str());
     return 2;
@@ -76,6 +98,6 @@ int run(int argc, char** argv, const cli::Invocation&) {
 }  // namespace
 
 extern const cli::Subcommand kCheck = {"check", "", "check that a broker accepts a connection (exit 0/1)",
-                                       add_options, run};
+                                       add_options, run, cli::flag_specs<kFlags>};
 
 }  // namespace mq::subcommands

@@ -10,12 +10,14 @@
 #include <cstdio>
 #include <ctime>
 #include <cxxopts.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "broker/persist/mosquitto_db.h"
 #include "broker/persist/persist_journal.h"
 #include "broker/persist/persist_snapshot.h"
+#include "cli/flag_table.h"
 #include "cli/subcommand.h"
 
 namespace mq::subcommands {
@@ -36,13 +38,18 @@ void usage(FILE* out) {
           "`mq serve` converts a Mosquitto file it finds at its persistence path by itself.\n");
 }
 
+// The options, once: add_options() declares them to cxxopts (`mq help`, man page, completion)
+// and run() looks each argument up in the same table.
+enum class Opt { kForce, kHelp };
+constexpr cli::Flag<Opt> kFlags[] = {
+    {Opt::kForce, {0, "force", cli::FlagValue::kNone, nullptr,
+                   "let to-mosquitto replace an existing DEST"}},
+    {Opt::kHelp, {'h', "help", cli::FlagValue::kNone, nullptr, "show this help"}},
+};
+
 void add_options(cxxopts::Options& o) {
   o.positional_help("to-mosquitto SRC DEST | info FILE");
-  // clang-format off
-  o.add_options()
-      ("force", "let to-mosquitto replace an existing DEST")
-      ("h,help", "show this help");
-  // clang-format on
+  cli::add_flags(o, kFlags);
 }
 
 // mq's snapshot plus its journal, as the broker would load them (without installing them).
@@ -66,17 +73,24 @@ Result<P::State> load_mq(const std::string& path, std::string* note) {
   return st;
 }
 
+// load_mq, its error printed.
+std::optional<P::State> load_mq_or_say(const std::string& path, std::string* note) {
+  auto st = load_mq(path, note);
+  if (!st.ok()) {
+    fprintf(stderr, "Error: %s.\n", st.error().context.c_str());
+    return std::nullopt;
+  }
+  return std::move(*st);
+}
+
 int to_mosquitto(const std::string& src, const std::string& dest, bool force) {
   if (!force && access(dest.c_str(), F_OK) == 0) {
     fprintf(stderr, "Error: %s exists (use --force to replace it).\n", dest.c_str());
     return 1;
   }
   std::string note;
-  auto st = load_mq(src, &note);
-  if (!st.ok()) {
-    fprintf(stderr, "Error: %s.\n", st.error().context.c_str());
-    return 1;
-  }
+  std::optional<P::State> st = load_mq_or_say(src, &note);
+  if (!st) return 1;
   if (!note.empty()) fprintf(stderr, "Warning: %s.\n", note.c_str());
   P::MosquittoExport ex = P::write_mosquitto_db(*st, int64_t(time(nullptr)));
   if (Status s = P::write_file_durably(dest, ex.data); !s.ok()) {
@@ -105,11 +119,8 @@ int info(const std::string& path) {
     return 0;
   }
   std::string note;
-  auto st = load_mq(path, &note);
-  if (!st.ok()) {
-    fprintf(stderr, "Error: %s.\n", st.error().context.c_str());
-    return 1;
-  }
+  std::optional<P::State> st = load_mq_or_say(path, &note);
+  if (!st) return 1;
   size_t subs = 0, out = 0, in = 0;
   for (const auto& [cid, s] : st->sessions) {
     subs += s.subscriptions.size();
@@ -130,11 +141,12 @@ int run(int argc, char** argv, const cli::Invocation&) {
   bool force = false;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
-    if (a == "--force") {
+    if (const cli::Flag<Opt>* f = cli::find_flag(kFlags, a, false)) {
+      if (f->id == Opt::kHelp) {
+        usage(stdout);
+        return 0;
+      }
       force = true;
-    } else if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
     } else if (a.size() > 1 && a[0] == '-') {
       fprintf(stderr, "Error: Unknown option '%s'.\n", a.c_str());
       usage(stderr);
@@ -153,6 +165,6 @@ int run(int argc, char** argv, const cli::Invocation&) {
 
 extern const cli::Subcommand kDb = {
     "db", "", "persistence files: convert mq's to Mosquitto's, show what one holds", add_options,
-    run};
+    run, cli::flag_specs<kFlags>};
 
 }  // namespace mq::subcommands

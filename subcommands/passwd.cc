@@ -3,10 +3,10 @@
 // `--force` (needed for -c on an existing file) and `--help`.
 #include <cstdio>
 #include <cstdlib>
-#include <cxxopts.hpp>
 #include <string>
 
 #include "base/version.h"
+#include "cli/flag_table.h"
 #include "cli/subcommand.h"
 #include "crypto/passwd_tool.h"
 
@@ -41,20 +41,29 @@ void usage(FILE* out, const cli::Invocation& how) {
   fprintf(out, "\nSee https://mosquitto.org/ for more information.\n\n");
 }
 
-void add_options(cxxopts::Options& o) {
-  // clang-format off
-  o.add_options()
-      ("b", "batch mode: the password is given on the command line")
-      ("c", "create a new password file (an existing one needs --force under mq)")
-      ("D", "delete the user")
-      ("H", "hash: argon2id (default), sha512-pbkdf2 or sha512", cxxopts::value<std::string>())
-      ("I", "iterations for sha512-pbkdf2 (default 1000)", cxxopts::value<int>())
-      ("U", "hash every plain-text password of the file")
-      ("force", "let -c replace an existing file")
-      ("version", "print the version and exit")
-      ("h,help", "show this help");
-  // clang-format on
-}
+// The options, once: add_options() declares them to cxxopts (`mq help`, man page, completion)
+// and run() looks each argument up in the same table. By hand, as mosquitto_passwd: flags
+// until the first argument that is not one, its messages and exit statuses.
+enum class Opt { kBatch, kCreate, kDelete, kHash, kIterations, kUpgrade, kForce, kVersion, kHelp };
+using V = cli::FlagValue;
+constexpr cli::Flag<Opt> kFlags[] = {
+    {Opt::kBatch, {'b', nullptr, V::kNone, nullptr,
+                   "batch mode: the password is given on the command line"}},
+    {Opt::kCreate, {'c', nullptr, V::kNone, nullptr,
+                    "create a new password file (an existing one needs --force under mq)"}},
+    {Opt::kDelete, {'D', nullptr, V::kNone, nullptr, "delete the user"}},
+    {Opt::kHash, {'H', nullptr, V::kString, nullptr,
+                  "hash: argon2id (default), sha512-pbkdf2 or sha512"}},
+    {Opt::kIterations, {'I', nullptr, V::kInt, nullptr,
+                        "iterations for sha512-pbkdf2 (default 1000)"}},
+    {Opt::kUpgrade, {'U', nullptr, V::kNone, nullptr, "hash every plain-text password of the file"}},
+    {Opt::kForce, {0, "force", V::kNone, nullptr, "let -c replace an existing file", true}},
+    // mosquitto_passwd 2.0.11 has no --version (usage, status 1); every mq name answers it.
+    {Opt::kVersion, {0, "version", V::kNone, nullptr, "print the version and exit"}},
+    {Opt::kHelp, {'h', "help", V::kNone, nullptr, "show this help", true}},
+};
+
+void add_options(cxxopts::Options& o) { cli::add_flags(o, kFlags); }
 
 int run(int argc, char** argv, const cli::Invocation& how) {
   using crypto::PasswdCommand;
@@ -66,46 +75,54 @@ int run(int argc, char** argv, const cli::Invocation& how) {
   bool batch = false, create = false, del = false, upgrade = false, force = false;
   int idx = 1;
   for (; idx < argc; idx++) {
-    std::string a = argv[idx];
-    if (a == "-H") {
+    const cli::Flag<Opt>* f = cli::find_flag(kFlags, argv[idx], how.as_mosquitto);
+    if (!f) break;  // the first positional argument, as mosquitto_passwd
+    const char* value = nullptr;
+    if (f->spec.value != V::kNone) {
       if (idx + 1 == argc) {
-        fprintf(stderr, "Error: -H argument given but not enough other arguments.\n");
+        fprintf(stderr, "Error: -%c argument given but not enough other arguments.\n",
+                f->spec.short_name);
         return 1;
       }
-      if (!crypto::parse_hash_kind(argv[++idx], &cmd.params.kind)) {
-        fprintf(stderr, "Error: Unknown hash type '%s'\n", argv[idx]);
-        return 1;
+      value = argv[++idx];
+    }
+    switch (f->id) {
+      case Opt::kHash:
+        if (!crypto::parse_hash_kind(value, &cmd.params.kind)) {
+          fprintf(stderr, "Error: Unknown hash type '%s'\n", value);
+          return 1;
+        }
+        break;
+      case Opt::kIterations: {
+        int n = atoi(value);
+        if (n < 1) {
+          fprintf(stderr, "Error: Number of iterations must be > 0.\n");
+          return 1;
+        }
+        cmd.params.iterations = uint32_t(n);
+        break;
       }
-    } else if (a == "-I") {
-      if (idx + 1 == argc) {
-        fprintf(stderr, "Error: -I argument given but not enough other arguments.\n");
-        return 1;
-      }
-      int n = atoi(argv[++idx]);
-      if (n < 1) {
-        fprintf(stderr, "Error: Number of iterations must be > 0.\n");
-        return 1;
-      }
-      cmd.params.iterations = uint32_t(n);
-    } else if (a == "-b") {
-      batch = true;
-    } else if (a == "-c") {
-      create = true;
-    } else if (a == "-D") {
-      del = true;
-    } else if (a == "-U") {
-      upgrade = true;
-    } else if (a == "--force" && !how.as_mosquitto) {
-      force = true;
-    } else if (a == "--version") {
-      // mosquitto_passwd 2.0.11 has none (usage, status 1); every mq name answers with 0.
-      printf("mosquitto_passwd version 2.0.11 (mq %s)\n", kVersion);
-      return 0;
-    } else if ((a == "--help" || a == "-h") && !how.as_mosquitto) {
-      usage(stdout, how);
-      return 0;
-    } else {
-      break;  // the first positional argument, as mosquitto_passwd
+      case Opt::kBatch:
+        batch = true;
+        break;
+      case Opt::kCreate:
+        create = true;
+        break;
+      case Opt::kDelete:
+        del = true;
+        break;
+      case Opt::kUpgrade:
+        upgrade = true;
+        break;
+      case Opt::kForce:
+        force = true;
+        break;
+      case Opt::kVersion:
+        printf("mosquitto_passwd version 2.0.11 (mq %s)\n", kVersion);
+        return 0;
+      case Opt::kHelp:
+        usage(stdout, how);
+        return 0;
     }
   }
   const char* conflict = create && del       ? "-c and -D"
@@ -153,6 +170,6 @@ int run(int argc, char** argv, const cli::Invocation& how) {
 
 extern const cli::Subcommand kPasswd = {
     "passwd", "mosquitto_passwd", "manage password files (Mosquitto, PBKDF2 and Argon2id hashes)",
-    add_options, run};
+    add_options, run, cli::flag_specs<kFlags>};
 
 }  // namespace mq::subcommands

@@ -2,13 +2,9 @@
 // `mq` also --port-file and -p 0), then broker::serve().
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <cxxopts.hpp>
-#include <string>
-#include <string_view>
-#include <vector>
 
 #include "broker/serve.h"
+#include "cli/flag_table.h"
 #include "cli/subcommand.h"
 #include "base/version.h"
 
@@ -37,92 +33,63 @@ void usage(FILE* out) {
 // The options, once: add_options() declares them to cxxopts (for --help, man pages and
 // completion) and run() parses argv by walking the same table, so the two cannot drift. The
 // parser is by hand because Mosquitto's messages and exit statuses are reproduced exactly.
-enum class Flag { kConfig, kDaemon, kPort, kVerbose, kQuiet, kTestConfig, kVersion, kPortFile,
-                  kHelp };
-struct FlagSpec {
-  Flag id;
-  const char* short_name;  // "" when there is none
-  const char* long_name;
-  const char* value;       // the value's name for a flag that takes one, else nullptr
-  bool mq_only;            // not accepted under the name `mosquitto`
-  const char* help;
-};
-constexpr FlagSpec kFlags[] = {
-    {Flag::kConfig, "c", "config-file", "FILE", false, "read this mosquitto.conf"},
-    {Flag::kDaemon, "d", "daemon", nullptr, false, "put the broker into the background after starting"},
-    {Flag::kPort, "p", "port", "PORT", false,
-     "listen on this port on 127.0.0.1 and ::1 (up to 10; 0 picks a free port)"},
-    {Flag::kVerbose, "v", "verbose", nullptr, false, "log everything (log_type all)"},
-    {Flag::kQuiet, "q", "quiet", nullptr, false, "log nothing (log_type none)"},
-    {Flag::kTestConfig, "", "test-config", nullptr, false, "check the configuration and exit"},
-    {Flag::kVersion, "", "version", nullptr, false, "print the version and exit"},
-    {Flag::kPortFile, "", "port-file", "FILE", true,
-     "write the bound ports to this file, one a line"},
-    {Flag::kHelp, "h", "help", nullptr, false, "show this help"},
+enum class Opt { kConfig, kDaemon, kPort, kVerbose, kQuiet, kTestConfig, kVersion, kPortFile,
+                 kHelp };
+using V = cli::FlagValue;
+constexpr cli::Flag<Opt> kFlags[] = {
+    {Opt::kConfig, {'c', "config-file", V::kString, "FILE", "read this mosquitto.conf"}},
+    {Opt::kDaemon, {'d', "daemon", V::kNone, nullptr,
+                    "put the broker into the background after starting"}},
+    {Opt::kPort, {'p', "port", V::kInts, "PORT",
+                  "listen on this port on 127.0.0.1 and ::1 (up to 10; 0 picks a free port)"}},
+    {Opt::kVerbose, {'v', "verbose", V::kNone, nullptr, "log everything (log_type all)"}},
+    {Opt::kQuiet, {'q', "quiet", V::kNone, nullptr, "log nothing (log_type none)"}},
+    {Opt::kTestConfig, {0, "test-config", V::kNone, nullptr, "check the configuration and exit"}},
+    {Opt::kVersion, {0, "version", V::kNone, nullptr, "print the version and exit"}},
+    {Opt::kPortFile, {0, "port-file", V::kString, "FILE",
+                      "write the bound ports to this file, one a line", true}},
+    {Opt::kHelp, {'h', "help", V::kNone, nullptr, "show this help"}},
 };
 
-void add_options(cxxopts::Options& o) {
-  auto adder = o.add_options();
-  for (const FlagSpec& f : kFlags) {
-    std::string names = *f.short_name ? std::string(f.short_name) + "," + f.long_name
-                                      : std::string(f.long_name);
-    if (f.id == Flag::kPort) {
-      adder(names, f.help, cxxopts::value<std::vector<int>>(), f.value);
-    } else if (f.value) {
-      adder(names, f.help, cxxopts::value<std::string>(), f.value);
-    } else {
-      adder(names, f.help);
-    }
-  }
-}
-
-const FlagSpec* find_flag(std::string_view a, bool as_mosquitto) {
-  for (const FlagSpec& f : kFlags) {
-    if (f.mq_only && as_mosquitto) continue;
-    bool short_match = *f.short_name && a.size() == 2 && a[0] == '-' && a.substr(1) == f.short_name;
-    bool long_match = a.size() > 2 && a.starts_with("--") && a.substr(2) == f.long_name;
-    if (short_match || long_match) return &f;
-  }
-  return nullptr;
-}
+void add_options(cxxopts::Options& o) { cli::add_flags(o, kFlags); }
 
 int run(int argc, char** argv, const cli::Invocation& how) {
   broker::ServeOptions opts;
   const int bad = 3;  // Mosquitto exits 3 on every command-line or config error
   for (int i = 1; i < argc; i++) {
-    const FlagSpec* f = find_flag(argv[i], how.as_mosquitto);
+    const cli::Flag<Opt>* f = cli::find_flag(kFlags, argv[i], how.as_mosquitto);
     if (!f) {
       fprintf(stderr, "Error: Unknown option '%s'.\n", argv[i]);
       usage(stderr);
       return bad;
     }
     const char* value = nullptr;
-    if (f->value) {
+    if (f->spec.value != V::kNone) {
       if (i + 1 == argc) {
-        if (f->id == Flag::kConfig) {
+        if (f->id == Opt::kConfig) {
           fprintf(stderr, "Error: -c argument given, but no config file specified.\n\n");
           usage(stderr);
-        } else if (f->id == Flag::kPort) {
+        } else if (f->id == Opt::kPort) {
           fprintf(stderr, "Error: -p argument given, but no port specified.\n\n");
           usage(stderr);
         } else {
-          fprintf(stderr, "Error: --%s needs a file name.\n", f->long_name);
+          fprintf(stderr, "Error: --%s needs a file name.\n", f->spec.long_name);
         }
         return bad;
       }
       value = argv[++i];
     }
     switch (f->id) {
-      case Flag::kConfig:
+      case Opt::kConfig:
         opts.config_file = value;
         break;
-      case Flag::kDaemon:
+      case Opt::kDaemon:
         opts.daemon = true;
         break;
-      case Flag::kHelp:
+      case Opt::kHelp:
         usage(how.as_mosquitto ? stderr : stdout);
         return how.as_mosquitto ? bad : 0;
-      case Flag::kPort: {
+      case Opt::kPort: {
         char* end = nullptr;
         long port = strtol(value, &end, 10);
         bool zero_ok = !how.as_mosquitto;
@@ -137,21 +104,21 @@ int run(int argc, char** argv, const cli::Invocation& how) {
         opts.ports.push_back(uint16_t(port));
         break;
       }
-      case Flag::kVerbose:
+      case Opt::kVerbose:
         opts.verbose = true;
         break;
-      case Flag::kQuiet:
+      case Opt::kQuiet:
         opts.quiet = true;
         break;
-      case Flag::kVersion:
+      case Opt::kVersion:
         // Mosquitto 2.0.11 answers "Unknown option" (status 3); every mq name prints its
         // version and exits 0, so scripts can ask what is installed.
         printf("mosquitto version 2.0.11 (mq %s)\n", kVersion);
         return 0;
-      case Flag::kTestConfig:
+      case Opt::kTestConfig:
         opts.test_config = true;
         break;
-      case Flag::kPortFile:
+      case Opt::kPortFile:
         opts.port_file = value;
         break;
     }
@@ -161,7 +128,7 @@ int run(int argc, char** argv, const cli::Invocation& how) {
 
 }  // namespace
 
-extern const cli::Subcommand kServe = {
-    "serve", "mosquitto", "MQTT 3.1 / 3.1.1 / 5.0 broker", add_options, run};
+extern const cli::Subcommand kServe = {"serve", "mosquitto", "MQTT 3.1 / 3.1.1 / 5.0 broker",
+                                       add_options, run, cli::flag_specs<kFlags>};
 
 }  // namespace mq::subcommands

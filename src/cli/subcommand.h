@@ -7,12 +7,15 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cxxopts {
 class Options;
 }
 
 namespace mq::cli {
+
+struct FlagSpec;  // cli/flag_table.h
 
 struct Invocation {
   std::string_view prog;   // the name to print in messages: "mosquitto_pub" or "mq pub"
@@ -27,6 +30,9 @@ struct Subcommand {
   void (*add_options)(cxxopts::Options& options);
   // argv[0] is the subcommand's own name; returns the process exit status.
   int (*run)(int argc, char** argv, const Invocation& how);
+  // The rows of its flag table (cli/flag_table.h), which add_options declares; nullptr for the
+  // client tools, whose table is client/option_table.h. Tests check each row reaches the docs.
+  std::vector<FlagSpec> (*flags)() = nullptr;
 };
 
 // Dispatches on the basename of argv[0] (a leading '-' stripped), then on argv[1] for `mq`.

@@ -262,6 +262,24 @@ def test_mq_broker_verifies_mosquitto_made_file(tmp_path, start_broker):
     ["-b", "F", "u"],
     ["F"],
     ["-h"],
+    # Flags the parser's table does not hold, values that are missing or bad, too many or too
+    # few arguments: mosquitto_passwd stops reading flags at the first word that is not one.
+    ["-x"],
+    ["--bogus", "-b", "F", "u", "p"],
+    ["-x", "F", "u", "p", "q"],
+    ["--help"],
+    ["--force", "-c", "-b", "F", "u", "p"],
+    ["-H", "sha512", "-H"],
+    ["-H", "bogus"],
+    ["-I", "0"],
+    ["-I", "5x"],
+    ["-I", "-5", "-b", "F", "u", "p"],
+    ["-c"],
+    ["-b"],
+    ["-U"],
+    ["-U", "F", "u", "v"],
+    ["-b", "F", "u", "p", "extra"],
+    ["F", "u", "v", "w"],
 ])
 def test_errors_match_mosquitto_passwd(tmp_path, args):
     results = []
@@ -271,8 +289,13 @@ def test_errors_match_mosquitto_passwd(tmp_path, args):
                      "izZEAdg3py1/kX/IftGsqvcgAP1Za25Kwoq1uA==\n")
         argv = [str(f) if a == "F" else str(tmp_path / "missing") if a == "MISSING" else a
                 for a in args]
-        r = subprocess.run([tool] + argv, capture_output=True, timeout=30)
-        results.append((r.returncode, r.stderr.decode(), f.read_text()))
+        r = subprocess.run([tool] + argv, capture_output=True, timeout=30,
+                           stdin=subprocess.DEVNULL)
+        # The usage text itself is mq's (it names argon2id and -I); where it is printed, and
+        # its first and last lines, are mosquitto_passwd's.
+        out = [line for line in r.stdout.decode().splitlines() if line]
+        usage = (out[0], out[-1]) if out else None
+        results.append((r.returncode, r.stderr.decode(), usage, f.read_text()))
     assert results[0] == results[1]
 
 
