@@ -7,10 +7,11 @@
 #
 #   packaging/mbedtls/build.sh PREFIX
 #
-# Runs again only when the version, the configuration or this script changed: PREFIX/.mq-build
-# records what was built. Needs make, a C compiler and python3 (download and checks); the
-# download comes from Debian's mirror ($MQ_DEBIAN_MIRROR) unless $MQ_MBEDTLS_TARBALL names a
-# local copy of the tarball.
+# Runs again only when the version, the configuration, the compiler or this script changed:
+# PREFIX/.mq-build records what was built. $CC and $AR choose another compiler (a cross one:
+# CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar). Needs make, a C compiler and python3 (for
+# the download); the tarball comes from Debian's mirror ($MQ_DEBIAN_MIRROR) unless
+# $MQ_MBEDTLS_TARBALL names a local copy.
 set -euo pipefail
 
 version=3.6.6
@@ -70,7 +71,9 @@ EOF
   sha_ok "$src_tar" || { echo "$src_tar: SHA-256 mismatch, refusing it" >&2; rm -f "$src_tar"; exit 1; }
 fi
 
-tar -xjf "$src_tar" -C "$work"
+# Python's tarfile rather than tar -j: bzip2 is not on every minimal Debian.
+python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
+  "$src_tar" "$work"
 src="$work/mbedtls-$version"
 # The configuration replaces the default one in the tree, so the installed header is ours too.
 cp "$config" "$src/include/mbedtls/mbedtls_config.h"
@@ -78,7 +81,8 @@ cp "$config" "$src/include/mbedtls/mbedtls_config.h"
 # The Makefile build puts the 3rdparty code (Everest's X25519) into libmbedcrypto.a, so the
 # three usual libraries are all there is to link. Warnings are not fatal: newer compilers.
 jobs=$(nproc 2>/dev/null || echo 2)
-make -C "$src/library" -j"$jobs" CFLAGS="$cflags" WARNING_CFLAGS="-Wall -Wextra" \
+make -C "$src/library" -j"$jobs" CC="${CC:-cc}" AR="${AR:-ar}" CFLAGS="$cflags" \
+  WARNING_CFLAGS="-Wall -Wextra" \
   libmbedtls.a libmbedx509.a libmbedcrypto.a >"$work/make.log" 2>&1 ||
   { tail -n 40 "$work/make.log" >&2; echo "mbedTLS build failed" >&2; exit 1; }
 
