@@ -71,9 +71,14 @@ EOF
   sha_ok "$src_tar" || { echo "$src_tar: SHA-256 mismatch, refusing it" >&2; rm -f "$src_tar"; exit 1; }
 fi
 
-# Python's tarfile rather than tar -j: bzip2 is not on every minimal Debian.
-python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' \
-  "$src_tar" "$work"
+# Python's tarfile rather than tar -j: bzip2 is not on every minimal Debian. The "data" filter
+# (no links or paths out of the tree) where this Python has it.
+python3 - "$src_tar" "$work" <<'EOF'
+import sys, tarfile
+safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+with tarfile.open(sys.argv[1]) as t:
+    t.extractall(sys.argv[2], **safe)
+EOF
 src="$work/mbedtls-$version"
 # The configuration replaces the default one in the tree, so the installed header is ours too.
 cp "$config" "$src/include/mbedtls/mbedtls_config.h"
