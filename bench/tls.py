@@ -143,7 +143,7 @@ class Broker:
                                      else "tlsv1.2")]
         if NODELAY:
             lines.append("set_tcp_nodelay true")
-        if kind == "mosquitto" and os.geteuid() == 0:
+        if os.geteuid() == 0:  # both drop to user mosquitto otherwise: the keys are root's
             lines.append("user root")
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")

@@ -175,6 +175,17 @@ Status load_cas(TlsContext::Impl& c, const std::string& cafile, const std::strin
   return {};
 }
 
+// Bytes of the TLS 1.3 Certificate message that carries `chain` (TLS 1.2's is 1 + 2 per
+// certificate smaller). mbedTLS writes a handshake message into one record and never splits it,
+// so the chain has to fit in MBEDTLS_SSL_OUT_CONTENT_LEN: found here rather than as a failed
+// handshake. Header 4, request context 1, list length 3; per certificate length 3, extensions 2.
+size_t certificate_message_size(const mbedtls_x509_crt& chain) {
+  size_t n = 4 + 1 + 3;
+  for (const mbedtls_x509_crt* crt = &chain; crt != nullptr && crt->raw.len != 0; crt = crt->next)
+    n += 3 + crt->raw.len + 2;
+  return n;
+}
+
 Status load_own(TlsContext::Impl& c, const std::string& certfile, const std::string& keyfile) {
   if (certfile.empty() && keyfile.empty()) return {};
   if (certfile.empty()) return config_error("keyfile " + keyfile + " given without a certfile");
@@ -190,6 +201,11 @@ Status load_own(TlsContext::Impl& c, const std::string& certfile, const std::str
   if (mbedtls_pk_check_pair(&c.own_cert.pk, &c.own_key, mbedtls_psa_get_random,
                             MBEDTLS_PSA_RANDOM_STATE) != 0)
     return config_error("keyfile " + keyfile + " does not belong to certfile " + certfile);
+  if (size_t need = certificate_message_size(c.own_cert); need > MBEDTLS_SSL_OUT_CONTENT_LEN)
+    return config_error("certfile " + certfile + ": the certificate chain takes " +
+                        std::to_string(need) + " bytes in the TLS handshake, over the " +
+                        std::to_string(MBEDTLS_SSL_OUT_CONTENT_LEN) +
+                        " bytes of one outgoing TLS record in this build (list fewer certificates)");
   c.has_own_cert = true;
   return {};
 }

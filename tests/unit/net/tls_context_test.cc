@@ -4,6 +4,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <mbedtls/ssl.h>
+
+#include <fstream>
+#include <sstream>
 
 #include "tls_test_util.h"
 
@@ -218,6 +222,46 @@ TEST_F(TlsContextFiles, ClientErrors) {
   r = TlsContext::client(o);
   EXPECT_TRUE(r.ok());
   EXPECT_FALSE((*r)->is_server());
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// mbedTLS sends the own certificate chain in one record of at most MBEDTLS_SSL_OUT_CONTENT_LEN
+// bytes (4 KiB in mq's own mbedTLS build, 16 KiB in Debian's): a longer chain is refused when the
+// file is loaded, for servers and clients alike; a leaf with its CA is far below either limit.
+TEST_F(TlsContextFiles, CertificateChainMustFitOneRecord) {
+  const std::string leaf = read_text(f("server.crt"));
+  const std::string ca = read_text(f("ca.crt"));
+  ASSERT_FALSE(leaf.empty());
+  ASSERT_FALSE(ca.empty());
+  testing::write_file(f("chain.crt"), leaf + ca);
+  TlsServerOptions o;
+  o.certfile = f("chain.crt");
+  o.keyfile = f("server.key");
+  auto ok = TlsContext::server(o);
+  EXPECT_TRUE(ok.ok()) << ok.error().to_string();
+
+  // PEM is a third larger than the DER that travels, so twice the limit in PEM is over it.
+  std::string big = leaf;
+  while (big.size() < 2 * size_t{MBEDTLS_SSL_OUT_CONTENT_LEN}) big += ca;
+  testing::write_file(f("big.crt"), big);
+  o.certfile = f("big.crt");
+  auto r = TlsContext::server(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(r.error().context, HasSubstr("certfile " + f("big.crt") + ": the certificate chain"));
+  EXPECT_THAT(r.error().context, HasSubstr(std::to_string(MBEDTLS_SSL_OUT_CONTENT_LEN) + " bytes"));
+
+  TlsClientOptions c = client(f("ca.crt"));
+  c.certfile = f("big.crt");
+  c.keyfile = f("server.key");
+  auto rc = TlsContext::client(c);
+  ASSERT_FALSE(rc.ok());
+  EXPECT_THAT(rc.error().context, HasSubstr("the certificate chain"));
 }
 
 TEST_F(TlsContextFiles, PskFile) {
