@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-build_pkgs=(g++ meson ninja-build pkg-config libmbedtls-dev libargon2-dev libcxxopts-dev libgtest-dev)
+build_pkgs=(g++ meson ninja-build pkg-config make python3 libmbedtls-dev libargon2-dev libcxxopts-dev
+            libgtest-dev)
 # nats-server: the 3-node clustered MQTT broker the edge-to-cluster bridge tests start.
 test_pkgs=(mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest openssl
            clang libclang-rt-14-dev procps strace podman runc lintian nats-server)
@@ -119,8 +120,18 @@ if ((testing)) && [[ ! -d tests/integration/js/node_modules/mqtt ]]; then
     echo "warning: npm could not install MQTT.js; its tests will be skipped"
 fi
 
+# mq links its own build of the same mbedTLS 3.6 release (Debian 13's source, a trimmed
+# configuration: packaging/mbedtls/). Should that fail (no mirror), Debian's package serves.
+mbedtls_args=()
+if packaging/mbedtls/build.sh build-mbedtls; then
+  mbedtls_args=(-Dmbedtls_prefix="$PWD/build-mbedtls")
+else
+  echo "warning: mq's mbedTLS build failed; building against Debian's libmbedtls-dev" >&2
+fi
 if [[ ! -f build/build.ninja ]]; then
-  meson setup build --buildtype=release >/dev/null
+  meson setup build --buildtype=release "${mbedtls_args[@]}" >/dev/null
+elif ((${#mbedtls_args[@]})); then
+  meson configure build "${mbedtls_args[@]}" >/dev/null
 fi
 ninja -C build mq
 echo "Built build/mq ($(stat -c %s build/mq) bytes unstripped)."

@@ -22,7 +22,13 @@ for t in "${triplets[@]}"; do
   cross=packaging/cross/$t.ini
   [[ -f $cross ]] || { echo "no cross file $cross" >&2; exit 2; }
   dir=build-$t
+  # mq's own mbedTLS build (packaging/mbedtls), cross-compiled; Debian's arm package if it fails.
+  mbedtls_args=()
+  if CC=$t-gcc AR=$t-ar packaging/mbedtls/build.sh "build-mbedtls-$t"; then
+    mbedtls_args=(-Dmbedtls_prefix="$PWD/build-mbedtls-$t")
+  fi
   [[ -f $dir/build.ninja ]] || meson setup "$dir" --cross-file "$cross" --buildtype=release \
+    "${mbedtls_args[@]}" \
     -Dtests=$([[ ${targets[*]:-} == mq ]] && echo false || echo true) >/dev/null
   ninja -C "$dir" "${targets[@]}"
   "$t-strip" -o "$dir/mq.stripped" "$dir/mq"

@@ -8,11 +8,11 @@
  * CMAC/NIST-KW, LMS, PKCS#7/#12, curves other than P-256/P-384/P-521/X25519, PSA storage, the
  * session cache, the debug module and the self tests.
  *
- * Per-connection memory: outgoing records carry at most 4 KiB of plaintext (a broker's records
+ * Per-connection memory: outgoing records carry at most 8 KiB of plaintext (a broker's records
  * are split by mbedTLS, see mbedtls_ssl_get_max_out_record_payload); incoming records stay at the
  * 16 KiB TLS maximum because a peer may send full-size records. One limit follows: a handshake
  * message is never split by mbedTLS on output, so the own certificate chain (certfile) must fit
- * in one 4 KiB record; mq checks this when it loads the certificate.
+ * in one 8 KiB record; mq checks this when it loads the certificate.
  */
 #ifndef MQ_MBEDTLS_CONFIG_H
 #define MQ_MBEDTLS_CONFIG_H
@@ -123,6 +123,9 @@
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
 
 #define MBEDTLS_SSL_IN_CONTENT_LEN 16384 /* a peer may send full 16 KiB records */
-#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096
+/* Outgoing records of at most 8 KiB: 8 KiB less per connection than 16 KiB. mbedTLS sends the
+ * own certificate chain in one record, and 8 KiB still holds long chains (a leaf, an
+ * intermediate and a cross-signed root, about 4.2 KB, did not fit in 4 KiB). */
+#define MBEDTLS_SSL_OUT_CONTENT_LEN 8192
 
 #endif /* MQ_MBEDTLS_CONFIG_H */

@@ -232,7 +232,7 @@ std::string read_text(const std::string& path) {
 }
 
 // mbedTLS sends the own certificate chain in one record of at most MBEDTLS_SSL_OUT_CONTENT_LEN
-// bytes (4 KiB in mq's own mbedTLS build, 16 KiB in Debian's): a longer chain is refused when the
+// bytes (8 KiB in mq's own mbedTLS build, 16 KiB in Debian's): a longer chain is refused when the
 // file is loaded, for servers and clients alike; a leaf with its CA is far below either limit.
 TEST_F(TlsContextFiles, CertificateChainMustFitOneRecord) {
   const std::string leaf = read_text(f("server.crt"));
