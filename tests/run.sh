@@ -79,9 +79,10 @@ if ((full)); then
 fi
 
 step "unit tests"
-rm -f build/meson-logs/testlog.junit.xml
+rm -f build/meson-logs/testlog.junit.xml build/meson-logs/testlog.json
 meson test -C build --suite unit --print-errorlogs --num-processes 2 || true
 [[ -f build/meson-logs/testlog.junit.xml ]] && reports+=(build/meson-logs/testlog.junit.xml)
+[[ -f build/meson-logs/testlog.json ]] && reports+=(build/meson-logs/testlog.json)
 
 if [[ -d tests/integration ]] && ls tests/integration/test_*.py >/dev/null 2>&1; then
   step "integration tests"
@@ -100,10 +101,12 @@ if ((full)); then
   read -r asan_rc fuzz_rc tsan_rc cross_rc < build/sanitizer-builds.rc ||
     { asan_rc=1; fuzz_rc=1; tsan_rc=1; cross_rc=1; }
   if [[ -n "$asan_targets" && "$asan_rc" == 0 ]]; then
-    rm -f build-asan/meson-logs/testlog.junit.xml
+    rm -f build-asan/meson-logs/testlog.junit.xml build-asan/meson-logs/testlog.json
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-      meson test -C build-asan --no-rebuild --suite unit --print-errorlogs --num-processes 2 || true
+      meson test -C build-asan --no-rebuild --suite unit --print-errorlogs --num-processes 2 \
+        --timeout-multiplier 3 || true
     [[ -f build-asan/meson-logs/testlog.junit.xml ]] && reports+=(build-asan/meson-logs/testlog.junit.xml)
+    [[ -f build-asan/meson-logs/testlog.json ]] && reports+=(build-asan/meson-logs/testlog.json)
   else
     tail -40 build/asan-build.log
     echo "ASan build failed"; extra_fail=$((extra_fail + 1))
@@ -130,11 +133,12 @@ if ((full)); then
     step "$cross: unit tests under qemu-user-static, x86 clients against the ARM broker"
     if [[ "$cross_rc" == 0 ]]; then
       file "build-$cross/mq"
-      rm -f "build-$cross/meson-logs/testlog.junit.xml"
+      rm -f "build-$cross/meson-logs/testlog.junit.xml" "build-$cross/meson-logs/testlog.json"
       # Emulated TLS handshakes are slow: the net tests take about 40 s under qemu.
       meson test -C "build-$cross" --no-rebuild --suite unit --print-errorlogs --num-processes 2 \
         --timeout-multiplier 5 || true
       [[ -f build-$cross/meson-logs/testlog.junit.xml ]] && reports+=(build-$cross/meson-logs/testlog.junit.xml)
+      [[ -f build-$cross/meson-logs/testlog.json ]] && reports+=(build-$cross/meson-logs/testlog.json)
       MQ_CROSS_REQUIRED=$cross timeout 300 "$py" -m pytest -q -p no:cacheprovider \
         tests/integration/test_cross.py -k "$cross" --junitxml=build/cross.junit.xml || true
       [[ -f build/cross.junit.xml ]] && reports+=(build/cross.junit.xml)
