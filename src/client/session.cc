@@ -356,14 +356,11 @@ void Session::handle(const codec::Packet& packet) {
     case PacketType::kPubrel: {
       const auto& a = std::get<codec::Pubrel>(packet);
       debug("received PUBREL (Mid: %d)", a.packet_id);
-      codec::Pubcomp comp;
-      comp.packet_id = a.packet_id;
+      Incoming in;
+      auto r = incoming_qos2_.on_pubrel(a.packet_id, proto::UnknownPubrel::kSuccess, &in);
       debug("sending PUBCOMP (m%d)", a.packet_id);
-      send(comp);
-      auto it = incoming_qos2_.find(a.packet_id);
-      if (it != incoming_qos2_.end()) {
-        Incoming in = std::move(it->second);
-        incoming_qos2_.erase(it);
+      send(r.reply);
+      if (r.released) {
         ReceivedMessage m{in.topic, in.payload, in.qos, in.retain, in.mid, in.properties};
         listener_.on_message(m);
       }
@@ -439,13 +436,14 @@ void Session::handle_publish(const codec::Publish& p) {
     send(ack);
     listener_.on_message(m);
   } else if (p.qos == 2) {
-    codec::Pubrec rec;
-    rec.packet_id = p.packet_id;
     debug("sending PUBREC (m%d, rc0)", p.packet_id);
-    send(rec);
-    Incoming in{std::string(topic), std::string(p.payload), std::string(p.properties.raw), 2,
-                p.retain, p.packet_id};
-    incoming_qos2_[p.packet_id] = std::move(in);
+    if (incoming_qos2_.is_resend(p.packet_id)) {
+      send(incoming_qos2_.resend_reply(p.packet_id));  // the held copy stays
+      return;
+    }
+    send(incoming_qos2_.accept(p.packet_id, Incoming{std::string(topic), std::string(p.payload),
+                                                     std::string(p.properties.raw), 2, p.retain,
+                                                     p.packet_id}));
   } else {
     listener_.on_message(m);
   }

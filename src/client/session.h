@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +28,7 @@
 #include "net/tls_context.h"
 #include "net/ws_transport.h"
 #include "net/transport.h"
+#include "proto/inbound_qos2.h"
 #include "proto/keepalive.h"
 #include "proto/outbound.h"
 #include "proto/topic_aliases.h"
@@ -162,7 +162,7 @@ class Session final : public net::IoHandler {
   uint16_t last_mid_ = 0;
   unsigned send_quota_ = 65535;  // the broker's Receive Maximum
   proto::Outbound<Outgoing> flow_;
-  std::map<uint16_t, Incoming> incoming_qos2_;  // delivered on PUBREL, as libmosquitto does
+  proto::InboundQos2<Incoming> incoming_qos2_;  // delivered on PUBREL, as libmosquitto does
   proto::InboundAliases topic_aliases_;
   bool close_pending_ = false;
   int loss_code_ = 0;
