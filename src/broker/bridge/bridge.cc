@@ -51,24 +51,14 @@ const char* connack_text(uint8_t rc) {
 }  // namespace
 
 Result<std::shared_ptr<const net::TlsContext>> Bridge::make_tls(const BridgeConfig& c) {
-  if (c.cafile.empty() && c.capath.empty() && c.psk.empty()) {
+  if (c.tls.cafile.empty() && c.tls.capath.empty() && c.tls.psk.empty()) {
     return std::shared_ptr<const net::TlsContext>();
   }
-  net::TlsClientOptions o;
-  o.cafile = c.cafile;
-  o.capath = c.capath;
-  o.certfile = c.certfile;
-  o.keyfile = c.keyfile;
-  o.insecure = c.insecure;
-  o.tls_version = c.tls_version;
-  if (!c.alpn.empty()) o.alpn.push_back(c.alpn);
-  o.psk = c.psk;
-  o.psk_identity = c.psk_identity;
-  auto ctx = net::TlsContext::client(o);
+  auto ctx = net::TlsContext::client(c.tls);
   if (!ctx.ok()) {
     Error e = ctx.error();
     e.context = "Error: Bridge " + c.name + " TLS: " + e.context + " (" + c.where.to_string() + ").";
-    for (const std::string& path : {c.cafile, c.certfile, c.keyfile}) {
+    for (const std::string& path : {c.tls.cafile, c.tls.certfile, c.tls.keyfile}) {
       std::string why = access_problem(path);  // after the user switch: say for whom
       if (!why.empty()) e.context += "\nError: " + why + ".";
     }
