@@ -65,8 +65,8 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   // QoS 2: a packet identifier already received and not released is a re-send; answer PUBREC
   // again and do not deliver twice [MQTT-4.3.3-9].
   Session* s = find_session(conn.session());
-  if (p.qos == 2 && s && s->incoming_qos2.count(p.packet_id)) {
-    send_packet(conn, codec::Pubrec{p.packet_id, ReasonCode::kSuccess, {}});
+  if (p.qos == 2 && s && s->incoming_qos2.is_resend(p.packet_id)) {
+    send_packet(conn, s->incoming_qos2.resend_reply(p.packet_id));
     return;
   }
   // [MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISH than the Receive Maximum we announced.
@@ -109,8 +109,7 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
         persist_message(*j, msg);
         persist::put_qos2_in(*j, s->client_id(), p.packet_id, msg->store_id);
       }
-      s->incoming_qos2.insert(p.packet_id, std::move(msg));
-      send_packet(conn, codec::Pubrec{p.packet_id, ReasonCode::kSuccess, {}});
+      send_packet(conn, s->incoming_qos2.accept(p.packet_id, std::move(msg)));
       return;
     }
     if (publish(msg) == 0) rc = ReasonCode::kNoMatchingSubscribers;
@@ -408,15 +407,16 @@ void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::P
     }
     case codec::PacketType::kPubrel: {
       MessagePtr held;
-      bool erased = s->incoming_qos2.erase(a.packet_id, &held);
-      if (erased) {
+      auto r = s->incoming_qos2.on_pubrel(a.packet_id,
+                                          conn.terms().version == ProtocolVersion::kV5
+                                              ? proto::UnknownPubrel::kNotFound
+                                              : proto::UnknownPubrel::kSuccess,
+                                          &held);
+      if (r.released) {
         if (std::string* j = journal_for(*s)) persist::put_qos2_rel(*j, s->client_id(), a.packet_id);
         if (held) publish(held);  // the forwarded PUBLISH goes before the PUBCOMP, as Mosquitto's
       }
-      ReasonCode rc = erased || conn.terms().version != ProtocolVersion::kV5
-                          ? ReasonCode::kSuccess
-                          : ReasonCode::kPacketIdentifierNotFound;
-      send_packet(conn, codec::Pubcomp{a.packet_id, rc, {}});  // [MQTT-4.3.3-11]
+      send_packet(conn, r.reply);
       return;
     }
     default:

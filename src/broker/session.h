@@ -21,7 +21,7 @@
 #include "codec/packet.h"
 #include "net/loop.h"
 #include "proto/outbound.h"
-#include "proto/packet_id_set.h"
+#include "proto/inbound_qos2.h"
 
 namespace mq::broker {
 
@@ -198,7 +198,7 @@ class Session {
   // Incoming QoS 2 messages received (PUBREC sent) and not yet released by PUBREL, by packet
   // identifier. The message is held here and forwarded when PUBREL comes, as Mosquitto does;
   // null when it was already forwarded (state restored from an older persistence file).
-  proto::PacketIdMap<MessagePtr> incoming_qos2;
+  proto::InboundQos2<MessagePtr> incoming_qos2;
 
   static constexpr uint32_t kNeverExpires = 0xFFFFFFFF;
 

@@ -29,7 +29,7 @@ constexpr const char* kConnLostText = "The connection was lost.";
 }  // namespace
 
 Session::Session(net::EventLoop& loop, SessionConfig config, SessionListener& listener)
-    : loop_(loop), config_(std::move(config)), listener_(listener), client_id_(config_.client_id) {
+    : loop_(loop), config_(std::move(config)), listener_(listener), client_id_(config_.request.client_id) {
   flush_hook_ = loop_.add_before_sleep([this] { flush(); });
 }
 
@@ -78,25 +78,8 @@ Status Session::connect() {
   topic_aliases_.clear();
   framer_ = std::make_unique<codec::Framer>();
 
-  codec::Connect c;
-  c.version = config_.version;
-  c.clean_start = config_.clean_start;
-  c.keep_alive = config_.keepalive;
-  c.client_id = config_.client_id;
-  if (config_.will_topic) {
-    codec::Will w;
-    w.topic = *config_.will_topic;
-    w.payload = config_.will_payload;
-    w.qos = config_.will_qos;
-    w.retain = config_.will_retain;
-    w.properties = config_.will_properties;
-    c.will = w;
-  }
-  if (config_.username) c.username = *config_.username;
-  if (config_.password) c.password = *config_.password;
-  c.properties = config_.connect_properties;
   debug("sending CONNECT");
-  send(c);
+  send(config_.request.packet());
   arm_keepalive();
   return Status();
 }
@@ -108,7 +91,7 @@ uint16_t Session::next_mid() {
 
 void Session::send(const codec::Packet& p) {
   if (!transport_ || state_ == State::kClosing) return;
-  Status s = codec::encode(p, config_.version, out_);
+  Status s = codec::encode(p, config_.request.version, out_);
   (void)s;  // sizes were checked when the options were parsed
   last_send_ms_ = loop_.now_ms();
 }
@@ -300,7 +283,7 @@ void Session::read_input() {
         return;
       }
       if (!*f) break;
-      Result<codec::Packet> p = codec::decode((*f)->fixed_header, (*f)->body, config_.version,
+      Result<codec::Packet> p = codec::decode((*f)->fixed_header, (*f)->body, config_.request.version,
                                               codec::Direction::kServerToClient);
       if (!p) {
         lose(kProtocolError, kProtocolErrorText);
@@ -322,7 +305,7 @@ void Session::handle(const codec::Packet& packet) {
         client_id_ = std::string(*c.properties.assigned_client_identifier);
       if (c.properties.receive_maximum) send_quota_ = *c.properties.receive_maximum;
       if (c.properties.server_keep_alive) {
-        config_.keepalive = *c.properties.server_keep_alive;
+        config_.request.keep_alive = *c.properties.server_keep_alive;
         arm_keepalive();
       }
       debug("received CONNACK (%d)", rc);
@@ -356,14 +339,11 @@ void Session::handle(const codec::Packet& packet) {
     case PacketType::kPubrel: {
       const auto& a = std::get<codec::Pubrel>(packet);
       debug("received PUBREL (Mid: %d)", a.packet_id);
-      codec::Pubcomp comp;
-      comp.packet_id = a.packet_id;
+      Incoming in;
+      auto r = incoming_qos2_.on_pubrel(a.packet_id, proto::UnknownPubrel::kSuccess, &in);
       debug("sending PUBCOMP (m%d)", a.packet_id);
-      send(comp);
-      auto it = incoming_qos2_.find(a.packet_id);
-      if (it != incoming_qos2_.end()) {
-        Incoming in = std::move(it->second);
-        incoming_qos2_.erase(it);
+      send(r.reply);
+      if (r.released) {
         ReceivedMessage m{in.topic, in.payload, in.qos, in.retain, in.mid, in.properties};
         listener_.on_message(m);
       }
@@ -439,13 +419,14 @@ void Session::handle_publish(const codec::Publish& p) {
     send(ack);
     listener_.on_message(m);
   } else if (p.qos == 2) {
-    codec::Pubrec rec;
-    rec.packet_id = p.packet_id;
     debug("sending PUBREC (m%d, rc0)", p.packet_id);
-    send(rec);
-    Incoming in{std::string(topic), std::string(p.payload), std::string(p.properties.raw), 2,
-                p.retain, p.packet_id};
-    incoming_qos2_[p.packet_id] = std::move(in);
+    if (incoming_qos2_.is_resend(p.packet_id)) {
+      send(incoming_qos2_.resend_reply(p.packet_id));  // the held copy stays
+      return;
+    }
+    send(incoming_qos2_.accept(p.packet_id, Incoming{std::string(topic), std::string(p.payload),
+                                                     std::string(p.properties.raw), 2, p.retain,
+                                                     p.packet_id}));
   } else {
     listener_.on_message(m);
   }
@@ -454,8 +435,8 @@ void Session::handle_publish(const codec::Publish& p) {
 void Session::arm_keepalive() {
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   keepalive_timer_ = 0;
-  if (config_.keepalive == 0 || !transport_) return;
-  int64_t period = int64_t(config_.keepalive) * 1000;
+  if (config_.request.keep_alive == 0 || !transport_) return;
+  int64_t period = int64_t(config_.request.keep_alive) * 1000;
   keepalive_timer_ = loop_.add_timer(last_send_ms_ + period, [this, period] {
     keepalive_timer_ = 0;
     if (!transport_) return;

@@ -13,7 +13,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +28,8 @@
 #include "net/tls_context.h"
 #include "net/ws_transport.h"
 #include "net/transport.h"
+#include "proto/connect_request.h"
+#include "proto/inbound_qos2.h"
 #include "proto/keepalive.h"
 #include "proto/outbound.h"
 #include "proto/topic_aliases.h"
@@ -41,18 +42,9 @@ struct SessionConfig {
   std::shared_ptr<const net::TlsContext> tls;  // null: no TLS
   std::string tls_server_name;                 // the broker's name for SNI and verification
   std::optional<net::WebSocketClientOptions> ws;  // MQTT over WebSockets (over TLS with `tls`)
-  codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
-  std::string client_id;  // empty: let the broker assign one
-  bool clean_start = true;
-  uint16_t keepalive = 60;
-  std::optional<std::string> username;
-  std::optional<std::string> password;
-  std::optional<std::string> will_topic;
-  std::string will_payload;
-  uint8_t will_qos = 0;
-  bool will_retain = false;
-  codec::Properties will_properties;     // views into storage that outlives the Session
-  codec::Properties connect_properties;  // same
+  // Version, client id (empty: the broker assigns one), clean start, keep alive, credentials,
+  // will and MQTT 5 properties (views into storage that outlives the Session).
+  proto::ConnectRequest request;
   unsigned max_inflight = 20;
   bool debug = false;
 };
@@ -102,7 +94,7 @@ class Session final : public net::IoHandler {
   // Why the last connection was lost, as libmosquitto's error number (what mosquitto_pub exits
   // with): 7 MOSQ_ERR_CONN_LOST, 2 MOSQ_ERR_PROTOCOL, 14 MOSQ_ERR_ERRNO (a socket error).
   int loss_code() const { return loss_code_; }
-  codec::ProtocolVersion version() const { return config_.version; }
+  codec::ProtocolVersion version() const { return config_.request.version; }
 
   void on_io(uint32_t events) override;
 
@@ -162,7 +154,7 @@ class Session final : public net::IoHandler {
   uint16_t last_mid_ = 0;
   unsigned send_quota_ = 65535;  // the broker's Receive Maximum
   proto::Outbound<Outgoing> flow_;
-  std::map<uint16_t, Incoming> incoming_qos2_;  // delivered on PUBREL, as libmosquitto does
+  proto::InboundQos2<Incoming> incoming_qos2_;  // delivered on PUBREL, as libmosquitto does
   proto::InboundAliases topic_aliases_;
   bool close_pending_ = false;
   int loss_code_ = 0;

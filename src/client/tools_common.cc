@@ -112,30 +112,28 @@ int prepare_session(const ClientConfig& cfg, SessionConfig* out) {
     s.connect.unix_path = s.connect.host;
   s.connect.bind_address = cfg.bind_address;
   s.connect.nodelay = cfg.nodelay;
-  s.version = cfg.version;
-  if (cfg.id_prefix) s.client_id = *cfg.id_prefix + std::to_string(getpid());
-  else if (cfg.id) s.client_id = *cfg.id;
-  if (s.client_id.empty() && !cfg.clean_session) {
+  proto::ConnectRequest& r = s.request;
+  r.version = cfg.version;
+  if (cfg.id_prefix) r.client_id = *cfg.id_prefix + std::to_string(getpid());
+  else if (cfg.id) r.client_id = *cfg.id;
+  if (r.client_id.empty() && !cfg.clean_session) {
     err_printf(cfg, "Error: Invalid id and/or clean_session.\n");
     return 1;
   }
-  if (s.client_id.empty() && cfg.version == codec::ProtocolVersion::kV31) s.client_id = random_v31_id();
-  s.clean_start = cfg.clean_session;
-  s.keepalive = uint16_t(cfg.keepalive);
-  s.username = cfg.username;
-  s.password = cfg.password;
+  if (r.client_id.empty() && cfg.version == codec::ProtocolVersion::kV31) r.client_id = random_v31_id();
+  r.clean_start = cfg.clean_session;
+  r.keep_alive = uint16_t(cfg.keepalive);
+  r.username = cfg.username;
+  r.password = cfg.password;
   if (cfg.will_topic) {
-    s.will_topic = cfg.will_topic;
-    s.will_payload = cfg.will_payload.value_or("");
-    s.will_qos = uint8_t(cfg.will_qos);
-    s.will_retain = cfg.will_retain;
-    if (cfg.version == codec::ProtocolVersion::kV5) s.will_properties = cfg.will_props.view();
+    r.will = proto::WillRequest{*cfg.will_topic, cfg.will_payload.value_or(""),
+                                uint8_t(cfg.will_qos), cfg.will_retain, cfg.will_props.view()};
   }
   if (cfg.version == codec::ProtocolVersion::kV5) {
-    s.connect_properties = cfg.connect_props.view();
+    r.properties = cfg.connect_props.view();
     // Without this the broker may send more than -C messages before we stop (libmosquitto).
-    if (cfg.msg_count > 0 && cfg.msg_count < 20 && !s.connect_properties.receive_maximum)
-      s.connect_properties.receive_maximum = uint16_t(cfg.msg_count);
+    if (cfg.msg_count > 0 && cfg.msg_count < 20 && !r.properties.receive_maximum)
+      r.properties.receive_maximum = uint16_t(cfg.msg_count);
   }
   s.max_inflight = cfg.max_inflight;
   s.debug = cfg.debug;

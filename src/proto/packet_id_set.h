@@ -46,6 +46,7 @@ template <class T>
 class PacketIdMap {
  public:
   using Entry = std::pair<uint16_t, T>;
+  using const_iterator = typename std::vector<Entry>::const_iterator;
 
   size_t count(uint16_t id) const { return find(id) != entries_.end(); }
   // Inserts or replaces.
@@ -66,8 +67,8 @@ class PacketIdMap {
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
   void clear() { std::vector<Entry>().swap(entries_); }
-  typename std::vector<Entry>::const_iterator begin() const { return entries_.begin(); }
-  typename std::vector<Entry>::const_iterator end() const { return entries_.end(); }
+  const_iterator begin() const { return entries_.begin(); }
+  const_iterator end() const { return entries_.end(); }
 
  private:
   typename std::vector<Entry>::iterator lower(uint16_t id) {

@@ -16,6 +16,7 @@
 #include "codec/encode.h"
 #include "net/tcp_transport.h"
 #include "net/tls_transport.h"
+#include "proto/connect_request.h"
 
 namespace mq::broker {
 
@@ -50,24 +51,14 @@ const char* connack_text(uint8_t rc) {
 }  // namespace
 
 Result<std::shared_ptr<const net::TlsContext>> Bridge::make_tls(const BridgeConfig& c) {
-  if (c.cafile.empty() && c.capath.empty() && c.psk.empty()) {
+  if (c.tls.cafile.empty() && c.tls.capath.empty() && c.tls.psk.empty()) {
     return std::shared_ptr<const net::TlsContext>();
   }
-  net::TlsClientOptions o;
-  o.cafile = c.cafile;
-  o.capath = c.capath;
-  o.certfile = c.certfile;
-  o.keyfile = c.keyfile;
-  o.insecure = c.insecure;
-  o.tls_version = c.tls_version;
-  if (!c.alpn.empty()) o.alpn.push_back(c.alpn);
-  o.psk = c.psk;
-  o.psk_identity = c.psk_identity;
-  auto ctx = net::TlsContext::client(o);
+  auto ctx = net::TlsContext::client(c.tls);
   if (!ctx.ok()) {
     Error e = ctx.error();
     e.context = "Error: Bridge " + c.name + " TLS: " + e.context + " (" + c.where.to_string() + ").";
-    for (const std::string& path : {c.cafile, c.certfile, c.keyfile}) {
+    for (const std::string& path : {c.tls.cafile, c.tls.certfile, c.tls.keyfile}) {
       std::string why = access_problem(path);  // after the user switch: say for whom
       if (!why.empty()) e.context += "\nError: " + why + ".";
     }
@@ -191,27 +182,20 @@ void Bridge::on_connected(Result<net::UniqueFd> fd) {
 }
 
 void Bridge::begin_mqtt() {
-  codec::Connect c;
-  c.version = version_;
-  c.bridge = try_private_;
-  c.clean_start = cfg_.clean_start;
-  c.keep_alive = cfg_.keepalive;
-  c.client_id = cfg_.remote_clientid;
-  if (!cfg_.remote_username.empty()) c.username = cfg_.remote_username;
-  if (!cfg_.remote_password.empty()) c.password = cfg_.remote_password;
-  if (cfg_.notifications && !cfg_.notifications_local_only) {
-    codec::Will w;
-    w.topic = notification_topic_;
-    w.payload = "0";
-    w.qos = 1;
-    w.retain = true;
-    c.will = w;
-  }
-  if (version_ == ProtocolVersion::kV5 && cfg_.max_packet_size)
-    c.properties.maximum_packet_size = cfg_.max_packet_size;
+  proto::ConnectRequest r;
+  r.version = version_;
+  r.bridge = try_private_;
+  r.clean_start = cfg_.clean_start;
+  r.keep_alive = cfg_.keepalive;
+  r.client_id = cfg_.remote_clientid;
+  if (!cfg_.remote_username.empty()) r.username = cfg_.remote_username;
+  if (!cfg_.remote_password.empty()) r.password = cfg_.remote_password;
+  if (cfg_.notifications && !cfg_.notifications_local_only)
+    r.will = proto::WillRequest{notification_topic_, "0", 1, true, {}};
+  if (cfg_.max_packet_size) r.properties.maximum_packet_size = cfg_.max_packet_size;
   MQ_LOG(kLogDebug, "Bridge %s sending CONNECT", cfg_.remote_clientid.c_str());
   state_ = State::kAwaitConnack;
-  send(c);
+  send(r.packet());
   write_out();
 }
 

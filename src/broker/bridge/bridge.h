@@ -30,7 +30,7 @@
 #include "net/transport.h"
 #include "proto/keepalive.h"
 #include "proto/outbound.h"
-#include "proto/packet_id_set.h"
+#include "proto/inbound_qos2.h"
 
 namespace mq::broker {
 
@@ -189,7 +189,7 @@ class Bridge final : public net::IoHandler {
   // QoS 1/2 sent (or to re-send) and not yet acknowledged, and messages waiting for the
   // connection or for room in the window.
   proto::Outbound<Out> flow_;
-  proto::PacketIdSet incoming_qos2_;  // QoS 2 from the remote: PUBREC sent, PUBREL awaited
+  proto::InboundQos2<proto::NothingHeld> incoming_qos2_;  // QoS 2 from the remote, delivered
   proto::PingState ping_;
   uint64_t next_seq_ = 1;
   uint64_t held_msgs_ = 0;

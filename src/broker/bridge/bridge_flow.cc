@@ -44,8 +44,8 @@ void Bridge::handle_publish(const codec::Publish& p) {
   MQ_LOG(kLogDebug, "Received PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
          cfg_.local_clientid.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
          unsigned(p.packet_id), int(p.topic.size()), p.topic.data(), p.payload.size());
-  if (p.qos == 2 && incoming_qos2_.count(p.packet_id)) {  // a re-send [MQTT-4.3.3-9]
-    send(codec::Pubrec{p.packet_id, ReasonCode::kSuccess, {}});
+  if (p.qos == 2 && incoming_qos2_.is_resend(p.packet_id)) {
+    send(incoming_qos2_.resend_reply(p.packet_id));
     return;
   }
   last_activity_ms_ = loop_.now_ms();
@@ -56,15 +56,13 @@ void Bridge::handle_publish(const codec::Publish& p) {
   if (p.qos == 1) {
     send(codec::Puback{p.packet_id, ReasonCode::kSuccess, {}});
   } else if (p.qos == 2) {
-    incoming_qos2_.insert(p.packet_id);
-    send(codec::Pubrec{p.packet_id, ReasonCode::kSuccess, {}});
+    send(incoming_qos2_.accept(p.packet_id));  // delivered already: nothing held
   }
 }
 
 void Bridge::handle_ack(PacketType type, uint16_t packet_id, ReasonCode rc) {
   if (type == PacketType::kPubrel) {
-    incoming_qos2_.erase(packet_id);
-    send(codec::Pubcomp{packet_id, ReasonCode::kSuccess, {}});
+    send(incoming_qos2_.on_pubrel(packet_id, proto::UnknownPubrel::kSuccess).reply);
     return;
   }
   MQ_LOG(kLogDebug, "Received %s from %s (Mid: %u, RC:%u)", codec::packet_type_name(type),

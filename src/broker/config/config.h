@@ -15,6 +15,7 @@
 
 #include "base/log.h"
 #include "base/result.h"
+#include "net/tls_context.h"
 
 namespace mq::broker {
 
@@ -137,8 +138,9 @@ struct BridgeConfig {
   bool outgoing_retain = true;
   uint32_t max_packet_size = 0;
   std::string bind_address;
-  std::string cafile, capath, certfile, keyfile, tls_version, alpn, psk_identity, psk;
-  bool insecure = false;
+  // bridge_cafile, _capath, _certfile, _keyfile, _insecure, _tls_version, _alpn (one
+  // protocol), _identity, _psk: handed to net::TlsContext::client as they are.
+  net::TlsClientOptions tls;
   bool require_ocsp = false;
   // Bounds on what is held for the remote (queued and in flight); -1 = the broker's
   // max_queued_messages / max_queued_bytes; 0 = unlimited (mq options, not Mosquitto's).

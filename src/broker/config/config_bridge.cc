@@ -201,8 +201,8 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
     return Status{};
   }
   if (key == "bridge_insecure") {
-    if (Status st = parse_bool(t, key, &b.insecure); !st) return st;
-    if (b.insecure) note(kLogWarning, "Warning: Bridge " + b.name + " using insecure mode.");
+    if (Status st = parse_bool(t, key, &b.tls.insecure); !st) return st;
+    if (b.tls.insecure) note(kLogWarning, "Warning: Bridge " + b.name + " using insecure mode.");
     return Status{};
   }
   if (key == "keepalive_interval") {
@@ -298,27 +298,34 @@ std::optional<Status> ConfigParser::bridge_option(std::string_view key, LineToke
   if (key == "local_password") return parse_string(t, "bridge local_password", &b.local_password);
   if (key == "notification_topic") return parse_string(t, key, &b.notification_topic);
   if (key == "bridge_bind_address") return parse_string(t, key, &b.bind_address);
-  if (key == "bridge_tls_version") return parse_string(t, key, &b.tls_version);
-  if (key == "bridge_alpn") return parse_string(t, key, &b.alpn);
+  if (key == "bridge_tls_version") return parse_string(t, key, &b.tls.tls_version);
+  if (key == "bridge_alpn") {
+    std::string alpn;
+    if (Status st = parse_string(t, key, &alpn); !st) return st;
+    b.tls.alpn.clear();
+    if (!alpn.empty()) b.tls.alpn.push_back(std::move(alpn));
+    return Status{};
+  }
   if (key == "bridge_cafile" || key == "bridge_capath" || key == "bridge_certfile" ||
       key == "bridge_keyfile") {
-    if (!b.psk_identity.empty() || !b.psk.empty()) {
+    if (!b.tls.psk_identity.empty() || !b.tls.psk.empty()) {
       return config_error("Cannot use both certificate and psk encryption in a single bridge.");
     }
-    std::string* field = key == "bridge_cafile"     ? &b.cafile
-                         : key == "bridge_capath"   ? &b.capath
-                         : key == "bridge_certfile" ? &b.certfile
-                                                    : &b.keyfile;
+    std::string* field = key == "bridge_cafile"     ? &b.tls.cafile
+                         : key == "bridge_capath"   ? &b.tls.capath
+                         : key == "bridge_certfile" ? &b.tls.certfile
+                                                    : &b.tls.keyfile;
     return parse_string(t, key, field);
   }
   // bridge_identity / bridge_psk
-  if (!b.cafile.empty() || !b.capath.empty() || !b.certfile.empty() || !b.keyfile.empty()) {
+  if (!b.tls.cafile.empty() || !b.tls.capath.empty() || !b.tls.certfile.empty() ||
+      !b.tls.keyfile.empty()) {
     return config_error(
         key == "bridge_identity"
             ? "Cannot use both certificate and identity encryption in a single bridge."
             : "Cannot use both certificate and psk encryption in a single bridge.");
   }
-  return parse_string(t, key, key == "bridge_identity" ? &b.psk_identity : &b.psk);
+  return parse_string(t, key, key == "bridge_identity" ? &b.tls.psk_identity : &b.tls.psk);
 }
 
 // config__read / config__check_bridges: checks after the whole file (no file:line).
@@ -327,10 +334,10 @@ Status ConfigParser::finish_bridges() {
     if (b.addresses.empty())
       return config_error("Invalid bridge configuration: no remote addresses defined.");
     if (b.topics.empty()) return config_error("Invalid bridge configuration: no topics defined.");
-    if (!b.psk.empty() && b.psk_identity.empty()) {
+    if (!b.tls.psk.empty() && b.tls.psk_identity.empty()) {
       return config_error("Invalid bridge configuration: missing bridge_identity.");
     }
-    if (!b.psk_identity.empty() && b.psk.empty()) {
+    if (!b.tls.psk_identity.empty() && b.tls.psk.empty()) {
       return config_error("Invalid bridge configuration: missing bridge_psk.");
     }
   }

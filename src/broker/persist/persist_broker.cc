@@ -383,7 +383,7 @@ void Broker::persist_install(persist::State& st) {
       }
       s.next_seq = seq + 1;
     }
-    for (auto& [pid, held] : ss.incoming_qos2) s.incoming_qos2.insert(pid, held);
+    for (auto& [pid, held] : ss.incoming_qos2) s.incoming_qos2.restore(pid, held);
     if (interval != Session::kNeverExpires) arm_session_expiry(s, left_ms);
     sessions++;
   }

@@ -54,8 +54,8 @@ class SessionReconnectTest : public ::testing::Test {
     loop_ = std::move(*loop);
     SessionConfig sc;
     sc.connect.unix_path = path_;
-    sc.client_id = "t";
-    sc.clean_start = false;
+    sc.request.client_id = "t";
+    sc.request.clean_start = false;
     session_ = std::make_unique<Session>(*loop_, std::move(sc), rec_);
   }
 

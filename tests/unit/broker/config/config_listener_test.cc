@@ -340,17 +340,17 @@ TEST(ConfigBridge, DefaultsAndRemainingOptions) {
   EXPECT_FALSE(b.attempt_unsubscribe);
   EXPECT_FALSE(b.outgoing_retain);
   EXPECT_EQ(b.bind_address, "10.0.0.2");
-  EXPECT_EQ(b.cafile, "/ca");
-  EXPECT_EQ(b.capath, "/cap");
-  EXPECT_EQ(b.certfile, "/crt");
-  EXPECT_EQ(b.keyfile, "/key");
-  EXPECT_TRUE(b.insecure);
+  EXPECT_EQ(b.tls.cafile, "/ca");
+  EXPECT_EQ(b.tls.capath, "/cap");
+  EXPECT_EQ(b.tls.certfile, "/crt");
+  EXPECT_EQ(b.tls.keyfile, "/key");
+  EXPECT_TRUE(b.tls.insecure);
   EXPECT_TRUE(b.require_ocsp);
-  EXPECT_EQ(b.tls_version, "tlsv1.3");
-  EXPECT_EQ(b.alpn, "mqtt");
+  EXPECT_EQ(b.tls.tls_version, "tlsv1.3");
+  EXPECT_EQ(b.tls.alpn, std::vector<std::string>{"mqtt"});
   const BridgeConfig& f = c.bridges.at(1);
-  EXPECT_EQ(f.psk_identity, "id");
-  EXPECT_EQ(f.psk, "0a0b");
+  EXPECT_EQ(f.tls.psk_identity, "id");
+  EXPECT_EQ(f.tls.psk, "0a0b");
   EXPECT_EQ(f.protocol_version, BridgeProtocolVersion::kMqtt31);
   EXPECT_EQ(
       parse_err("connection a\naddress h\ntopic x\nlocal_clientid a\nlocal_clientid b\n"),
