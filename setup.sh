@@ -76,9 +76,16 @@ Pin-Priority: 990" && changed=1
   fi
 fi
 
+# Installed for this machine's architecture (or arch-independent). `dpkg -s NAME` fails as
+# ambiguous once a foreign architecture's copy is installed too (the cross builds' arm64 ones).
+native=$(dpkg --print-architecture)
+installed() {
+  dpkg-query -W -f='${Architecture} ${db:Status-Status}\n' "$1" 2>/dev/null |
+    grep -Eq "^($native|all) installed$"
+}
 missing=()
 for p in "${want[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  installed "$p" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "Installing: ${missing[*]}"
@@ -107,7 +114,7 @@ if ((testing)) && [[ $(dpkg --print-architecture) == amd64 ]] &&
 fi
 
 # Chromium for the browser test: large, so a failed install only skips that test.
-if ((testing)) && ! dpkg -s chromium >/dev/null 2>&1; then
+if ((testing)) && ! installed chromium; then
   sudo=""
   [[ $(id -u) -ne 0 ]] && sudo="sudo"
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null ||
