@@ -12,6 +12,15 @@ extra_pass=0
 extra_fail=0
 
 step() { echo; echo "=== $* ($(date +%T))"; }
+# A meson build directory's test results: the JUnit log (one case per gtest test) and meson's
+# own per-program results (a timeout or crash is only there; tests/count.py reads both).
+meson_logs() { echo "$1/meson-logs/testlog.junit.xml" "$1/meson-logs/testlog.json"; }
+clear_meson_reports() { rm -f $(meson_logs "$1"); }
+add_meson_reports() {
+  local f
+  for f in $(meson_logs "$1"); do [[ -f $f ]] && reports+=("$f"); done
+  return 0
+}
 
 # mq's own mbedTLS build (packaging/mbedtls, made by setup.sh) when it is there, for every build.
 mbedtls_args=()
@@ -79,10 +88,9 @@ if ((full)); then
 fi
 
 step "unit tests"
-rm -f build/meson-logs/testlog.junit.xml build/meson-logs/testlog.json
+clear_meson_reports build
 meson test -C build --suite unit --print-errorlogs --num-processes 2 || true
-[[ -f build/meson-logs/testlog.junit.xml ]] && reports+=(build/meson-logs/testlog.junit.xml)
-[[ -f build/meson-logs/testlog.json ]] && reports+=(build/meson-logs/testlog.json)
+add_meson_reports build
 
 if [[ -d tests/integration ]] && ls tests/integration/test_*.py >/dev/null 2>&1; then
   step "integration tests"
@@ -101,12 +109,11 @@ if ((full)); then
   read -r asan_rc fuzz_rc tsan_rc cross_rc < build/sanitizer-builds.rc ||
     { asan_rc=1; fuzz_rc=1; tsan_rc=1; cross_rc=1; }
   if [[ -n "$asan_targets" && "$asan_rc" == 0 ]]; then
-    rm -f build-asan/meson-logs/testlog.junit.xml build-asan/meson-logs/testlog.json
+    clear_meson_reports build-asan
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       meson test -C build-asan --no-rebuild --suite unit --print-errorlogs --num-processes 2 \
         --timeout-multiplier 3 || true
-    [[ -f build-asan/meson-logs/testlog.junit.xml ]] && reports+=(build-asan/meson-logs/testlog.junit.xml)
-    [[ -f build-asan/meson-logs/testlog.json ]] && reports+=(build-asan/meson-logs/testlog.json)
+    add_meson_reports build-asan
   else
     tail -40 build/asan-build.log
     echo "ASan build failed"; extra_fail=$((extra_fail + 1))
@@ -133,12 +140,11 @@ if ((full)); then
     step "$cross: unit tests under qemu-user-static, x86 clients against the ARM broker"
     if [[ "$cross_rc" == 0 ]]; then
       file "build-$cross/mq"
-      rm -f "build-$cross/meson-logs/testlog.junit.xml" "build-$cross/meson-logs/testlog.json"
+      clear_meson_reports "build-$cross"
       # Emulated TLS handshakes are slow: the net tests take about 40 s under qemu.
       meson test -C "build-$cross" --no-rebuild --suite unit --print-errorlogs --num-processes 2 \
         --timeout-multiplier 5 || true
-      [[ -f build-$cross/meson-logs/testlog.junit.xml ]] && reports+=(build-$cross/meson-logs/testlog.junit.xml)
-      [[ -f build-$cross/meson-logs/testlog.json ]] && reports+=(build-$cross/meson-logs/testlog.json)
+      add_meson_reports "build-$cross"
       MQ_CROSS_REQUIRED=$cross timeout 300 "$py" -m pytest -q -p no:cacheprovider \
         tests/integration/test_cross.py -k "$cross" --junitxml=build/cross.junit.xml || true
       [[ -f build/cross.junit.xml ]] && reports+=(build/cross.junit.xml)
