@@ -3,6 +3,7 @@
 
   mkorder.py MAP OUT.ld TRACE...              write OUT.ld from the traces
   mkorder.py --add OUT.ld MAP TRACE...        put what OUT.ld lacks first (exit 3: nothing)
+  mkorder.py --stale OUT.ld MAP               list the lines of OUT.ld that match nothing
 
 MAP is the linker map of the traced binary (mq.map in the build directory, written when the
 meson option startup_order is on). A TRACE is a Valgrind Lackey log (--trace-superblocks:
@@ -23,6 +24,7 @@ function renamed or gone) places nothing and costs nothing.
 """
 
 import bisect
+import fnmatch
 import os
 import re
 import sys
@@ -168,8 +170,48 @@ def write_script(path, lines):
     os.replace(path + ".tmp", path)
 
 
+def stale(script, sections):
+    """The lines of `script` that select no input section of the map: functions renamed or
+    gone since the order was made."""
+    names = {}
+    for _, _, name, path in sections:
+        m = ARCHIVE_MEMBER.match(path)
+        where = (os.path.basename(m.group(1)), m.group(2)) if m else (os.path.basename(path), None)
+        names.setdefault(name, []).append(where)
+    line_re = re.compile(r"^\*([^(:]*)(?::([^(]+))?\((\S+)\)$")
+    out = []
+    for line in read_script(script):
+        m = line_re.match(line)
+        if not m:
+            out.append(line)
+            continue
+        file_pat, member, sec_pat = m.groups()
+        found = False
+        for name in fnmatch.filter(names, sec_pat):
+            for base, mem in names[name]:
+                if member is not None:
+                    found = mem == member and fnmatch.fnmatch(base, "*" + file_pat)
+                else:
+                    found = fnmatch.fnmatch(base, "*" + file_pat)
+                if found:
+                    break
+            if found:
+                break
+        if not found:
+            out.append(line)
+    return out
+
+
 def main(argv):
     args = argv[1:]
+    if args[:1] == ["--stale"] and len(args) == 3:
+        lines = read_script(args[1])
+        gone = stale(args[1], read_map(args[2]))
+        for line in gone:
+            print(line)
+        sys.stderr.write("mkorder.py: %d of %d lines match nothing in %s\n"
+                         % (len(gone), len(lines), args[2]))
+        return 0
     add_to = None
     if args[:1] == ["--add"] and len(args) > 1:
         add_to = args[1]

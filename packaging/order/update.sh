@@ -4,6 +4,8 @@
 # changed much (packaging/rss.sh shows the idle VmRSS growing); a stale order still links and
 # runs, it only leaves more of the binary resident.
 #   packaging/order/update.sh [BUILD_DIR]        (default: build)
+# How far the order has drifted from the code, without tracing anything:
+#   packaging/order/mkorder.py --stale packaging/order/startup.ld build/mq.map
 #
 # Steps (each can be run by hand):
 #   1. BUILD_DIR is a static x86-64 GCC build with startup_order on (the default), so that its
