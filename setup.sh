@@ -79,9 +79,9 @@ fi
 # Installed for this machine's architecture (or arch-independent). `dpkg -s NAME` fails as
 # ambiguous once a foreign architecture's copy is installed too (the cross builds' arm64 ones).
 native=$(dpkg --print-architecture)
-installed() {
-  dpkg-query -W -f='${Architecture} ${db:Status-Status}\n' "$1" 2>/dev/null |
-    grep -Eq "^($native|all) installed$"
+installed() {  # NAME [ARCH]: without ARCH, this machine's or arch-independent
+  dpkg-query -W -f='${Architecture} ${db:Status-Status}\n' "$1${2:+:$2}" 2>/dev/null |
+    grep -Eq "^(${2:-$native|all}) installed$"
 }
 missing=()
 for p in "${want[@]}"; do
@@ -106,11 +106,19 @@ if ! dpkg --compare-versions "${mbedtls_version:-0}" ge 3.6; then
   fi
 fi
 
-# The static aarch64 build that `tests/run.sh --full` runs under qemu-user-static (on x86-64).
-if ((testing)) && [[ $(dpkg --print-architecture) == amd64 ]] &&
-    ! { command -v aarch64-linux-gnu-g++ && command -v qemu-aarch64-static &&
-        dpkg -s libmbedtls-dev:arm64 libgtest-dev:arm64 libargon2-dev:arm64; } >/dev/null 2>&1; then
-  packaging/cross/setup.sh aarch64-linux-gnu
+# The static aarch64 and armhf builds that `tests/run.sh --full` runs under qemu-user-static (on
+# x86-64). Only a toolchain with something missing is installed: a second run installs nothing.
+if ((testing)) && [[ $native == amd64 ]]; then
+  cross_missing=()
+  for t in aarch64-linux-gnu:arm64:aarch64 arm-linux-gnueabihf:armhf:arm; do
+    IFS=: read -r triplet arch qemu <<<"$t"
+    command -v "$triplet-g++" >/dev/null && command -v "qemu-$qemu-static" >/dev/null &&
+      installed libmbedtls-dev "$arch" && installed libgtest-dev "$arch" &&
+      installed libargon2-dev "$arch" || cross_missing+=("$triplet")
+  done
+  if ((${#cross_missing[@]})); then
+    packaging/cross/setup.sh "${cross_missing[@]}"
+  fi
 fi
 
 # Chromium for the browser test: large, so a failed install only skips that test.

@@ -22,6 +22,34 @@ add_meson_reports() {
   return 0
 }
 
+# The --full builds run in one background chain (below). A step logs to build/<name>-build.log
+# and ends by leaving its exit status in build/<name>.rc; a stage waits for that file alone.
+chain_step() {  # NAME COMMAND...
+  local name=$1 rc
+  shift
+  "$@" > "build/$name-build.log" 2>&1
+  rc=$?
+  echo "$rc" > "build/$name.rc.part" && mv "build/$name.rc.part" "build/$name.rc"
+}
+await_step() {  # NAME: prints the step's exit status (1 if the chain ended without one)
+  while [[ ! -f build/$1.rc ]] && kill -0 "$build_chain" 2>/dev/null; do sleep 1; done
+  cat "build/$1.rc" 2>/dev/null || echo 1
+}
+# The static build for TRIPLET in build-TRIPLET, with mq's mbedTLS cross-built for it
+# (Debian's multiarch package when that fails).
+cross_build() {  # TRIPLET
+  local t=$1 mbedtls=()
+  if CC=$t-gcc AR=$t-ar packaging/mbedtls/build.sh "build-mbedtls-$t"; then
+    mbedtls=(-Dmbedtls_prefix="$PWD/build-mbedtls-$t")
+  fi
+  if [[ ! -f build-$t/build.ninja ]]; then
+    meson setup "build-$t" --cross-file "packaging/cross/$t.ini" --buildtype=release \
+      -Dlto_mq=false "${mbedtls[@]}" ||
+      { echo "cross setup failed (packaging/cross/setup.sh $t?)"; return 1; }
+  fi
+  ninja -C "build-$t"
+}
+
 # mq's own mbedTLS build (packaging/mbedtls, made by setup.sh) when it is there, for every build.
 mbedtls_args=()
 [[ -f build-mbedtls/lib/libmbedcrypto.a ]] && mbedtls_args=(-Dmbedtls_prefix="$PWD/build-mbedtls")
@@ -54,37 +82,22 @@ if ((full)); then
     -Dcpp_args=-g1 -Dstatic_exe=false -Db_sanitize=thread -Db_lundef=false "${mbedtls_args[@]}" \
     >/dev/null
   tsan_targets="tests/unit/broker/auth_worker_test"
-  # The static aarch64 build (Debian's cross compiler; setup.sh --test installs it on x86-64):
-  # its unit tests run under qemu-user-static and tests/integration/test_cross.py serves x86
-  # clients from it. Without link-time optimisation here, to keep CI short (the shipped build
-  # is packaging/cross/build.sh's).
-  cross=""
-  if [[ $(uname -m) == x86_64 ]]; then
-    cross=aarch64-linux-gnu
-    cross_mbedtls=()
-    if CC=$cross-gcc AR=$cross-ar packaging/mbedtls/build.sh build-mbedtls-$cross \
-        > build/cross-mbedtls.log 2>&1; then
-      cross_mbedtls=(-Dmbedtls_prefix="$PWD/build-mbedtls-$cross")
-    fi
-    [[ -f build-$cross/build.ninja ]] || meson setup build-$cross \
-      --cross-file packaging/cross/$cross.ini --buildtype=release -Dlto_mq=false \
-      "${cross_mbedtls[@]}" \
-      > build/cross-setup.log 2>&1 || echo "cross setup failed (packaging/cross/setup.sh $cross?)"
-  fi
-  rm -f build/sanitizer-builds.rc
-  ( nice -n 19 ninja -C build-asan $asan_targets > build/asan-build.log 2>&1; a=$?
-    nice -n 19 ninja -C build-fuzz $fuzz_targets > build/fuzz-build.log 2>&1; f=$?
-    nice -n 19 ninja -C build-tsan $tsan_targets > build/tsan-build.log 2>&1; t=$?
-    c=0
-    if [[ -n $cross ]]; then
-      if [[ -f build-$cross/build.ninja ]]; then
-        nice -n 19 ninja -C build-$cross > build/cross-build.log 2>&1; c=$?
-      else
-        c=1
-      fi
-    fi
-    echo "$a $f $t $c" > build/sanitizer-builds.rc ) &
-  sanitizer_builds=$!
+  # The static ARM builds (Debian's cross compilers; setup.sh --test installs them on x86-64):
+  # their unit tests run under qemu-user-static and tests/integration/test_cross.py serves x86
+  # clients from each. Without link-time optimisation here, to keep CI short (the shipped builds
+  # are packaging/cross/build.sh's).
+  cross_triplets=()
+  [[ $(uname -m) == x86_64 ]] && cross_triplets=(aarch64-linux-gnu arm-linux-gnueabihf)
+  # One chain of builds, all of it at the lowest CPU priority, in the order the stages below
+  # want them: each step leaves build/<step>.rc and a stage waits for its own step only, so the
+  # ARM builds (the longest) never hold the ASan stage back.
+  rm -f build/asan.rc build/tsan.rc build/fuzz.rc build/cross-*.rc
+  ( renice -n 19 -p "$BASHPID" >/dev/null
+    chain_step asan ninja -C build-asan $asan_targets
+    chain_step tsan ninja -C build-tsan $tsan_targets
+    chain_step fuzz ninja -C build-fuzz $fuzz_targets
+    for t in "${cross_triplets[@]}"; do chain_step "cross-$t" cross_build "$t"; done ) &
+  build_chain=$!
 fi
 
 step "unit tests"
@@ -94,8 +107,8 @@ add_meson_reports build
 
 if [[ -d tests/integration ]] && ls tests/integration/test_*.py >/dev/null 2>&1; then
   step "integration tests"
-  # With --full the cross build is still being made in the background: its smoke test runs
-  # after it, below.
+  # With --full the ARM builds are still being made in the background: their smoke tests run
+  # after them, below.
   ignore=()
   ((full)) && ignore=(--ignore tests/integration/test_cross.py)
   MQ_BIN="$PWD/build/mq" timeout 900 "$py" -m pytest -q -p no:cacheprovider tests/integration \
@@ -105,9 +118,7 @@ fi
 
 if ((full)); then
   step "ASan + UBSan unit tests"
-  wait "$sanitizer_builds"
-  read -r asan_rc fuzz_rc tsan_rc cross_rc < build/sanitizer-builds.rc ||
-    { asan_rc=1; fuzz_rc=1; tsan_rc=1; cross_rc=1; }
+  asan_rc=$(await_step asan)
   if [[ -n "$asan_targets" && "$asan_rc" == 0 ]]; then
     clear_meson_reports build-asan
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -120,6 +131,7 @@ if ((full)); then
   fi
 
   step "ThreadSanitizer (worker threads)"
+  tsan_rc=$(await_step tsan)
   if [[ "$tsan_rc" == 0 ]]; then
     rm -f build-tsan/tsan.junit.xml
     # Repeated: a race shows up only on some interleavings. TSan exits non-zero on a report.
@@ -136,25 +148,8 @@ if ((full)); then
     echo "TSan build failed"; extra_fail=$((extra_fail + 1))
   fi
 
-  if [[ -n $cross ]]; then
-    step "$cross: unit tests under qemu-user-static, x86 clients against the ARM broker"
-    if [[ "$cross_rc" == 0 ]]; then
-      file "build-$cross/mq"
-      clear_meson_reports "build-$cross"
-      # Emulated TLS handshakes are slow: the net tests take about 40 s under qemu.
-      meson test -C "build-$cross" --no-rebuild --suite unit --print-errorlogs --num-processes 2 \
-        --timeout-multiplier 5 || true
-      add_meson_reports "build-$cross"
-      MQ_CROSS_REQUIRED=$cross timeout 300 "$py" -m pytest -q -p no:cacheprovider \
-        tests/integration/test_cross.py -k "$cross" --junitxml=build/cross.junit.xml || true
-      [[ -f build/cross.junit.xml ]] && reports+=(build/cross.junit.xml)
-    else
-      tail -40 build/cross-build.log 2>/dev/null || cat build/cross-setup.log
-      echo "$cross build failed"; extra_fail=$((extra_fail + 1))
-    fi
-  fi
-
   step "fuzzing (libFuzzer, bounded)"
+  fuzz_rc=$(await_step fuzz)
   if [[ -n "$fuzz_targets" && "$fuzz_rc" == 0 ]]; then
     for target in build-fuzz/tests/fuzz/*_fuzz; do
       [[ -x "$target" ]] || continue
@@ -175,6 +170,26 @@ if ((full)); then
     tail -40 build/fuzz-build.log
     echo "fuzz build failed"; extra_fail=$((extra_fail + 1))
   fi
+
+  for t in "${cross_triplets[@]}"; do
+    step "$t: unit tests under qemu-user-static, x86 clients against the ARM broker"
+    if [[ $(await_step "cross-$t") == 0 ]]; then
+      file "build-$t/mq"
+      clear_meson_reports "build-$t"
+      # Emulated TLS handshakes are slow: the net tests take about 40 s under qemu.
+      meson test -C "build-$t" --no-rebuild --suite unit --print-errorlogs --num-processes 2 \
+        --timeout-multiplier 5 || true
+      add_meson_reports "build-$t"
+      rm -f "build/cross-$t.junit.xml"
+      MQ_CROSS_REQUIRED=$t timeout 300 "$py" -m pytest -q -p no:cacheprovider \
+        tests/integration/test_cross.py -k "$t" --junitxml="build/cross-$t.junit.xml" || true
+      [[ -f build/cross-$t.junit.xml ]] && reports+=("build/cross-$t.junit.xml")
+    else
+      tail -40 "build/cross-$t-build.log"
+      echo "$t build failed"; extra_fail=$((extra_fail + 1))
+    fi
+  done
+  wait "$build_chain"
 fi
 
 step "summary"

@@ -20,6 +20,12 @@ tarball=mbedtls_${version}.orig.tar.bz2
 tarball_sha256=8fb65fae8dcae5840f793c0a334860a411f884cc537ea290ce1c52bb64ca007a
 mirror=${MQ_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cflags="-O2 -ffunction-sections -fdata-sections"
+# 32-bit ARM glibc: 64-bit time_t and off_t, as mq itself is built there
+# (packaging/cross/arm-linux-gnueabihf.ini). mbedtls_time_t is time_t and crosses the API (the
+# TLS session's start time, mbedtls_x509_time_gmtime), so both sides must agree on its size.
+case "$(${CC:-cc} -dumpmachine 2>/dev/null || true)" in
+  arm*-linux-gnueabi*) cflags+=" -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64" ;;
+esac
 
 if [[ $# -ne 1 || -z "$1" ]]; then
   echo "usage: $0 PREFIX" >&2

@@ -3,6 +3,9 @@
 #include "crypto/cert.h"
 
 #include <gtest/gtest.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/x509.h>
+#include <sys/types.h>
 
 #include <ctime>
 #include <string>
@@ -220,6 +223,35 @@ TEST(CertIssue, RejectsBadRequests) {
   EXPECT_NE(r.error().context.find("the CA's own"), std::string::npos);
   IssueRequest long_cn{CertKind::kClient, std::string(65, 'x'), {}, {}, false, 0};
   EXPECT_FALSE(issue_leaf(long_cn, key, {}, nullptr, ca.authority, now(), nullptr).ok());
+}
+
+// Dates past January 2038, where a 32-bit time_t ends: mq's own conversions (validity_time's
+// gmtime_r, the parser's timegm) and mbedTLS's. The 32-bit ARM build uses 64-bit time_t
+// (packaging/cross/arm-linux-gnueabihf.ini), and the mbedTLS it links must have been built the
+// same way, as mbedtls_time_t crosses the API: a library with a 32-bit time_t would read the low
+// half of 2100-01-01 and answer 1963.
+TEST(CertTime, DatesAfter2038) {
+  EXPECT_EQ(sizeof(time_t), 8u);
+  EXPECT_EQ(sizeof(off_t), 8u);
+  const int64_t y2040 = 2208988800;  // 2040-01-01 00:00:00 UTC
+  IssueRequest req{CertKind::kCa, "Late", {}, {}, false, 0};
+  auto made = create_ca(req, KeyType::kEcP256, y2040);
+  ASSERT_TRUE(made.ok()) << made.error().to_string();
+  CertInfo c = parse_one(made->cert_pem);
+  EXPECT_EQ(c.not_before, y2040 - kBackdateSeconds);
+  EXPECT_EQ(c.not_after, y2040 + int64_t(kCaDays) * 86400);
+  EXPECT_EQ(format_time(c.not_after), "2049-12-29 00:00:00 UTC");
+
+  const mbedtls_time_t y2100 = 4102444800;  // 2100-01-01 00:00:00 UTC
+  mbedtls_x509_time x{};
+  ASSERT_EQ(mbedtls_x509_time_gmtime(y2100, &x), 0);
+  EXPECT_EQ(x.year, 2100);
+  EXPECT_EQ(x.mon, 1);
+  EXPECT_EQ(x.day, 1);
+  struct tm tm {};
+  ASSERT_NE(mbedtls_platform_gmtime_r(&y2100, &tm), nullptr);
+  EXPECT_EQ(tm.tm_year + 1900, 2100);
+  EXPECT_EQ(tm.tm_yday, 0);
 }
 
 TEST(CertIssue, P384CaSignsWithSha384AndRsaServerGetsKeyEncipherment) {
