@@ -40,6 +40,13 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
         protocol_close(conn, ReasonCode::kProtocolError, "No Local on a shared subscription");
         return;
       }
+      if (shards_) {
+        // A group's members live on different shards: not served with thread_count > 1, as
+        // the CONNACK said (Shared Subscription Available 0).
+        ack.reason_codes.push_back(v5 ? ReasonCode::kSharedSubscriptionsNotSupported
+                                      : ReasonCode::kUnspecifiedError);
+        continue;
+      }
     }
     std::string mounted;
     if (!lc.mount_point.empty()) {  // the filter lives under the listener's mount_point
