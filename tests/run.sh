@@ -54,6 +54,7 @@ if ((full)); then
     -Dcpp_args=-g1 -Dstatic_exe=false -Db_sanitize=thread -Db_lundef=false "${mbedtls_args[@]}" \
     >/dev/null
   tsan_targets="tests/unit/broker/auth_worker_test"
+  # and mq itself, for the broker on two event loops (thread_count 2: test_threads.py)
   # The static aarch64 build (Debian's cross compiler; setup.sh --test installs it on x86-64):
   # its unit tests run under qemu-user-static and tests/integration/test_cross.py serves x86
   # clients from it. Without link-time optimisation here, to keep CI short (the shipped build
@@ -74,7 +75,7 @@ if ((full)); then
   rm -f build/sanitizer-builds.rc
   ( nice -n 19 ninja -C build-asan $asan_targets > build/asan-build.log 2>&1; a=$?
     nice -n 19 ninja -C build-fuzz $fuzz_targets > build/fuzz-build.log 2>&1; f=$?
-    nice -n 19 ninja -C build-tsan $tsan_targets > build/tsan-build.log 2>&1; t=$?
+    nice -n 19 ninja -C build-tsan $tsan_targets mq > build/tsan-build.log 2>&1; t=$?
     c=0
     if [[ -n $cross ]]; then
       if [[ -f build-$cross/build.ninja ]]; then
@@ -119,7 +120,7 @@ if ((full)); then
     echo "ASan build failed"; extra_fail=$((extra_fail + 1))
   fi
 
-  step "ThreadSanitizer (worker threads)"
+  step "ThreadSanitizer (worker threads, the broker on two event loops)"
   if [[ "$tsan_rc" == 0 ]]; then
     rm -f build-tsan/tsan.junit.xml
     # Repeated: a race shows up only on some interleavings. TSan exits non-zero on a report.
@@ -130,6 +131,18 @@ if ((full)); then
       reports+=(build-tsan/tsan.junit.xml)
     else
       tail -60 build-tsan/tsan.log; echo "TSan run FAILED"; extra_fail=$((extra_fail + 1))
+    fi
+    # The broker on two loops, driven by real clients; a report ends it and lands in a file.
+    rm -f build-tsan/tsan-mq.*
+    if MQ_BIN="$PWD/build-tsan/mq" TSAN_OPTIONS="halt_on_error=1:log_path=$PWD/build-tsan/tsan-mq" \
+        timeout 600 "$py" -m pytest -q -p no:cacheprovider tests/integration/test_threads.py \
+        --junitxml=build-tsan/tsan-threads.junit.xml >build-tsan/tsan-threads.log 2>&1 \
+        && ! compgen -G "build-tsan/tsan-mq.*" >/dev/null; then
+      tail -1 build-tsan/tsan-threads.log
+      reports+=(build-tsan/tsan-threads.junit.xml)
+    else
+      tail -30 build-tsan/tsan-threads.log; head -80 build-tsan/tsan-mq.* 2>/dev/null
+      echo "TSan run of thread_count 2 FAILED"; extra_fail=$((extra_fail + 1))
     fi
   else
     tail -40 build/tsan-build.log

@@ -3,7 +3,9 @@
 // the CONNECT is accepted) and the broker's bookkeeping about it. Packets go to the Broker; the
 // Broker decides and writes replies into out(). Closing marks the connection and the broker
 // reaps it at a safe point, never inside its own callback.
-// Owned by the Broker; single-threaded on the broker loop.
+// Owned by the Broker; single-threaded on the broker loop. With shards (thread_count > 1) the
+// transport and unread bytes may move once, before the CONNECT is handled, to a new Connection
+// on another shard's loop (Broker::migrate); this object is then reaped without a socket.
 #pragma once
 
 #include <cassert>
