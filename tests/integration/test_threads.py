@@ -13,7 +13,7 @@ import time
 import pytest
 
 import mqttraw as mr
-from brokers import MQ_BIN, wait_until
+from brokers import MQ_BIN, free_port, wait_until
 
 pytestmark = pytest.mark.mq_only
 
@@ -254,3 +254,35 @@ def test_accepted_configurations(tmp_path, value):
     r = subprocess.run([MQ_BIN, "serve", "-c", str(conf), "--test-config"], capture_output=True,
                        timeout=10)
     assert r.returncode == 0, r.stderr
+
+
+def test_tls_connections_move_between_loops(start_broker, tmp_path):
+    """TLS sessions established on the accepting loop move, mid-stream, to their id's loop."""
+    pki = tmp_path / "pki"
+    r = subprocess.run([MQ_BIN, "certgen", "all", "--dir", str(pki)], capture_output=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    tls_port = free_port()
+    b = start_broker(CONF + "listener %d 127.0.0.1\ncertfile %s\nkeyfile %s\n" % (
+        tls_port, pki / "server.crt", pki / "server.key"))
+    homes = home_ids(b, "tls", want_each=2)
+    tls = ["-h", "127.0.0.1", "-p", str(tls_port), "--cafile", str(pki / "ca.crt")]
+    tls_log_start = len(b.log())
+    n = 50
+    for pub_home in (0, 1):
+        sub_id, pub_id = homes[1 - pub_home][0], homes[pub_home][1]
+        topic = "tls/%d" % pub_home
+        sub = subprocess.Popen(["mosquitto_sub"] + tls + ["-i", sub_id, "-t", topic, "-q", "1",
+                                                          "-C", str(n), "-W", "20"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        b.wait_log(r"%s 1 %s" % (re.escape(sub_id), re.escape(topic)))
+        lines = "".join("t%03d\n" % i for i in range(n))
+        pub = subprocess.run(["mosquitto_pub"] + tls + ["-i", pub_id, "-t", topic, "-q", "1",
+                                                        "-l"],
+                             input=lines.encode(), capture_output=True, timeout=30)
+        assert pub.returncode == 0, pub.stderr
+        out, err = sub.communicate(timeout=30)
+        assert out.decode().split() == ["t%03d" % i for i in range(n)], err
+    # Consecutive connections are dealt to alternate loops, and each round's subscriber and
+    # publisher are homed on different loops: some of the four TLS connections moved.
+    assert re.search(r"Client tls-\d+ moves from loop", b.log()[tls_log_start:]), b.log()
