@@ -142,6 +142,9 @@ class Broker {
   // Routes a message published on another shard through this shard's subscriptions.
   void receive_forwarded(const std::vector<MessagePtr>& batch);
   void send_forwarded();  // before-sleep: one post per shard with what publish() queued
+  void forward(const MessagePtr& msg, size_t& matched);  // queues for the other shards
+  // A subscription of this shard's tree was added (+1) or removed (-1): for Interest.
+  void interest_changed(std::string_view filter, int delta);
   // Retained messages on several shards: the newer store id wins per topic, so shards that
   // see two publishes of one topic in different orders agree.
   bool retained_is_newer(const Message& m);

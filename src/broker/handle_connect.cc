@@ -431,7 +431,10 @@ void Broker::end_session(Session& s) {
   // A will still waiting for its delay goes out when the session ends [MQTT-3.1.3-9].
   if (s.will && s.will_timer) publish_will(s);
   if (s.expiry_timer) loop_.cancel_timer(s.expiry_timer);
-  for (const auto& e : s.subscriptions()) subs_.unsubscribe(e.sub().filter, s.id(), e.sub().share_group());
+  for (const auto& e : s.subscriptions()) {
+    if (subs_.unsubscribe(e.sub().filter, s.id(), e.sub().share_group()) && shards_)
+      interest_changed(e.sub().filter, -1);
+  }
   if (std::string* j = journal_for(s)) persist::put_session_del(*j, s.client_id());
   stats_.publish_dropped += s.flow.queue.size() + s.flow.inflight.size();
   sessions_.erase(&s);

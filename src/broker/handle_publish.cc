@@ -139,15 +139,7 @@ size_t Broker::publish(const MessagePtr& published) {
   for (auto& b : bridges_) {
     if (b->forward(msg)) matched++;
   }
-  if (shards_) {
-    // Every other shard routes it through its own subscriptions (send_forwarded). Whether one
-    // matches is not known here: counted as a match, so MQTT 5 never hears "no subscribers".
-    for (size_t k = 0; k < outbox_.size(); k++) {
-      if (k == shard_index_) continue;
-      outbox_[k].push_back(msg);
-      matched++;
-    }
-  }
+  if (shards_) forward(msg, matched);
   return matched;
 }
 

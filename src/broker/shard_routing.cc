@@ -62,6 +62,22 @@ void Broker::adopt(Migrant& m) {
   conn.resume_reading();  // packets that followed the CONNECT
 }
 
+void Broker::forward(const MessagePtr& msg, size_t& matched) {
+  // To every other shard that may have a subscriber (whether one matches is not known here:
+  // counted as a match, so MQTT 5 hears "no subscribers" only when no shard may have one), and
+  // a retained message to all, as each keeps the retained store.
+  for (size_t k = 0; k < outbox_.size(); k++) {
+    if (k == shard_index_) continue;
+    if (!msg->retain && !shards_->interest[k]->may_match(msg->topic)) continue;
+    outbox_[k].push_back(msg);
+    matched++;
+  }
+}
+
+void Broker::interest_changed(std::string_view filter, int delta) {
+  shards_->interest[shard_index_]->add(filter, delta);
+}
+
 void Broker::send_forwarded() {
   for (size_t k = 0; k < outbox_.size(); k++) {
     if (outbox_[k].empty()) continue;

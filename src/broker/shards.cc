@@ -18,6 +18,7 @@ Result<std::unique_ptr<Shards>> Shards::create(Broker& first) {
     s->loops_.push_back(std::move(*loop));
     s->set_.brokers.push_back(s->brokers_.back().get());
   }
+  for (size_t k = 0; k < n; k++) s->set_.interest.push_back(std::make_unique<Interest>());
   for (size_t k = 0; k < n; k++) s->set_.brokers[k]->join_shards(&s->set_, k);
   return s;
 }

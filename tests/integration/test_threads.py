@@ -286,3 +286,24 @@ def test_tls_connections_move_between_loops(start_broker, tmp_path):
     # Consecutive connections are dealt to alternate loops, and each round's subscriber and
     # publisher are homed on different loops: some of the four TLS connections moved.
     assert re.search(r"Client tls-\d+ moves from loop", b.log()[tls_log_start:]), b.log()
+
+
+def test_forwarded_only_where_a_subscriber_may_be(threaded, conns):
+    """A loop gets a message only when it may have a subscriber for it (or it is retained):
+    MQTT 5's "no matching subscribers" (0x10) tells which way it went."""
+    homes = home_ids(threaded, "int")
+    pub = conns(mr.client(threaded.port, homes[0][0], version=mr.V5))
+    assert pub.pub("int/none", b"x", qos=1).reason == 0x10
+    sub = mr.client(threaded.port, homes[1][0], version=mr.V5)
+    sub.sub("int/#", 1)
+    assert pub.pub("int/none", b"y", qos=1).reason == 0
+    assert sub.recv_publish().payload == b"y"
+    wild = mr.client(threaded.port, homes[1][1])
+    wild.sub("+/w", 0)  # a filter starting with a wildcard
+    assert pub.pub("other/w", b"z", qos=1).reason == 0
+    assert wild.recv_publish().payload == b"z"
+    # Sessions gone: their subscriptions no longer draw messages to that loop.
+    sub.disconnect()
+    wild.disconnect()
+    assert wait_until(lambda: pub.pub("int/none", b"", qos=1).reason == 0x10, 5.0)
+    assert pub.pub("other/w", b"", qos=1).reason == 0x10
