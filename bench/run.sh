@@ -21,6 +21,7 @@ usage: bench/run.sh [options] [MQ_BINARY [LOADGEN]]
   --retained N       retained messages for retained (default 100000)
   --quick            smoke run: 1 rep, 1 s per run, 1000 idle connections
   --keep DIR         keep configs, broker logs and raw results in DIR
+  --threads N        give mq `thread_count N` (event loops; mosquitto has one)
 EOF
 }
 
@@ -36,6 +37,7 @@ SECS=4
 CONNS=10000
 KEEP=""
 QUICK=0
+THREADS=""
 positional=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -50,6 +52,7 @@ while [[ $# -gt 0 ]]; do
     --retained) RETAINED=$2; shift 2 ;;
     --keep) KEEP=$2; shift 2 ;;
     --quick) QUICK=1; shift ;;
+    --threads) THREADS=$2; shift 2 ;;
     -*) echo "run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     *) positional+=("$1"); shift ;;
   esac
@@ -136,6 +139,7 @@ max_queued_messages 1000000
 max_inflight_messages 20
 log_dest none
 EOF
+  if [[ $name == mq && -n $THREADS ]]; then echo "thread_count $THREADS" >>"$conf"; fi
   if [[ $name == mosquitto ]]; then
     "$MOSQ" -c "$conf" >>"$WORK/$name.log" 2>&1 &
   elif [[ $(basename "$MQ") == mosquitto ]]; then
@@ -243,7 +247,7 @@ run_idle() {  # broker case rep; case idle (connections), subs (each with a subs
 
 echo "mq: $MQ" >&2
 echo "mosquitto: $MOSQ ($("$MOSQ" -h 2>/dev/null | head -n1 || true))" >&2
-echo "loadgen: $LG; reps=$REPS secs=$SECS conns=$CONNS cases=$CASES; $(nproc) cores" >&2
+echo "loadgen: $LG; reps=$REPS secs=$SECS conns=$CONNS cases=$CASES; $(nproc) cores${THREADS:+; mq thread_count $THREADS}" >&2
 T_START=$(now)
 for rep in $(seq "$REPS"); do
   for c in "${CASE_LIST[@]}"; do

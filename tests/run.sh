@@ -76,8 +76,9 @@ if ((full)); then
   # Only the unit-test executables (not mq, bench) and the fuzz targets.
   asan_targets=$(ninja -C build-asan -t targets all 2>/dev/null | grep -oE '^tests/unit/[a-z_]+/[a-z_]+_test:' | tr -d : | sort -u)
   fuzz_targets=$(ninja -C build-fuzz -t targets all 2>/dev/null | grep -oE '^tests/fuzz/[a-z_]+_fuzz:' | tr -d : | sort -u)
-  # ThreadSanitizer: only the threaded parts (auth/sync workers, EventLoop::post, the shared
-  # password database), in one small test executable; the rest of mq is single-threaded.
+  # ThreadSanitizer: the threaded parts (auth/sync workers, EventLoop::post, the shared
+  # password database) in one small test executable, and mq itself for the broker on two
+  # event loops (thread_count 2, driven by tests/integration/test_threads.py).
   [[ -f build-tsan/build.ninja ]] || meson setup build-tsan --buildtype=plain -Doptimization=1 \
     -Dcpp_args=-g1 -Dstatic_exe=false -Db_sanitize=thread -Db_lundef=false "${mbedtls_args[@]}" \
     >/dev/null
@@ -94,7 +95,7 @@ if ((full)); then
   rm -f build/asan.rc build/tsan.rc build/fuzz.rc build/cross-*.rc
   ( renice -n 19 -p "$BASHPID" >/dev/null
     chain_step asan ninja -C build-asan $asan_targets
-    chain_step tsan ninja -C build-tsan $tsan_targets
+    chain_step tsan ninja -C build-tsan $tsan_targets mq
     chain_step fuzz ninja -C build-fuzz $fuzz_targets
     for t in "${cross_triplets[@]}"; do chain_step "cross-$t" cross_build "$t"; done ) &
   build_chain=$!
@@ -130,7 +131,7 @@ if ((full)); then
     echo "ASan build failed"; extra_fail=$((extra_fail + 1))
   fi
 
-  step "ThreadSanitizer (worker threads)"
+  step "ThreadSanitizer (worker threads, the broker on two event loops)"
   tsan_rc=$(await_step tsan)
   if [[ "$tsan_rc" == 0 ]]; then
     rm -f build-tsan/tsan.junit.xml
@@ -142,6 +143,18 @@ if ((full)); then
       reports+=(build-tsan/tsan.junit.xml)
     else
       tail -60 build-tsan/tsan.log; echo "TSan run FAILED"; extra_fail=$((extra_fail + 1))
+    fi
+    # The broker on two loops, driven by real clients; a report ends it and lands in a file.
+    rm -f build-tsan/tsan-mq.*
+    if MQ_BIN="$PWD/build-tsan/mq" TSAN_OPTIONS="halt_on_error=1:log_path=$PWD/build-tsan/tsan-mq" \
+        timeout 600 "$py" -m pytest -q -p no:cacheprovider tests/integration/test_threads.py \
+        --junitxml=build-tsan/tsan-threads.junit.xml >build-tsan/tsan-threads.log 2>&1 \
+        && ! compgen -G "build-tsan/tsan-mq.*" >/dev/null; then
+      tail -1 build-tsan/tsan-threads.log
+      reports+=(build-tsan/tsan-threads.junit.xml)
+    else
+      tail -30 build-tsan/tsan-threads.log; head -80 build-tsan/tsan-mq.* 2>/dev/null
+      echo "TSan run of thread_count 2 FAILED"; extra_fail=$((extra_fail + 1))
     fi
   else
     tail -40 build/tsan-build.log

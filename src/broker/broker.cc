@@ -68,13 +68,7 @@ Result<std::vector<uint16_t>> Broker::start() {
   }
   // Stored state is installed before the loop runs, so before any client is accepted.
   if (persist_) persist_start(stored);
-  flush_hook_ = loop_.add_before_sleep([this] {
-    persist_commit();  // journal records reach the kernel before the acks that depend on them
-    for (auto& b : bridges_) b->flush();
-    flush_dirty();
-    reap_closed();
-  });
-  keepalive_timer_ = loop_.add_timer_in(1000, [this] { check_keepalives(); });
+  install_loop_hooks();
   sys_ = std::make_unique<SysTree>(*this);
   sys_->start();
   // Always installed: the logger calls it only while log_dest topic is configured (SIGHUP).
@@ -82,6 +76,17 @@ Result<std::vector<uint16_t>> Broker::start() {
   log_topic_->install();
   for (auto& b : bridges_) b->start();
   return *ports;
+}
+
+void Broker::install_loop_hooks() {
+  flush_hook_ = loop_.add_before_sleep([this] {
+    persist_commit();  // journal records reach the kernel before the acks that depend on them
+    for (auto& b : bridges_) b->flush();
+    if (shards_) send_forwarded();
+    flush_dirty();
+    reap_closed();
+  });
+  keepalive_timer_ = loop_.add_timer_in(1000, [this] { check_keepalives(); });
 }
 
 Status Broker::check_startup() {
@@ -139,7 +144,9 @@ void Broker::reap_closed() {
   std::vector<Connection*> batch;
   batch.swap(closing_);
   for (Connection* c : batch) {
-    if (!shutting_down_ && c->transport().fd() >= 0) {
+    if (!c->has_transport()) {
+      // Moved to another shard (migrate): its socket lives on there.
+    } else if (!shutting_down_ && c->transport().fd() >= 0) {
       // What was queued for it (a refusing CONNACK, a DISCONNECT with its reason) must reach
       // the client even if it is still sending: see linger.h.
       loop_.remove(c->transport().fd());
@@ -151,7 +158,7 @@ void Broker::reap_closed() {
       (void)c->transport().writev(iov, n);
     }
     c->destroy(loop_);
-    c->listener().connections--;
+    (*c->listener().connections)--;
     if (c->in_dirty_list()) std::erase(dirty_, c);
     connections_.erase(c->id());
   }
@@ -176,12 +183,37 @@ void Broker::check_keepalives() {
       c.close("has exceeded timeout, disconnecting.");
     }
   });
+  if (shards_) {
+    // Shard 0 reads these for $SYS; tombstones of retained topics outlive any batch in flight.
+    stats_.sessions = sessions_.size();
+    stats_.subscriptions = subs_.subscription_count();
+    stats_.shared_subscriptions = subs_.shared_subscription_count();
+    std::erase_if(retained_cleared_, [now](const auto& e) { return now - e.second.at_ms > 60'000; });
+  }
   keepalive_timer_ = loop_.add_timer_in(500, [this] { check_keepalives(); });
+}
+
+StatsValues Broker::stats_total() {
+  stats_.sessions = sessions_.size();
+  stats_.subscriptions = subs_.subscription_count();
+  stats_.shared_subscriptions = subs_.shared_subscription_count();
+  StatsValues v;
+  v.start_unix = stats_.start_unix;
+  if (!shards_) {
+    v.add(stats_);
+    return v;
+  }
+  for (size_t k = 0; k < outbox_.size(); k++) v.add(shard_broker(k)->stats_);
+  // A sum of per-shard maxima is not the maximum of the sum: shard 0 keeps that one.
+  clients_maximum_total_ = std::max(clients_maximum_total_, v.clients_connected);
+  v.clients_maximum = clients_maximum_total_;
+  return v;
 }
 
 void Broker::shutdown() {
   shutting_down_ = true;
-  for (auto& l : listeners_) l->acceptor->stop();
+  for (auto& l : listeners_)
+    if (l->acceptor) l->acceptor->stop();
   for (auto& b : bridges_) b->stop();  // DISCONNECT to each remote
   connections_.for_each([this](Connection& conn) {
     if (!conn.open()) return;
@@ -351,11 +383,11 @@ Session& Broker::add_session(std::string client_id) {
   return s;
 }
 
-void Broker::reload(const Config& fresh) {
+bool Broker::reload(const Config& fresh) {
   Status st = apply_reload(config_, fresh);
   if (!st.ok()) {
     MQ_LOG(kLogError, "%s", st.error().context.c_str());
-    return;
+    return false;
   }
   // Password and ACL files are read again; new connections use them (a file that fails to
   // load leaves the previous one in force, with the error logged).
@@ -363,7 +395,8 @@ void Broker::reload(const Config& fresh) {
     MQ_LOG(kLogError, "%s", sec.error().context.c_str());
   else
     recheck_connected_clients();
-  sys_->restart();
+  if (sys_) sys_->restart();
+  return true;
 }
 
 void Broker::dump_state() {

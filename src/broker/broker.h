@@ -4,7 +4,10 @@
 // Message path: a PUBLISH becomes one immutable Message shared by every subscriber; writes go
 // to each connection's OutQueue and are flushed once per loop iteration (before-sleep hook).
 // Connections are closed by marking them and reaping them at a safe point of the loop.
-// Threading: single-threaded; everything runs on the loop thread that runs the EventLoop.
+// Threading: single-threaded; everything runs on the loop thread that runs the EventLoop. With
+// thread_count > 1 there is one Broker per loop (a shard, shards.h): shards talk only through
+// EventLoop::post (accepted sockets, connections moving to their client id's shard, batches of
+// forwarded messages, reloads), and shard 0 reads the others' Stats (single-writer atomics).
 #pragma once
 
 #include <cstdint>
@@ -38,6 +41,7 @@
 namespace mq::broker {
 
 class Bridge;
+struct ShardSet;
 
 // Builds the immutable Message for a PUBLISH or a will: copies what the broker keeps.
 std::shared_ptr<Message> make_message(std::string_view topic, std::string_view payload,
@@ -64,8 +68,9 @@ class Broker {
   int start_failure_status() const { return start_failure_status_; }
   // Disconnects everyone and stops accepting; the loop may then stop.
   void shutdown();
-  // SIGHUP: reloadable options from a freshly parsed configuration.
-  void reload(const Config& fresh);
+  // SIGHUP: reloadable options from a freshly parsed configuration. False when the new
+  // configuration was refused (logged).
+  bool reload(const Config& fresh);
   // SIGUSR2: logs the subscription tree and retained topics.
   void dump_state();
   // SIGUSR1: writes a snapshot now (and compacts the journal). No-op without persistence.
@@ -74,6 +79,23 @@ class Broker {
   const Config& config() const { return config_; }
   net::EventLoop& loop() { return loop_; }
   const Stats& stats() const { return stats_; }
+  // $SYS figures: this broker's counters and gauges, or with shards the sums over all of them.
+  StatsValues stats_total();
+
+  // --- shards (thread_count > 1, shards.h) --------------------------------------------------
+  // This broker is shard `index` of `set`. REQUIRES: before start() / start_secondary().
+  void join_shards(ShardSet* set, size_t index);
+  // Shards 1..N-1, instead of start(): the listeners' state (security, TLS, WebSocket options)
+  // is shard 0's, already started; nothing is bound. Run before this shard's loop runs.
+  void start_secondary(const Broker& first);
+  // SIGHUP on shards 1..N-1, on their own loop: `fresh` as reload() took it, with shard 0's
+  // freshly loaded security state and TLS context of each listener.
+  struct ListenerState {
+    std::shared_ptr<const SecurityState> security;
+    std::shared_ptr<const net::TlsContext> tls;
+  };
+  std::vector<ListenerState> listener_states() const;
+  void reload_secondary(const Config& fresh, const std::vector<ListenerState>& states);
   const SubscriptionTree& subscriptions() const { return subs_; }
   const RetainedStore& retained() const { return retained_; }
   size_t session_count() const { return sessions_.size(); }
@@ -94,12 +116,39 @@ class Broker {
   size_t publish(const MessagePtr& msg);
 
  private:
+  // The local half of publish(): retained store, matching, delivery.
+  size_t route(const MessagePtr& msg);
   friend class SysTree;
   friend class Bridge;  // publishes what it receives (make_message with next_store_id_)
 
   // Listeners and connections (listeners.cc).
   [[nodiscard]] Result<std::vector<uint16_t>> open_listeners();
   void accept(Listener& listener, net::UniqueFd fd, std::string peer);
+  void install_loop_hooks();  // the before-sleep flush and the keep-alive sweep
+
+  // Shards (shards.cc). A connection whose CONNECT names a client id homed on another shard
+  // moves there with its transport, the CONNECT and any bytes read after it.
+  struct Migrant {
+    std::unique_ptr<net::Transport> transport;
+    std::string connect_body;
+    std::string unread;
+    size_t listener = 0;
+  };
+  size_t home_shard(std::string_view client_id) const;
+  Broker* shard_broker(size_t index) const;
+  void migrate(Connection& conn, std::string_view client_id, std::string_view connect_body,
+               size_t home);
+  void adopt(Migrant& m);
+  // Routes a message published on another shard through this shard's subscriptions.
+  void receive_forwarded(const std::vector<MessagePtr>& batch);
+  void send_forwarded();  // before-sleep: one post per shard with what publish() queued
+  void forward(const MessagePtr& msg, size_t& matched);  // queues for the other shards
+  // A subscription of this shard's tree was added (+1) or removed (-1): for Interest.
+  void interest_changed(std::string_view filter, int delta);
+  // Retained messages on several shards: the newer store id wins per topic, so shards that
+  // see two publishes of one topic in different orders agree.
+  bool retained_is_newer(const Message& m);
+  uint64_t take_store_id();
   void flush_dirty();
   void reap_closed();
   void check_keepalives();
@@ -237,6 +286,19 @@ class Broker {
   RetainedStore retained_;
   Stats stats_;
   uint64_t next_store_id_ = 1;
+
+  // Shards (null with one loop). outbox_[k]: messages for shard k, posted before sleeping.
+  ShardSet* shards_ = nullptr;
+  size_t shard_index_ = 0;
+  size_t next_accept_shard_ = 0;
+  uint64_t last_store_id_ = 0;  // the last id take_store_id() gave out on this shard
+  uint64_t clients_maximum_total_ = 0;
+  std::vector<std::vector<MessagePtr>> outbox_;
+  struct Cleared {  // a retained topic erased on this shard, for retained_is_newer
+    uint64_t store_id;
+    int64_t at_ms;
+  };
+  std::unordered_map<std::string, Cleared> retained_cleared_;
 
   net::TimerId keepalive_timer_ = 0;
   std::unordered_set<net::TimerId> retained_timers_;  // retained deliveries in progress

@@ -31,6 +31,11 @@ Connection::Connection(Broker& broker, uint64_t id, std::unique_ptr<net::Transpo
 
 Connection::~Connection() = default;
 
+const std::string& Connection::peer() const {
+  static const std::string kMoved = "(moved)";
+  return transport_ ? transport_->peer_address() : kMoved;
+}
+
 Status Connection::start(net::EventLoop& loop) {
   loop_ = &loop;
   connected_ms_ = loop.now_ms();

@@ -3,7 +3,9 @@
 // the CONNECT is accepted) and the broker's bookkeeping about it. Packets go to the Broker; the
 // Broker decides and writes replies into out(). Closing marks the connection and the broker
 // reaps it at a safe point, never inside its own callback.
-// Owned by the Broker; single-threaded on the broker loop.
+// Owned by the Broker; single-threaded on the broker loop. With shards (thread_count > 1) the
+// transport and unread bytes may move once, before the CONNECT is handled, to a new Connection
+// on another shard's loop (Broker::migrate); this object is then reaped without a socket.
 #pragma once
 
 #include <cassert>
@@ -42,8 +44,9 @@ class Connection final : public net::IoHandler {
   State state() const { return state_; }
   bool open() const { return state_ != State::kClosing; }
   Listener& listener() { return listener_; }
-  const std::string& peer() const { return transport_->peer_address(); }
+  const std::string& peer() const;
   net::Transport& transport() { return *transport_; }
+  bool has_transport() const { return transport_ != nullptr; }  // false once moved away
   OutQueue& out() { return out_; }
 
   // Registers the fd on the loop. REQUIRES: called once.
@@ -98,6 +101,12 @@ class Connection final : public net::IoHandler {
   std::string end_authentication();
   // Dispatches packets already buffered (after authentication) and reads again.
   void resume_reading();
+  // Moving to another shard (thread_count > 1): the bytes read after the CONNECT, taken out of
+  // the framer, and put back into the new connection's framer before it reads again.
+  std::string take_unread() { return framer_.take_buffered(); }
+  void put_unread(std::string_view bytes) {
+    if (!bytes.empty()) framer_.append(bytes);
+  }
 
   // --- kept for the broker -----------------------------------------------------------------------
   // The attached session; 0 before CONNECT and once detached.

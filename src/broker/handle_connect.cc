@@ -59,15 +59,19 @@ std::shared_ptr<Message> make_message(std::string_view topic, std::string_view p
 
 std::string Broker::assign_client_id(const ListenerConfig& listener) {
   // auto-XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX, as Mosquitto: a random UUID-like identifier.
-  static std::mt19937_64 rng{std::random_device{}()};
+  thread_local std::mt19937_64 rng{std::random_device{}()};
   const SecurityOptions& sec = config_.security_for(listener);
   std::string prefix = sec.auto_id_prefix.empty() ? "auto-" : sec.auto_id_prefix;
-  char buf[64];
-  uint64_t a = rng(), b = rng();
-  snprintf(buf, sizeof buf, "%08X-%04X-%04X-%04X-%012" PRIX64, uint32_t(a >> 32),
-           unsigned(a >> 16) & 0xFFFF, unsigned(a) & 0xFFFF, unsigned(b >> 48) & 0xFFFF,
-           uint64_t(b & 0xFFFFFFFFFFFFull));
-  return prefix + buf;
+  for (;;) {
+    char buf[64];
+    uint64_t a = rng(), b = rng();
+    snprintf(buf, sizeof buf, "%08X-%04X-%04X-%04X-%012" PRIX64, uint32_t(a >> 32),
+             unsigned(a >> 16) & 0xFFFF, unsigned(a) & 0xFFFF, unsigned(b >> 48) & 0xFFFF,
+             uint64_t(b & 0xFFFFFFFFFFFFull));
+    std::string id = prefix + buf;
+    // With shards, one that is homed here: the client never moves.
+    if (!shards_ || home_shard(id) == shard_index_) return id;
+  }
 }
 
 void Broker::send_connack(Connection& conn, bool session_present, ReasonCode rc,
@@ -159,6 +163,13 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
     assigned = true;
   }
   if (lc.use_username_as_clientid && p.username) client_id.assign(*p.username);
+  if (shards_) {
+    // A client id lives on one shard, so takeover and resume stay local: move there first.
+    if (size_t home = home_shard(client_id); home != shard_index_) {
+      migrate(conn, client_id, body, home);
+      return;
+    }
+  }
 
   uint16_t keep_alive = p.keep_alive;
   bool server_keep_alive = false;
@@ -264,7 +275,7 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
   persist_session_attached(s);  // journaled before the CONNACK leaves
   conn.set_connected(s.id());
   stats_.clients_connected++;
-  stats_.clients_maximum = std::max(stats_.clients_maximum, stats_.clients_connected);
+  stats_.clients_maximum = std::max<uint64_t>(stats_.clients_maximum, stats_.clients_connected);
 
   codec::Properties props;
   if (v5) {
@@ -283,6 +294,7 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
     if (config_.max_packet_size) props.maximum_packet_size = config_.max_packet_size;
     if (!config_.retain_available) props.retain_available = 0;
     if (lc.max_qos < 2) props.maximum_qos = lc.max_qos;
+    if (shards_) props.shared_subscription_available = 0;
   }
   send_connack(conn, present, ReasonCode::kSuccess, std::move(props));
 
@@ -334,7 +346,7 @@ Session& Broker::attach_session(Connection& conn, const codec::Connect& p, bool*
     will_topic.append(p.will->topic);
     auto msg = make_message(will_topic, p.will->payload, p.will->qos, p.will->retain,
                             p.will->properties, clock_.unix_time() * 1000, t.client_id,
-                            t.username.value_or_empty(), next_store_id_++);
+                            t.username.value_or_empty(), take_store_id());
     msg->expiry_unix_ms = 0;  // counts from publication: see publish_will
     w.delay_interval = p.will->properties.will_delay_interval.value_or(0);
     // The will's Message Expiry Interval counts from when it is published (MQTT 5 3.1.3.2.4).
@@ -419,7 +431,10 @@ void Broker::end_session(Session& s) {
   // A will still waiting for its delay goes out when the session ends [MQTT-3.1.3-9].
   if (s.will && s.will_timer) publish_will(s);
   if (s.expiry_timer) loop_.cancel_timer(s.expiry_timer);
-  for (const auto& e : s.subscriptions()) subs_.unsubscribe(e.sub().filter, s.id(), e.sub().share_group());
+  for (const auto& e : s.subscriptions()) {
+    if (subs_.unsubscribe(e.sub().filter, s.id(), e.sub().share_group()) && shards_)
+      interest_changed(e.sub().filter, -1);
+  }
   if (std::string* j = journal_for(s)) persist::put_session_del(*j, s.client_id());
   stats_.publish_dropped += s.flow.queue.size() + s.flow.inflight.size();
   sessions_.erase(&s);

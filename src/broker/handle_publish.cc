@@ -100,7 +100,7 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
     int64_t now_ms = p.properties.message_expiry_interval ? clock_.unix_time() * 1000 : 0;
     MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties, now_ms,
                                   conn.terms().client_id, conn.terms().username.value_or_empty(),
-                                  next_store_id_++);
+                                  take_store_id());
     if (p.qos == 2 && s) {
       // Held until PUBREL releases it, then forwarded ([MQTT-4.3.3] method B, as Mosquitto
       // 2.0): the PUBREC says nothing about subscribers yet. Journaled with the message, so a
@@ -122,16 +122,38 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   }
 }
 
-size_t Broker::publish(const MessagePtr& msg) {
+size_t Broker::publish(const MessagePtr& published) {
+  const MessagePtr* mp = &published;
+  MessagePtr restamped;
+  if (shards_ && published->retain && published->store_id != last_store_id_) {
+    // Several shards keep the retained store: the newer store id wins per topic, so a message
+    // that waited (a QoS 2 one until PUBREL, a will, $SYS) takes its id now, when it is stored.
+    auto copy = std::make_shared<Message>(*published);
+    copy->store_id = take_store_id();
+    restamped = std::move(copy);
+    mp = &restamped;
+  }
+  const MessagePtr& msg = *mp;
   msg->tally.count(msg->payload.size());
-  if (msg->retain) {
+  size_t matched = route(msg);
+  for (auto& b : bridges_) {
+    if (b->forward(msg)) matched++;
+  }
+  if (shards_) forward(msg, matched);
+  return matched;
+}
+
+size_t Broker::route(const MessagePtr& msg) {
+  if (msg->retain && (!shards_ || retained_is_newer(*msg))) {
     // [MQTT-3.3.1-6] store, [MQTT-3.3.1-10] an empty payload clears, [MQTT-3.3.1-11].
     if (msg->payload.empty()) {
       bool erased = retained_.erase(msg->topic);
       persist_retained(msg, erased);
+      if (shards_) retained_cleared_[msg->topic] = {msg->store_id, loop_.now_ms()};
     } else {
       retained_.set(msg->topic, msg);
       persist_retained(msg, false);
+      if (shards_ && !retained_cleared_.empty()) retained_cleared_.erase(msg->topic);
     }
   }
   size_t matched = 0;
@@ -167,9 +189,6 @@ size_t Broker::publish(const MessagePtr& msg) {
   });
   publish_depth_--;
   header_cache_.msg = nullptr;
-  for (auto& b : bridges_) {
-    if (b->forward(msg)) matched++;
-  }
   return matched;
 }
 

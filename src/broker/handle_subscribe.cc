@@ -40,6 +40,13 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
         protocol_close(conn, ReasonCode::kProtocolError, "No Local on a shared subscription");
         return;
       }
+      if (shards_) {
+        // A group's members live on different shards: not served with thread_count > 1, as
+        // the CONNACK said (Shared Subscription Available 0).
+        ack.reason_codes.push_back(v5 ? ReasonCode::kSharedSubscriptionsNotSupported
+                                      : ReasonCode::kUnspecifiedError);
+        continue;
+      }
     }
     std::string mounted;
     if (!lc.mount_point.empty()) {  // the filter lives under the listener's mount_point
@@ -69,6 +76,7 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
     opts.retain_handling = sub.retain_handling;
     opts.subscription_id = sub_id;
     SubscribeOutcome outcome = subs_.subscribe(filter, s->id(), opts, group);
+    if (shards_ && outcome == SubscribeOutcome::kNew) interest_changed(filter, +1);
     const SessionSubscription& stored =
         s->put_subscription(sub.filter, SessionSubscription(std::string(filter), group, opts));
     if (std::string* j = journal_for(*s)) persist::put_sub_add(*j, s->client_id(), sub.filter, stored);
@@ -149,7 +157,8 @@ void Broker::handle_unsubscribe(Connection& conn, const codec::Unsubscribe& p) {
       ack.reason_codes.push_back(ReasonCode::kNoSubscriptionExisted);
       continue;
     }
-    subs_.unsubscribe(removed.filter, s->id(), removed.share_group());
+    if (subs_.unsubscribe(removed.filter, s->id(), removed.share_group()) && shards_)
+      interest_changed(removed.filter, -1);
     if (std::string* j = journal_for(*s)) persist::put_sub_del(*j, s->client_id(), f);
     ack.reason_codes.push_back(ReasonCode::kSuccess);
     if (logger().enabled(kLogUnsubscribe))

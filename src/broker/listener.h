@@ -1,8 +1,10 @@
 // Listener: one bound socket of a configured `listener`, with the security state and the
 // transport options (TLS, WebSockets) every connection accepted on it uses.
-// Owned by the Broker; used on the broker loop only (SecurityState is also read by auth workers).
+// Owned by the Broker; used on the broker loop only (SecurityState is also read by auth workers,
+// and with thread_count > 1 by every shard: it is immutable).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,8 +30,12 @@ struct SecurityState {
 // A listening endpoint and the options of the `listener` it came from.
 struct Listener {
   const ListenerConfig* config = nullptr;  // points into Broker::config_ (stable after start)
-  std::unique_ptr<net::Acceptor> acceptor;
-  int connections = 0;
+  std::unique_ptr<net::Acceptor> acceptor;  // null on shards other than 0 (they bind nothing)
+  size_t index = 0;                          // in Broker::listeners_, the same on every shard
+  uint16_t port = 0;                         // bound TCP port (0 for a Unix socket)
+  // Open connections, for max_connections: shared by the copies of this listener on every
+  // shard (thread_count > 1).
+  std::shared_ptr<std::atomic<int>> connections = std::make_shared<std::atomic<int>>(0);
   std::shared_ptr<const SecurityState> security;
   std::shared_ptr<const net::TlsContext> tls;                // null: no TLS on this listener
   std::shared_ptr<const net::WebSocketServerOptions> ws;   // null: plain MQTT, no WebSockets

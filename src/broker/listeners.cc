@@ -147,10 +147,12 @@ Result<std::vector<uint16_t>> Broker::open_listeners() {
       auto listener = std::make_unique<Listener>();
       Listener* l = listener.get();
       l->config = &lc;
+      l->index = listeners_.size();
       if (!sock.is_unix()) ports.push_back(sock.port());
       l->acceptor = std::make_unique<net::Acceptor>(
           loop_, std::move(sock),
           [this, l](net::UniqueFd fd, std::string peer) { accept(*l, std::move(fd), peer); });
+      l->port = l->acceptor->port();
       Status st = l->acceptor->start();
       if (!st.ok()) return st.error();
       listeners_.push_back(std::move(listener));
@@ -294,16 +296,28 @@ void Broker::drop_unauthorised(uint64_t connection_id) {
 
 void Broker::accept(Listener& listener, net::UniqueFd fd, std::string peer) {
   if (shutting_down_) return;
+  if (shards_ && shard_index_ == 0) {
+    // Shard 0 accepts for all: sockets are dealt round robin, so TLS handshakes spread.
+    size_t target = next_accept_shard_++ % outbox_.size();
+    if (target != 0) {
+      Broker* b = shard_broker(target);
+      int raw = fd.release();
+      b->loop_.post([b, index = listener.index, raw, peer = std::move(peer)]() mutable {
+        b->accept(*b->listeners_[index], net::UniqueFd(raw), std::move(peer));
+      });
+      return;
+    }
+  }
   const ListenerConfig& lc = *listener.config;
   stats_.connections_accepted++;
-  if (lc.max_connections >= 0 && listener.connections >= lc.max_connections) {
+  if (lc.max_connections >= 0 && *listener.connections >= lc.max_connections) {
     MQ_LOG(kLogNotice, "Client connection from %s denied: max_connections exceeded.",
            peer.c_str());
     return;  // fd closes here
   }
   if (config_.set_tcp_nodelay && lc.unix_socket_path.empty()) (void)net::set_nodelay(fd.get(), true);
   MQ_LOG(kLogNotice, "New connection from %s on port %u.", peer.c_str(),
-         unsigned(lc.unix_socket_path.empty() ? listener.acceptor->port() : 0));
+         unsigned(lc.unix_socket_path.empty() ? listener.port : 0));
   bool is_unix = !lc.unix_socket_path.empty();
   std::unique_ptr<net::Transport> transport =
       std::make_unique<net::TcpTransport>(std::move(fd), std::move(peer), is_unix);
@@ -320,7 +334,7 @@ void Broker::accept(Listener& listener, net::UniqueFd fd, std::string peer) {
     connections_.erase(conn.id());
     return;
   }
-  listener.connections++;
+  (*listener.connections)++;
 }
 
 }  // namespace mq::broker

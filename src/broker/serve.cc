@@ -23,6 +23,7 @@
 #include "broker/broker.h"
 #include "broker/config/config.h"
 #include "broker/listener.h"
+#include "broker/shards.h"
 
 namespace mq::broker {
 
@@ -253,6 +254,17 @@ int serve(const ServeOptions& o) {
   net::EventLoop& ev = **loop;
   std::string config_file = config.config_file;
   Broker broker(std::move(config), ev);
+  // thread_count > 1: the other shards, each with its loop (threads start after the signals
+  // are blocked). Declared after `broker`: destroyed (threads joined) before it.
+  std::unique_ptr<Shards> shards;
+  if (broker.config().thread_count > 1) {
+    auto made = Shards::create(broker);
+    if (!made.ok()) {
+      MQ_LOG(kLogError, "Error: %s", made.error().context.c_str());
+      return 1;
+    }
+    shards = std::move(*made);
+  }
   // systemd (Type=notify): readiness, reloads, stopping and the watchdog, when it asked.
   const SdNotifier notifier = SdNotifier::from_environment();
   // Watched before any socket is bound: a client or a supervisor may signal as soon as the
@@ -277,7 +289,7 @@ int serve(const ServeOptions& o) {
           notifier.notify("READY=1");
           break;
         }
-        broker.reload(*fresh);
+        if (broker.reload(*fresh) && shards) shards->reload(*fresh);
         configure_logging(broker.config(), o);
         logger().reopen();
         notifier.notify("READY=1");
@@ -288,6 +300,7 @@ int serve(const ServeOptions& o) {
         break;
       case SIGUSR2:
         broker.dump_state();
+        if (shards) shards->dump_state();
         break;
       default:
         break;
@@ -302,6 +315,7 @@ int serve(const ServeOptions& o) {
     MQ_LOG(kLogError, "%s", ports.error().context.c_str());
     return broker.start_failure_status();
   }
+  if (shards) shards->start();
   if (port_fd >= 0) {
     std::string text;
     for (uint16_t p : *ports) text += std::to_string(p) + "\n";
@@ -327,6 +341,7 @@ int serve(const ServeOptions& o) {
   }
   ev.run();
   broker.shutdown();
+  if (shards) shards->stop();
   MQ_LOG(kLogNotice, "mq version %s terminating", kVersion);
   if (!broker.config().pid_file.empty()) unlink(broker.config().pid_file.c_str());
   return 0;

@@ -51,11 +51,12 @@ void SysTree::set(const std::string& topic, std::string value) {
 }
 
 void SysTree::update() {
-  const Stats& st = broker_.stats();
+  // With shards (thread_count > 1): sums over every shard (shard 0 runs this).
+  const StatsValues st = broker_.stats_total();
   auto n = [](uint64_t v) { return std::to_string(v); };
   int64_t uptime = broker_.clock_.unix_time() - st.start_unix;
   set("$SYS/broker/uptime", std::to_string(uptime) + " seconds");
-  uint64_t total = broker_.session_count();
+  uint64_t total = st.sessions;
   uint64_t connected = st.clients_connected;
   set("$SYS/broker/clients/total", n(total));
   set("$SYS/broker/clients/connected", n(connected));
@@ -73,9 +74,8 @@ void SysTree::update() {
   set("$SYS/broker/publish/messages/dropped", n(st.publish_dropped));
   set("$SYS/broker/publish/bytes/received", n(st.publish_bytes_received));
   set("$SYS/broker/publish/bytes/sent", n(st.publish_bytes_sent));
-  set("$SYS/broker/subscriptions/count", n(broker_.subscriptions().subscription_count()));
-  set("$SYS/broker/shared_subscriptions/count",
-      n(broker_.subscriptions().shared_subscription_count()));
+  set("$SYS/broker/subscriptions/count", n(st.subscriptions));
+  set("$SYS/broker/shared_subscriptions/count", n(st.shared_subscriptions));
   set("$SYS/broker/retained messages/count", n(broker_.retained().count()));
   // Read once: publishing these adds messages to the store.
   const uint64_t stored = StoreTally::messages(), stored_bytes = StoreTally::bytes();
@@ -100,11 +100,10 @@ void SysTree::update() {
     // An empty retained payload would delete the topic: "none" until the first error.
     set(base + "last_error", b->last_error().empty() ? "none" : b->last_error());
   }
-  update_loads(broker_.loop().now_ms());
+  update_loads(broker_.loop().now_ms(), st);
 }
 
-void SysTree::update_loads(int64_t now_ms) {
-  const Stats& st = broker_.stats();
+void SysTree::update_loads(int64_t now_ms, const StatsValues& st) {
   const uint64_t current[9] = {st.packets_received, st.packets_sent, st.publish_received,
                                st.publish_sent,     st.publish_dropped, st.bytes_received,
                                st.bytes_sent,       st.connections_accepted,

@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "broker/stats.h"
 #include "net/loop.h"
 
 namespace mq::broker {
@@ -25,7 +26,7 @@ class SysTree {
   void tick();
   void update();
   void set(const std::string& topic, std::string value);
-  void update_loads(int64_t now_ms);
+  void update_loads(int64_t now_ms, const StatsValues& st);
 
   // $SYS/broker/load/<name>/{1min,5min,15min}: per-minute rates, exponentially averaged.
   struct Load {

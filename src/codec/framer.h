@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "base/result.h"
@@ -60,6 +61,15 @@ class Framer {
   }
 
   size_t buffered() const { return end_ - begin_; }  // bytes received but not yet returned
+  // The bytes received but not yet returned, moved out: the framer is empty afterwards.
+  std::string take_buffered() {
+    std::string out;
+    if (buffered() > 0) out.assign(buf_.get() + begin_, buffered());
+    buf_.reset();
+    capacity_ = begin_ = end_ = 0;
+    pending_size_ = 0;
+    return out;
+  }
   size_t capacity() const { return capacity_; }
   // Whole size of the packet being received when its header is complete, else 0: lets a
   // caller size its next read.

@@ -193,7 +193,7 @@ MessagePtr Bridge::make_local(std::string_view topic, std::string_view payload, 
                               bool retain, const codec::Properties& props) {
   return make_message(topic, payload, qos, retain, props,
                       broker_.loop().clock().unix_time() * 1000, cfg_.local_clientid,
-                      cfg_.local_username, broker_.next_store_id_++);
+                      cfg_.local_username, broker_.take_store_id());
 }
 
 void Bridge::notify_local(char state) {

@@ -20,6 +20,9 @@
 namespace mq::broker {
 
 // Where an option was written: "file:line".
+// Most event loops `thread_count` accepts.
+inline constexpr int kMaxThreadCount = 256;
+
 struct SourceLocation {
   std::string file;
   int line = 0;
@@ -205,6 +208,13 @@ struct Config {
   bool set_tcp_nodelay = false;
   int sys_interval = 10;                     // seconds; 0 disables $SYS
   int64_t persistent_client_expiration = 0;  // seconds; 0 = never
+  // mq extension: event loops (threads) serving clients; `auto` = one per CPU. 1 is the
+  // single-loop broker. Not reloaded. Options not yet correct across loops are refused with
+  // more than one (finish()): persistence, bridges, `log_dest topic`.
+  int thread_count = 1;
+  SourceLocation thread_count_where;
+  SourceLocation persistence_where;     // the `persistence true` line
+  SourceLocation log_dest_topic_where;  // the `log_dest topic` line
 
   // Process.
   std::string pid_file;

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <climits>
 #include <cstdint>
+#include <thread>
 
 #include "broker/config/config_parser.h"
 
@@ -62,6 +63,22 @@ std::optional<Status> ConfigParser::general_option(std::string_view key, LineTok
     return Status{};
   }
   if (key == "autosave_on_changes") return parse_bool(t, key, &c.autosave_on_changes);
+  if (key == "thread_count") {  // mq extension
+    auto tok = t.next();
+    if (!tok) return config_error("Empty thread_count value in configuration.");
+    if (*tok == "auto") {
+      unsigned n = std::thread::hardware_concurrency();
+      v = n ? n : 1;
+    } else {
+      v = parse_atoi(*tok);
+      if (v < 1 || v > kMaxThreadCount)
+        return config_error("Invalid thread_count value (" + std::string(*tok) +
+                            "): a number from 1 to " + num(kMaxThreadCount) + ", or auto.");
+    }
+    c.thread_count = int(std::min<long long>(v, kMaxThreadCount));
+    c.thread_count_where = where();
+    return Status{};
+  }
   if (key == "clientid_prefixes") {
     note(kLogNotice,
          "The 'clientid_prefixes' option is now deprecated and will be removed in a future "
@@ -127,6 +144,7 @@ std::optional<Status> ConfigParser::general_option(std::string_view key, LineTok
   if (key == "persistence" || key == "retained_persistence") {
     if (Status st = parse_bool(t, key, &c.persistence); !st) return st;
     if (c.persistence) use_feature(Feature::kPersistence, std::string(key));
+    if (c.persistence) c.persistence_where = where();
     return Status{};
   }
   if (key == "persistence_fsync") return parse_bool(t, key, &c.persistence_fsync);
@@ -276,6 +294,7 @@ std::optional<Status> ConfigParser::logging_option(std::string_view key, LineTok
       add(LogDest::kStderr);
     } else if (*tok == "topic") {
       add(LogDest::kTopic);
+      c.log_dest_topic_where = where();
     } else if (*tok == "file") {
       if (!c.log_file.empty()) return config_error("Duplicate \"log_dest file\" value.");
       auto rest = t.rest();

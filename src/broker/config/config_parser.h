@@ -56,6 +56,7 @@ class ConfigParser {
   Status parse_text(std::string_view text, std::string_view name, int level, int* error_line);
   // Applies defaults and checks that need the whole file (bridges, default listener, ...).
   Status finish();
+  Status check_thread_count() const;
 
   // --- used by the option handlers ---
   Status parse_bool(LineTokens& t, std::string_view name, bool* value);

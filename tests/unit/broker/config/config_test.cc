@@ -517,3 +517,48 @@ TEST(ConfigValidation, PersistentClientExpirationUnits) {
 
 }  // namespace
 }  // namespace mq::broker
+
+namespace mq::broker {
+namespace {
+
+// ---- thread_count (mq extension) ----
+
+TEST(ConfigThreadCount, DefaultIsOneLoop) {
+  EXPECT_EQ(parse_ok("").thread_count, 1);
+}
+
+TEST(ConfigThreadCount, NumbersAndAuto) {
+  EXPECT_EQ(parse_ok("thread_count 1\n").thread_count, 1);
+  EXPECT_EQ(parse_ok("thread_count 4\n").thread_count, 4);
+  EXPECT_EQ(parse_ok("thread_count 256\n").thread_count, 256);
+  Config c = parse_ok("listener 1883\nthread_count auto\n");
+  EXPECT_GE(c.thread_count, 1);
+  EXPECT_EQ(c.thread_count_where.to_string(), "t.conf:2");
+}
+
+TEST(ConfigThreadCount, BadValuesRefusedWithTheLine) {
+  for (const char* v : {"0", "-1", "257", "two", ""}) {
+    std::string err = parse_err(std::string("thread_count ") + v + "\n");
+    EXPECT_NE(err.find("thread_count value"), std::string::npos) << err;
+    EXPECT_NE(err.find("t.conf:1"), std::string::npos) << err;
+  }
+}
+
+TEST(ConfigThreadCount, WhatIsNotYetCorrectAcrossLoopsIsRefused) {
+  std::string err = parse_err("thread_count 2\npersistence true\n");
+  EXPECT_EQ(err,
+            "Error: persistence (t.conf:2) is not supported with thread_count 2 (t.conf:1) yet; "
+            "use thread_count 1.");
+  err = parse_err("log_dest topic\nthread_count 3\n");
+  EXPECT_EQ(err,
+            "Error: log_dest topic (t.conf:1) is not supported with thread_count 3 (t.conf:2) "
+            "yet; use thread_count 1.");
+  err = parse_err("thread_count 2\nconnection up\naddress 127.0.0.1:1883\ntopic # out\n");
+  EXPECT_NE(err.find("bridge \"up\" (t.conf:2)"), std::string::npos) << err;
+  // With one loop all of them stay as they were.
+  Config c = parse_ok("thread_count 1\npersistence true\nlog_dest topic\n");
+  EXPECT_TRUE(c.persistence);
+}
+
+}  // namespace
+}  // namespace mq::broker
