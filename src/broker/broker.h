@@ -124,6 +124,10 @@ class Broker {
   // Listeners and connections (listeners.cc).
   [[nodiscard]] Result<std::vector<uint16_t>> open_listeners();
   void accept(Listener& listener, net::UniqueFd fd, std::string peer);
+  // Registers a connection on this loop for `transport` (new, or moved from another shard).
+  // Null when the loop cannot watch its fd (logged with `what`; the transport is closed).
+  Connection* add_connection(Listener& listener, std::unique_ptr<net::Transport> transport,
+                             const char* what);
   void install_loop_hooks();  // the before-sleep flush and the keep-alive sweep
 
   // Shards (shards.cc). A connection whose CONNECT names a client id homed on another shard

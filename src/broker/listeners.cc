@@ -323,18 +323,25 @@ void Broker::accept(Listener& listener, net::UniqueFd fd, std::string peer) {
       std::make_unique<net::TcpTransport>(std::move(fd), std::move(peer), is_unix);
   if (listener.tls) transport = std::make_unique<net::TlsTransport>(std::move(transport), listener.tls);
   if (listener.ws) transport = std::make_unique<net::WebSocketTransport>(std::move(transport), listener.ws);
-  uint32_t max_packet = config_.max_packet_size ? config_.max_packet_size : uint32_t(codec::Framer::kProtocolMaxPacketSize);
+  (void)add_connection(listener, std::move(transport), "new");
+}
+
+Connection* Broker::add_connection(Listener& listener, std::unique_ptr<net::Transport> transport,
+                                   const char* what) {
+  uint32_t max_packet = config_.max_packet_size ? config_.max_packet_size
+                                                : uint32_t(codec::Framer::kProtocolMaxPacketSize);
   Connection& conn = connections_.emplace([&](uint64_t id) {
     return std::make_unique<Connection>(*this, id, std::move(transport), listener, max_packet);
   });
   Status st = conn.start(loop_);
   if (!st.ok()) {
-    MQ_LOG(kLogError, "Error: cannot watch new connection: %s", st.error().context.c_str());
+    MQ_LOG(kLogError, "Error: cannot watch %s connection: %s", what, st.error().context.c_str());
     conn.destroy(loop_);
     connections_.erase(conn.id());
-    return;
+    return nullptr;
   }
   (*listener.connections)++;
+  return &conn;
 }
 
 }  // namespace mq::broker

@@ -37,20 +37,9 @@ void Broker::migrate(Connection& conn, std::string_view client_id, std::string_v
 
 void Broker::adopt(Migrant& m) {
   if (shutting_down_) return;  // the transport closes with the task
-  Listener& listener = *listeners_[m.listener];
-  uint32_t max_packet = config_.max_packet_size ? config_.max_packet_size
-                                                : uint32_t(codec::Framer::kProtocolMaxPacketSize);
-  Connection& conn = connections_.emplace([&](uint64_t id) {
-    return std::make_unique<Connection>(*this, id, std::move(m.transport), listener, max_packet);
-  });
-  Status st = conn.start(loop_);
-  if (!st.ok()) {
-    MQ_LOG(kLogError, "Error: cannot watch moved connection: %s", st.error().context.c_str());
-    conn.destroy(loop_);
-    connections_.erase(conn.id());
-    return;
-  }
-  (*listener.connections)++;
+  Connection* added = add_connection(*listeners_[m.listener], std::move(m.transport), "moved");
+  if (!added) return;
+  Connection& conn = *added;
   conn.put_unread(m.unread);
   auto r = codec::decode(0x10, m.connect_body, codec::ProtocolVersion::kV5,
                          codec::Direction::kClientToServer);
