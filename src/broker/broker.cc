@@ -185,18 +185,20 @@ void Broker::check_keepalives() {
   });
   if (shards_) {
     // Shard 0 reads these for $SYS; tombstones of retained topics outlive any batch in flight.
-    stats_.sessions = sessions_.size();
-    stats_.subscriptions = subs_.subscription_count();
-    stats_.shared_subscriptions = subs_.shared_subscription_count();
+    refresh_gauges();
     std::erase_if(retained_cleared_, [now](const auto& e) { return now - e.second.at_ms > 60'000; });
   }
   keepalive_timer_ = loop_.add_timer_in(500, [this] { check_keepalives(); });
 }
 
-StatsValues Broker::stats_total() {
+void Broker::refresh_gauges() {
   stats_.sessions = sessions_.size();
   stats_.subscriptions = subs_.subscription_count();
   stats_.shared_subscriptions = subs_.shared_subscription_count();
+}
+
+StatsValues Broker::stats_total() {
+  refresh_gauges();
   StatsValues v;
   v.start_unix = stats_.start_unix;
   if (!shards_) {

@@ -81,6 +81,7 @@ class Broker {
   const Stats& stats() const { return stats_; }
   // $SYS figures: this broker's counters and gauges, or with shards the sums over all of them.
   StatsValues stats_total();
+  void refresh_gauges();  // this broker's session and subscription counts into its Stats
 
   // --- shards (thread_count > 1, shards.h) --------------------------------------------------
   // This broker is shard `index` of `set`. REQUIRES: before start() / start_secondary().
