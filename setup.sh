@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-build_pkgs=(g++ meson ninja-build pkg-config make python3 libmbedtls-dev libargon2-dev libcxxopts-dev
+build_pkgs=(g++ meson ninja-build pkg-config make patch python3 libmbedtls-dev libargon2-dev libcxxopts-dev
             libgtest-dev)
 # nats-server: the 3-node clustered MQTT broker the edge-to-cluster bridge tests start.
 test_pkgs=(mosquitto mosquitto-clients python3 python3-paho-mqtt python3-pytest openssl

@@ -9,9 +9,9 @@
 #
 # Runs again only when the version, the configuration, the compiler or this script changed:
 # PREFIX/.mq-build records what was built. $CC and $AR choose another compiler (a cross one:
-# CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar). Needs make, a C compiler and python3 (for
-# the download); the tarball comes from Debian's mirror ($MQ_DEBIAN_MIRROR) unless
-# $MQ_MBEDTLS_TARBALL names a local copy.
+# CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar). Needs make, patch, a C compiler and python3
+# (for the download); the tarball comes from Debian's mirror ($MQ_DEBIAN_MIRROR) unless
+# $MQ_MBEDTLS_TARBALL names a local copy. mq's patches (*.patch here) are applied to the source.
 set -euo pipefail
 
 version=3.6.6
@@ -35,11 +35,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$1"
 prefix=$(cd "$1" && pwd)
 config="$here/mq_config.h"
+# mq's patches to the release (*.patch beside this script, applied in name order with patch -p1).
+patches=("$here"/*.patch)
+[[ -e "${patches[0]}" ]] || patches=()
 
 # What a build depends on: a change to any of these rebuilds.
 stamp_text="mbedtls $version ($debian_version) sha256 $tarball_sha256
 cflags $cflags
 config $(sha256sum "$config" | cut -d' ' -f1)
+patches $(for p in "${patches[@]}"; do printf '%s:%s ' "$(basename "$p")" "$(sha256sum "$p" | cut -d' ' -f1)"; done)
 script $(sha256sum "$0" | cut -d' ' -f1)
 cc $(${CC:-cc} -dumpfullversion 2>/dev/null || echo unknown) $(${CC:-cc} -dumpmachine 2>/dev/null || true)"
 stamp="$prefix/.mq-build"
@@ -86,6 +90,9 @@ with tarfile.open(sys.argv[1]) as t:
     t.extractall(sys.argv[2], **safe)
 EOF
 src="$work/mbedtls-$version"
+for p in "${patches[@]}"; do
+  patch -p1 -s -d "$src" <"$p" || { echo "$p: does not apply" >&2; exit 1; }
+done
 # The configuration replaces the default one in the tree, so the installed header is ours too.
 cp "$config" "$src/include/mbedtls/mbedtls_config.h"
 

@@ -12,7 +12,8 @@
  * are split by mbedTLS, see mbedtls_ssl_get_max_out_record_payload); incoming records stay at the
  * 16 KiB TLS maximum because a peer may send full-size records. One limit follows: a handshake
  * message is never split by mbedTLS on output, so the own certificate chain (certfile) must fit
- * in one 8 KiB record; mq checks this when it loads the certificate.
+ * in one 8 KiB record; mq checks this when it loads the certificate. An idle connection gives
+ * both buffers back (MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH below).
  */
 #ifndef MQ_MBEDTLS_CONFIG_H
 #define MQ_MBEDTLS_CONFIG_H
@@ -127,5 +128,10 @@
  * own certificate chain in one record, and 8 KiB still holds long chains (a leaf, an
  * intermediate and a cross-signed root, about 4.2 KB, did not fit in 4 KiB). */
 #define MBEDTLS_SSL_OUT_CONTENT_LEN 8192
+/* Record buffers that can change size (mbedTLS shrinks them to a negotiated maximum fragment
+ * length), and with idle-buffers.patch mbedtls_ssl_set_idle_buffers: mq shrinks the buffers of
+ * an idle connection to 64 bytes each, and mbedTLS grows them back before the next read or
+ * write, as OpenSSL's SSL_MODE_RELEASE_BUFFERS does for Mosquitto. */
+#define MBEDTLS_SSL_VARIABLE_BUFFER_LENGTH
 
 #endif /* MQ_MBEDTLS_CONFIG_H */

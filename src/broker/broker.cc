@@ -168,6 +168,9 @@ void Broker::check_keepalives() {
   int64_t now = loop_.now_ms();
   connections_.for_each([&](Connection& c) {
     if (!c.open()) return;
+    // A connection quiet since its last read or write may still hold TLS record buffers (a
+    // busy one keeps them after a few releases per period): give them back now.
+    if (c.has_transport() && c.out().empty()) c.transport().release_idle_buffers(true);
     if (c.state() == Connection::State::kAwaitConnect ||
         c.state() == Connection::State::kAuthenticating) {
       if (now - c.connected_ms() > kConnectTimeoutMs) c.close("did not send CONNECT in time.");

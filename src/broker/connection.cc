@@ -105,6 +105,9 @@ void Connection::on_readable() {
     if (r.bytes < space.size() && !transport_->has_buffered_input()) break;  // drained
   }
   framer_.release_if_empty();
+  // Nothing to answer (a reply would put the connection in the dirty list, flushed later).
+  if (state_ != State::kClosing && out_.empty() && !in_dirty_list_)
+    transport_->release_idle_buffers(false);
 }
 
 bool Connection::dispatch_buffered() {
@@ -162,6 +165,7 @@ bool Connection::flush() {
     return false;
   }
   update_interest();
+  if (out_.empty()) transport_->release_idle_buffers(false);
   return true;
 }
 

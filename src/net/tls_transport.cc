@@ -10,6 +10,11 @@
 // - Server ALPN: mbedTLS aborts the handshake when a client offers only protocols we do not
 //   know, so the server reads the first record, looks at the ClientHello's ALPN list and picks
 //   the context's config without ALPN in that case, then hands the bytes to mbedTLS.
+// - Idle buffers: with mq's mbedTLS (idle-buffers.patch) release_idle_buffers shrinks the 16 KiB
+//   input and 8 KiB output record buffers to 64 bytes each once nothing is in them; every
+//   mbedTLS call that reads or writes records grows them back first. `released` mirrors that
+//   (cleared wherever such a call is made), and `releases` caps the shrink/grow cycles of a busy
+//   connection per period of the owner's timer.
 // - Host names: mbedTLS checks DNS names and IP addresses against the subjectAltName (and CN);
 //   the verify callback only collects what the error text needs.
 #include "net/tls_transport.h"
@@ -34,6 +39,9 @@ namespace {
 constexpr int kInnerRecvFailed = -0x004C;  // MBEDTLS_ERR_NET_RECV_FAILED's value
 constexpr int kInnerSendFailed = -0x004E;  // MBEDTLS_ERR_NET_SEND_FAILED's value
 constexpr size_t kMaxClientHelloRecord = 5 + 16384 + 2048;
+// Releases of the record buffers after a read or write between two periodic calls: a
+// connection with more traffic than that keeps its buffers until the timer finds it quiet.
+constexpr uint8_t kMaxReleasesPerPeriod = 4;
 
 enum class Want : uint8_t { kNone, kRead, kWrite };
 
@@ -50,6 +58,8 @@ struct TlsTransport::Conn {
   bool out_pending = false;    // mbedTLS holds record bytes the socket did not take yet
   bool saw_peer_cert = false;  // the verify callback ran for the peer's leaf certificate
   bool nodelay_set = false;
+  bool released = false;  // the record buffers are shrunk (release_idle_buffers)
+  uint8_t releases = 0;   // releases since the last periodic call
   size_t max_payload = 16384;
   std::string peek;  // server: the first record, read before mbedTLS sees it
   size_t peek_pos = 0;
@@ -332,6 +342,7 @@ IoResult TlsTransport::refuse_client_certificate() {
   }
   c.failed = true;
   c.done = false;
+  c.released = false;
   (void)mbedtls_ssl_send_alert_message(&c.ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL, alert);
   return IoResult::error(0);
 }
@@ -407,6 +418,7 @@ IoResult TlsTransport::read(void* buf, size_t len) {
   }
   if (c_->failed) return IoResult::error(c_->inner_result.sys_errno);
   if (len == 0) return IoResult::would_block();
+  c_->released = false;  // mbedTLS grows the buffers back
   int rc = mbedtls_ssl_read(&c_->ssl, static_cast<unsigned char*>(buf), len);
   // A TLS 1.3 NewSessionTicket (when signalled) is not data: read on.
   while (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
@@ -444,6 +456,7 @@ IoResult TlsTransport::writev(const iovec* iov, int iovcnt) {
     IoResult f = flush();
     if (!f.is_ok()) return f;
   }
+  c_->released = false;  // mbedtls_ssl_write grows the buffers back
   // Small buffers are gathered so an MQTT header and its payload share one record.
   unsigned char stage[16384];
   const size_t max = std::min(c_->max_payload, sizeof stage);
@@ -518,6 +531,7 @@ IoResult TlsTransport::flush() {
 IoResult TlsTransport::drain_shutdown() {
   Conn& c = *c_;
   if (c.done && !c.failed) {
+    c.released = false;  // mbedtls_ssl_close_notify grows the buffers back
     while (!c.notify_queued || c.pending_out()) {
       bool had_pending = c.pending_out();
       int rc = mbedtls_ssl_close_notify(&c.ssl);  // only flushes while a record is pending
@@ -539,6 +553,27 @@ void TlsTransport::shutdown() {
   c_->shutdown_started = true;
   if (!c_->done || c_->failed) c_->notify_queued = true;
   (void)drain_shutdown();
+}
+
+void TlsTransport::release_idle_buffers(bool periodic) {
+#if defined(MQ_TLS_IDLE_BUFFERS)
+  Conn& c = *c_;
+  if (periodic) c.releases = 0;
+  if (c.released || !c.done || c.failed || c.shutdown_started || c.pending_out() ||
+      c.releases >= kMaxReleasesPerPeriod)
+    return;
+  // mbedTLS keeps the buffers while a record is partly read, unread or unsent.
+  if (mbedtls_ssl_set_idle_buffers(&c.ssl, 1) == 1) {
+    c.released = true;
+    if (!periodic) ++c.releases;  // the timer's own releases do not count
+  }
+#else
+  (void)periodic;  // Debian's mbedTLS: the buffers stay (see meson.build)
+#endif
+}
+
+bool TlsTransport::buffers_released() const {
+  return c_->released;
 }
 
 uint32_t TlsTransport::wanted_events(bool want_read, bool want_write) const {

@@ -2,7 +2,8 @@
 // (TCP today), which it owns and does all its I/O through, so the stack TCP -> TLS -> WebSocket
 // composes. Holds a shared_ptr to its TlsContext (a reloaded context does not affect it). After
 // the handshake it answers who the peer is (certificate CN / RFC 2253 subject, PSK identity) and
-// which ALPN protocol was chosen. Most of a connection's memory is mbedTLS's two record buffers.
+// which ALPN protocol was chosen. Most of a connection's memory is mbedTLS's two record buffers,
+// which an idle connection gives back (release_idle_buffers).
 // Not thread-safe: used only on its connection's loop.
 #pragma once
 
@@ -43,6 +44,13 @@ class TlsTransport final : public Transport {
   IoResult writev(const iovec* iov, int iovcnt) override;
   IoResult flush() override;
   uint32_t wanted_events(bool want_read, bool want_write) const override;
+  // Shrinks mbedTLS's record buffers (about 25 KB) to a few bytes when the handshake is over and
+  // no record is partly read or unsent; mbedTLS grows them back on the next read or write. At
+  // most kMaxReleasesPerPeriod releases between two periodic calls. A no-op when mbedTLS lacks
+  // mq's patch (Debian's libmbedtls).
+  void release_idle_buffers(bool periodic) override;
+  // Whether the record buffers are released now (tests).
+  bool buffers_released() const;
 
   // Sends close_notify best effort, then shuts the inner transport down once it is out.
   void shutdown() override;

@@ -70,6 +70,13 @@ class Transport {
   // own pending work (handshake, a read that needs to write, unflushed control frames).
   virtual uint32_t wanted_events(bool want_read, bool want_write) const = 0;
 
+  // The owner has nothing queued to write and has read what there was: a layer may give back
+  // memory it needs only while bytes move (TLS record buffers), and takes it again by itself
+  // when they move again. `periodic` is the owner's timer (about every 500 ms) rather than the
+  // end of a read or write: a layer may count its releases between two timer calls to spare a
+  // busy connection a release and regrow per message. Best effort; never fails.
+  virtual void release_idle_buffers(bool periodic) { (void)periodic; }
+
   // Starts an orderly close (TLS close_notify, WebSocket close frame, TCP FIN); best effort.
   virtual void shutdown() = 0;
   // Closes the socket now. Idempotent. REQUIRES: the fd is no longer registered in a loop.

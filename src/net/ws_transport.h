@@ -76,6 +76,7 @@ class WebSocketTransport final : public Transport {
   void shutdown() override;
   void close() override { inner_->close(); }
   const TlsTransport* tls() const override { return inner_->tls(); }  // wss: the TLS layer
+  void release_idle_buffers(bool periodic) override { inner_->release_idle_buffers(periodic); }
   std::string error_text(const IoResult& r) const override;
 
   // After a server handshake: the request target ("/mqtt"), the chosen subprotocol ("mqtt",

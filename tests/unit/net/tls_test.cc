@@ -307,6 +307,130 @@ TEST_F(TlsTest, BufferedInputAndCloseNotify) {
   EXPECT_EQ(p.client->writev(&iov, 1).status, IoStatus::kError);
 }
 
+// An idle connection gives its record buffers back (mq's mbedTLS patch), keeps them while a
+// record is partly read or unsent, and works as before afterwards: data both ways (several
+// records, partial writes), then close_notify. The heap shrinks by at least the two buffers.
+TEST_F(TlsTest, IdleConnectionReleasesRecordBuffers) {
+#if !defined(MQ_TLS_IDLE_BUFFERS)
+  GTEST_SKIP() << "built against an mbedTLS without mbedtls_ssl_set_idle_buffers";
+#endif
+  for (const char* max : kTlsVersions) {
+    SCOPED_TRACE(max);
+    TlsClientOptions co = client_opts();
+    co.tls_max_version = max;
+    TlsPair p = make_tls_pair(server_ctx(server_opts()), client_ctx(co), "localhost", 16384);
+    ASSERT_TRUE(run_handshake(p).both_ok());
+    EXPECT_FALSE(p.server->buffers_released());
+    // A first exchange, as CONNECT and CONNACK (a TLS 1.3 server's tickets go out with it).
+    std::string connect, connack;
+    int partial = 0;
+    exchange(*p.client, *p.server, "connect", "connack", connect, connack, &partial);
+    ASSERT_EQ(connect, "connect");
+    ASSERT_EQ(connack, "connack");
+
+    size_t before = mallinfo2().uordblks;
+    p.server->release_idle_buffers(true);
+    size_t after = mallinfo2().uordblks;
+    ASSERT_TRUE(p.server->buffers_released());
+    // 16 KiB in + 8 KiB out (mq_config.h) and their record overhead.
+    if (before > 0) EXPECT_GE(before - after, size_t(16384 + 8192));
+    p.server->release_idle_buffers(false);  // already released: nothing changes
+    EXPECT_EQ(mallinfo2().uordblks, after);
+
+    // A record read in part keeps the buffers; the rest reads fine.
+    std::string msg(100, 'm');
+    iovec iov{msg.data(), msg.size()};
+    ASSERT_TRUE(p.client->writev(&iov, 1).is_ok());
+    char buf[10];
+    IoResult r = IoResult::would_block();
+    for (int i = 0; i < 100 && r.status == IoStatus::kWouldBlock; ++i) {
+      r = p.server->read(buf, sizeof buf);
+      if (r.status == IoStatus::kWouldBlock) testing::wait_either(*p.server, true, false,
+                                                                  *p.client, false, false);
+    }
+    ASSERT_TRUE(r.is_ok()) << p.server->error_text(r);
+    EXPECT_FALSE(p.server->buffers_released());
+    ASSERT_TRUE(p.server->has_buffered_input());
+    p.server->release_idle_buffers(true);
+    EXPECT_FALSE(p.server->buffers_released());
+    std::string got(buf, r.bytes);
+    while ((r = p.server->read(buf, sizeof buf)).is_ok()) got.append(buf, r.bytes);
+    EXPECT_EQ(got, msg);
+    p.server->release_idle_buffers(false);
+    EXPECT_TRUE(p.server->buffers_released());
+
+    // Unsent record bytes keep them too: fill the socket, then release: kept.
+    std::string bulk(300000, 'b');
+    size_t sent = 0;
+    for (;;) {
+      iovec biov{bulk.data() + sent, bulk.size() - sent};
+      IoResult w = p.server->writev(&biov, 1);
+      if (!w.is_ok()) break;
+      sent += w.bytes;
+    }
+    ASSERT_LT(sent, bulk.size());
+    EXPECT_FALSE(p.server->buffers_released());
+    p.server->release_idle_buffers(true);
+    EXPECT_FALSE(p.server->buffers_released());
+
+    // The client reads what was accepted (the client's buffers were released meanwhile).
+    p.client->release_idle_buffers(true);
+    EXPECT_TRUE(p.client->buffers_released());
+    std::string got_bulk;
+    std::vector<char> big(16384);
+    for (int i = 0; i < 10000 && got_bulk.size() < sent; ++i) {
+      (void)p.server->flush();
+      while ((r = p.client->read(big.data(), big.size())).is_ok()) got_bulk.append(big.data(), r.bytes);
+      ASSERT_EQ(r.status, IoStatus::kWouldBlock) << p.client->error_text(r);
+      if (got_bulk.size() < sent)
+        testing::wait_either(*p.client, true, false, *p.server, false, true);
+    }
+    EXPECT_TRUE(got_bulk == bulk.substr(0, sent));
+    p.server->release_idle_buffers(true);
+    EXPECT_TRUE(p.server->buffers_released());
+
+    // Traffic after releases: 100 KB each way at once, with partial writes; then close_notify.
+    std::string up(100000, '\0'), down(100000, '\0');
+    for (size_t i = 0; i < up.size(); ++i) {
+      up[i] = char(i * 7 + (i >> 9));
+      down[i] = char(i * 13 + (i >> 11));
+    }
+    std::string got_server, got_client;
+    exchange(*p.client, *p.server, up, down, got_server, got_client, &partial);
+    EXPECT_TRUE(got_server == up);
+    EXPECT_TRUE(got_client == down);
+    p.client->release_idle_buffers(true);
+    p.server->release_idle_buffers(true);
+    EXPECT_TRUE(p.client->buffers_released());
+    EXPECT_TRUE(p.server->buffers_released());
+    std::string got_server2, got_client2;
+    exchange(*p.client, *p.server, "ping", "pong", got_server2, got_client2, &partial);
+    EXPECT_EQ(got_server2, "ping");
+    EXPECT_EQ(got_client2, "pong");
+
+    // A busy connection: at most 4 releases between two periodic calls, then the timer's.
+    for (int i = 0; i < 6; ++i) {
+      std::string a, b;
+      exchange(*p.client, *p.server, "x", "y", a, b, &partial);
+      ASSERT_EQ(a, "x");
+      p.server->release_idle_buffers(false);
+      EXPECT_EQ(p.server->buffers_released(), i < 4) << i;
+    }
+    p.server->release_idle_buffers(true);
+    EXPECT_TRUE(p.server->buffers_released());
+
+    p.server->shutdown();
+    EXPECT_TRUE(p.server->flush().is_ok());
+    r = IoResult::would_block();
+    for (int i = 0; i < 100 && r.status == IoStatus::kWouldBlock; ++i) {
+      r = p.client->read(buf, sizeof buf);
+      if (r.status == IoStatus::kWouldBlock) testing::wait_either(*p.client, true, false,
+                                                                  *p.server, false, false);
+    }
+    EXPECT_EQ(r.status, IoStatus::kClosed);
+  }
+}
+
 // shutdown() with records still in flight: everything written arrives, then close_notify.
 TEST_F(TlsTest, ShutdownAfterPendingWrites) {
   TlsPair p =
