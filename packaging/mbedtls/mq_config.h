@@ -42,7 +42,9 @@
 #define MBEDTLS_ECP_DP_SECP521R1_ENABLED
 #define MBEDTLS_ECP_DP_CURVE25519_ENABLED
 /* X25519 shared secrets through the formally verified HACL* code (3rdparty/everest), several
- * times faster than the generic Montgomery ladder; the first group OpenSSL clients offer. */
+ * times faster than the generic Montgomery ladder; the first group OpenSSL clients offer.
+ * x25519-everest-psa.patch makes PSA (TLS 1.3 key shares) compute X25519 public keys with it
+ * too. */
 #define MBEDTLS_ECDH_VARIANT_EVEREST_ENABLED
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_ECDSA_C
