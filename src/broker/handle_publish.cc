@@ -326,7 +326,11 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
       (v5 && (out.subscription_id || m.expiry_unix_ms || t.out_alias_max)) || !mount.empty();
   uint8_t layout = uint8_t(1 + (v5 ? 2 : 0) + (out.qos > 0 ? 1 : 0));
   uint8_t flags = uint8_t(0x30 | (out.dup && out.qos > 0 ? 0x08 : 0) | (out.qos << 1) | (out.retain ? 1 : 0));
-  if (!per_delivery && header_cache_.msg == &m && header_cache_.layout == layout) {
+  const bool plain = !m.has_properties() && m.expiry_unix_ms == 0;
+  if (!per_delivery && header_cache_.layout == layout &&
+      (header_cache_.msg == &m ||
+       (plain && header_cache_.plain && header_cache_.payload_size == m.payload.size() &&
+        header_cache_.topic == m.topic))) {
     std::string& h = header_cache_.bytes;
     h[0] = char(flags);
     if (out.qos > 0) {
@@ -356,6 +360,7 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
   std::string& h = per_delivery || publish_depth_ == 0 ? scratch_ : header_cache_.bytes;
   h.clear();
   header_cache_.msg = nullptr;
+  if (&h == &header_cache_.bytes) header_cache_.plain = false;
   if (!codec::encode_publish_header(p, t.version, h).ok()) return;
   if (t.client_max_packet && h.size() + m.payload.size() > t.client_max_packet) {
     discard_too_large(conn, out);  // and a new alias is not taken
@@ -365,6 +370,11 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
   if (&h == &header_cache_.bytes) {
     header_cache_.msg = &m;
     header_cache_.layout = layout;
+    header_cache_.plain = plain && !per_delivery;
+    if (header_cache_.plain) {
+      header_cache_.payload_size = m.payload.size();
+      header_cache_.topic.assign(m.topic);
+    }
     size_t i = 1;
     while (uint8_t(h[i]) & 0x80) i++;  // the Remaining Length
     header_cache_.pid_offset = i + 1 + 2 + p.topic.size();

@@ -88,6 +88,7 @@ struct Message {
 
   // The MQTT 5 properties; an empty set when the message has none.
   const MessageProperties& properties() const { return props_ ? *props_ : kNoProperties; }
+  bool has_properties() const { return props_ != nullptr; }
   // Keeps `p` unless it is empty.
   void set_properties(MessageProperties p) {
     if (p.empty()) {
