@@ -43,11 +43,14 @@ namespace mq::broker {
 class Bridge;
 struct ShardSet;
 
-// Builds the immutable Message for a PUBLISH or a will: copies what the broker keeps.
+// Builds the immutable Message for a PUBLISH or a will: copies what the broker keeps, except
+// the payload when `payload_buffer` is given: the buffer `payload` lies in, which the message
+// then owns (Payload::adopt).
 std::shared_ptr<Message> make_message(std::string_view topic, std::string_view payload,
                                       uint8_t qos, bool retain, const codec::Properties& props,
                                       int64_t now_unix_ms, const std::string& origin_client,
-                                      const std::string& origin_user, uint64_t store_id);
+                                      const std::string& origin_user, uint64_t store_id,
+                                      std::unique_ptr<char[]> payload_buffer = nullptr);
 
 class Broker {
  public:

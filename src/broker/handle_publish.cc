@@ -17,6 +17,10 @@ using codec::ReasonCode;
 
 namespace {
 
+// Payloads at least this large are kept in the connection's read buffer when it holds only
+// their packet (it was then allocated for that packet alone: connection.cc sizes reads).
+constexpr size_t kAdoptPayload = 32 * 1024;
+
 bool expired(const Message& m, int64_t now_unix_ms) {
   return m.expiry_unix_ms != 0 && m.expiry_unix_ms <= now_unix_ms;
 }
@@ -98,9 +102,13 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   } else {
     // The wall clock only matters for an expiry interval (a system call per message saved).
     int64_t now_ms = p.properties.message_expiry_interval ? clock_.unix_time() * 1000 : 0;
+    // A large payload stays in the buffer it was read into (read once, never copied): the
+    // message takes that buffer from the connection when it holds only this packet.
+    std::unique_ptr<char[]> read_buffer;
+    if (p.payload.size() >= kAdoptPayload) read_buffer = conn.take_read_buffer(p.payload);
     MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties, now_ms,
                                   conn.terms().client_id, conn.terms().username.value_or_empty(),
-                                  take_store_id());
+                                  take_store_id(), std::move(read_buffer));
     if (p.qos == 2 && s) {
       // Held until PUBREL releases it, then forwarded ([MQTT-4.3.3] method B, as Mosquitto
       // 2.0): the PUBREC says nothing about subscribers yet. Journaled with the message, so a

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/payload.h"
 #include "codec/packet.h"
 #include "codec/properties.h"
 
@@ -105,7 +106,7 @@ struct MessageProperties {
 
 struct Message {
   std::string topic;
-  std::string payload;
+  Payload payload;
   uint8_t qos = 0;
   bool retain = false;
 
