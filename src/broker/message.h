@@ -105,6 +105,10 @@ struct MessageProperties {
 };
 
 struct Message {
+  // User-provided on purpose: every member has its initializer, and make_shared<Message>()
+  // would otherwise zero the whole object first (a `rep stos` that cost 6% of fan-in CPU).
+  Message() {}  // NOLINT(modernize-use-equals-default)
+
   std::string topic;
   Payload payload;
   uint8_t qos = 0;
