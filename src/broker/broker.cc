@@ -251,6 +251,16 @@ void Broker::on_frame_error(Connection& conn, const Error& error) {
     conn.close("disconnected due to malformed packet.");
 }
 
+void Broker::on_decode_error(Connection& conn, const Error& error) {
+  // The codec names the precise reason; on the wire, Mosquitto 2.0's codes are used where
+  // the specification leaves the choice: a wildcard in a topic name is a Protocol Error and
+  // a bad topic filter a Malformed Packet there (tools compare the DISCONNECT bytes).
+  uint8_t reason = error.reason ? error.reason : 0x81;
+  if (reason == uint8_t(codec::ReasonCode::kTopicNameInvalid)) reason = 0x82;
+  if (reason == uint8_t(codec::ReasonCode::kTopicFilterInvalid)) reason = 0x81;
+  protocol_close(conn, codec::ReasonCode(reason), error.context.c_str());
+}
+
 void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view body) {
   stats_.packets_received++;
   stats_.bytes_received += 2 + body.size();
@@ -279,16 +289,22 @@ void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view b
     handle_connect(conn, std::get<codec::Connect>(*r), body, false);
     return;
   }
+  if (type == codec::PacketType::kPublish) {
+    // The per-message path: decoded in place, not moved through a Packet variant.
+    codec::Publish p;
+    if (Status st = codec::decode_publish(fixed_header, body, conn.terms().version,
+                                          codec::Direction::kClientToServer, p);
+        !st) {
+      on_decode_error(conn, st.error());
+      return;
+    }
+    handle_publish(conn, p);
+    return;
+  }
   auto r =
       codec::decode(fixed_header, body, conn.terms().version, codec::Direction::kClientToServer);
   if (!r.ok()) {
-    // The codec names the precise reason; on the wire, Mosquitto 2.0's codes are used where
-    // the specification leaves the choice: a wildcard in a topic name is a Protocol Error and
-    // a bad topic filter a Malformed Packet there (tools compare the DISCONNECT bytes).
-    uint8_t reason = r.error().reason ? r.error().reason : 0x81;
-    if (reason == uint8_t(codec::ReasonCode::kTopicNameInvalid)) reason = 0x82;
-    if (reason == uint8_t(codec::ReasonCode::kTopicFilterInvalid)) reason = 0x81;
-    protocol_close(conn, codec::ReasonCode(reason), r.error().context.c_str());
+    on_decode_error(conn, r.error());
     return;
   }
   codec::Packet& p = *r;

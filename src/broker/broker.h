@@ -43,11 +43,14 @@ namespace mq::broker {
 class Bridge;
 struct ShardSet;
 
-// Builds the immutable Message for a PUBLISH or a will: copies what the broker keeps.
+// Builds the immutable Message for a PUBLISH or a will: copies what the broker keeps, except
+// the payload when `payload_buffer` is given: the buffer `payload` lies in, which the message
+// then owns (Payload::adopt).
 std::shared_ptr<Message> make_message(std::string_view topic, std::string_view payload,
                                       uint8_t qos, bool retain, const codec::Properties& props,
                                       int64_t now_unix_ms, const std::string& origin_client,
-                                      const std::string& origin_user, uint64_t store_id);
+                                      const std::string& origin_user, uint64_t store_id,
+                                      std::unique_ptr<char[]> payload_buffer = nullptr);
 
 class Broker {
  public:
@@ -188,6 +191,8 @@ class Broker {
   void handle_auth(Connection& conn, const codec::Auth& packet);
 
   // Handlers (handle_publish.cc).
+  // A packet of a connected client failed to decode: DISCONNECT with its reason, close.
+  void on_decode_error(Connection& conn, const Error& error);
   void handle_publish(Connection& conn, codec::Publish& packet);
   void handle_ack(Connection& conn, codec::PacketType type, const codec::Puback& packet);
   void deliver(Session& session, const MessagePtr& msg, const SubscriptionOptions& options,
@@ -312,11 +317,17 @@ class Broker {
   // The PUBLISH header last encoded during the fan-out of one message (publish()), reused for
   // every other subscriber with the same layout: only the flags in the first byte and the
   // packet identifier are patched. Valid only inside publish(); `msg` is reset when it returns.
+  // A message without MQTT 5 properties or expiry (`plain`) has a header that depends only on
+  // its topic and payload size, so the next such message with the same topic and size reuses
+  // it too (a stream of messages on one topic encodes one header).
   struct HeaderCache {
     const Message* msg = nullptr;
     uint8_t layout = 0;     // 1 + (v5 ? 2 : 0) + (has a packet identifier ? 1 : 0)
     size_t pid_offset = 0;  // where the packet identifier is, when there is one
     std::string bytes;
+    bool plain = false;       // `bytes` is the header of a plain message: topic, payload_size
+    size_t payload_size = 0;  // apply
+    std::string topic;
   };
   HeaderCache header_cache_;
   int publish_depth_ = 0;   // publish() calls in progress (a will can publish inside one)

@@ -104,6 +104,11 @@ class Connection final : public net::IoHandler {
   // Moving to another shard (thread_count > 1): the bytes read after the CONNECT, taken out of
   // the framer, and put back into the new connection's framer before it reads again.
   std::string take_unread() { return framer_.take_buffered(); }
+  // The read buffer, when it holds `bytes` (inside the packet being handled) and little else:
+  // see Framer::release_buffer_holding. Null otherwise.
+  std::unique_ptr<char[]> take_read_buffer(std::string_view bytes) {
+    return framer_.release_buffer_holding(bytes, bytes.size() / 8);
+  }
   void put_unread(std::string_view bytes) {
     if (!bytes.empty()) framer_.append(bytes);
   }

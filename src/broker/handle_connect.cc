@@ -31,10 +31,15 @@ int protocol_log_number(ProtocolVersion v) {
 std::shared_ptr<Message> make_message(std::string_view topic, std::string_view payload, uint8_t qos,
                         bool retain, const codec::Properties& props, int64_t now_unix_ms,
                         const std::string& origin_client, const std::string& origin_user,
-                        uint64_t store_id) {
+                        uint64_t store_id, std::unique_ptr<char[]> payload_buffer) {
   auto m = std::make_shared<Message>();
   m->topic.assign(topic);
-  m->payload.assign(payload);
+  if (payload_buffer) {
+    size_t off = size_t(payload.data() - payload_buffer.get());
+    m->payload.adopt(std::move(payload_buffer), off, payload.size());
+  } else {
+    m->payload.assign(payload);
+  }
   m->qos = qos;
   m->retain = retain;
   if (props.payload_format_indicator || props.content_type || props.response_topic ||

@@ -17,6 +17,10 @@ using codec::ReasonCode;
 
 namespace {
 
+// Payloads at least this large are kept in the connection's read buffer when it holds only
+// their packet (it was then allocated for that packet alone: connection.cc sizes reads).
+constexpr size_t kAdoptPayload = 32 * 1024;
+
 bool expired(const Message& m, int64_t now_unix_ms) {
   return m.expiry_unix_ms != 0 && m.expiry_unix_ms <= now_unix_ms;
 }
@@ -98,9 +102,13 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   } else {
     // The wall clock only matters for an expiry interval (a system call per message saved).
     int64_t now_ms = p.properties.message_expiry_interval ? clock_.unix_time() * 1000 : 0;
+    // A large payload stays in the buffer it was read into (read once, never copied): the
+    // message takes that buffer from the connection when it holds only this packet.
+    std::unique_ptr<char[]> read_buffer;
+    if (p.payload.size() >= kAdoptPayload) read_buffer = conn.take_read_buffer(p.payload);
     MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties, now_ms,
                                   conn.terms().client_id, conn.terms().username.value_or_empty(),
-                                  take_store_id());
+                                  take_store_id(), std::move(read_buffer));
     if (p.qos == 2 && s) {
       // Held until PUBREL releases it, then forwarded ([MQTT-4.3.3] method B, as Mosquitto
       // 2.0): the PUBREC says nothing about subscribers yet. Journaled with the message, so a
@@ -326,7 +334,11 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
       (v5 && (out.subscription_id || m.expiry_unix_ms || t.out_alias_max)) || !mount.empty();
   uint8_t layout = uint8_t(1 + (v5 ? 2 : 0) + (out.qos > 0 ? 1 : 0));
   uint8_t flags = uint8_t(0x30 | (out.dup && out.qos > 0 ? 0x08 : 0) | (out.qos << 1) | (out.retain ? 1 : 0));
-  if (!per_delivery && header_cache_.msg == &m && header_cache_.layout == layout) {
+  const bool plain = !m.has_properties() && m.expiry_unix_ms == 0;
+  if (!per_delivery && header_cache_.layout == layout &&
+      (header_cache_.msg == &m ||
+       (plain && header_cache_.plain && header_cache_.payload_size == m.payload.size() &&
+        header_cache_.topic == m.topic))) {
     std::string& h = header_cache_.bytes;
     h[0] = char(flags);
     if (out.qos > 0) {
@@ -356,6 +368,7 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
   std::string& h = per_delivery || publish_depth_ == 0 ? scratch_ : header_cache_.bytes;
   h.clear();
   header_cache_.msg = nullptr;
+  if (&h == &header_cache_.bytes) header_cache_.plain = false;
   if (!codec::encode_publish_header(p, t.version, h).ok()) return;
   if (t.client_max_packet && h.size() + m.payload.size() > t.client_max_packet) {
     discard_too_large(conn, out);  // and a new alias is not taken
@@ -365,6 +378,11 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
   if (&h == &header_cache_.bytes) {
     header_cache_.msg = &m;
     header_cache_.layout = layout;
+    header_cache_.plain = plain && !per_delivery;
+    if (header_cache_.plain) {
+      header_cache_.payload_size = m.payload.size();
+      header_cache_.topic.assign(m.topic);
+    }
     size_t i = 1;
     while (uint8_t(h[i]) & 0x80) i++;  // the Remaining Length
     header_cache_.pid_offset = i + 1 + 2 + p.topic.size();

@@ -79,10 +79,11 @@ bool v5(ProtocolVersion v) {
   return v == ProtocolVersion::kV5;
 }
 
-Result<Packet> decode_publish(uint8_t flags, std::string_view body, ProtocolVersion v,
-                              Direction d) {
+// Decodes into `p`, a default Publish: the broker's hot path calls this through
+// decode_publish (no Packet around it), decode() through the wrapper below.
+Status decode_publish_into(uint8_t flags, std::string_view body, ProtocolVersion v, Direction d,
+                           Publish& p) {
   Reader r(body);
-  Publish p;
   p.dup = (flags & 0x08) != 0;
   p.qos = (flags >> 1) & 0x03;
   p.retain = (flags & 0x01) != 0;
@@ -100,12 +101,19 @@ Result<Packet> decode_publish(uint8_t flags, std::string_view body, ProtocolVers
     // [MQTT-4.7.3-1]; MQTT 5 allows it when a Topic Alias stands in (section 3.3.2.3.4).
     // [MQTT-3.3.2-1] a zero-length topic without a Topic Alias is a Protocol Error (0x82).
     if (!p.properties.topic_alias) return protocol("PUBLISH: empty topic name", 0x82);
-  } else if (p.topic.find_first_of("+#") != std::string_view::npos) {
+  } else if (has_wildcard(p.topic)) {
     return protocol("PUBLISH: wildcard in topic name", 0x90);  // [MQTT-3.3.2-2]
   }
   if (d == Direction::kClientToServer && !p.properties.subscription_identifiers.empty()) {
     return protocol("PUBLISH: subscription identifier from a client");  // [MQTT-3.3.4-6]
   }
+  return {};
+}
+
+Result<Packet> decode_publish(uint8_t flags, std::string_view body, ProtocolVersion v,
+                              Direction d) {
+  Publish p;
+  if (Status s = decode_publish_into(flags, body, v, d, p); !s) return s.error();
   return Packet(std::move(p));
 }
 
@@ -339,6 +347,14 @@ Result<Packet> decode(uint8_t fixed_header, std::string_view body, ProtocolVersi
       return decode_reason_and_properties<Auth>(body, v);
   }
   return malformed("unknown packet type");
+}
+
+Status decode_publish(uint8_t fixed_header, std::string_view body, ProtocolVersion v,
+                      Direction d, Publish& out) {
+  if (!direction_allowed(PacketType::kPublish, d, v)) {
+    return protocol("PUBLISH sent in the wrong direction");
+  }
+  return decode_publish_into(fixed_header & 0x0F, body, v, d, out);
 }
 
 }  // namespace mq::codec

@@ -23,6 +23,12 @@ namespace mq::codec {
 [[nodiscard]] Result<Packet> decode(uint8_t fixed_header, std::string_view body, ProtocolVersion v,
                                     Direction d);
 
+// decode() of a PUBLISH, into `out` (a default-constructed Publish) rather than a Packet: the
+// same checks and errors without moving the packet through a variant, for the broker's
+// per-message path. REQUIRES: fixed_header >> 4 == 3.
+[[nodiscard]] Status decode_publish(uint8_t fixed_header, std::string_view body, ProtocolVersion v,
+                                    Direction d, Publish& out);
+
 // The version a CONNECT body asks for, read from its protocol name and level alone, so a server
 // can pick the CONNACK layout even when the rest of the CONNECT is bad. nullopt when the name and
 // level are not a combination we support.

@@ -70,6 +70,19 @@ class Framer {
     pending_size_ = 0;
     return out;
   }
+  // Gives up the buffer when it holds `bytes` (a view of the last packet next() returned) and
+  // nothing else: no unread bytes, at most `max_waste` bytes of it outside `bytes`. The caller
+  // then owns the memory the packet's views point into; the framer starts afresh. Null (and
+  // nothing changes) otherwise. Lets a large payload be kept where it was read.
+  std::unique_ptr<char[]> release_buffer_holding(std::string_view bytes, size_t max_waste) {
+    const char* b = buf_.get();
+    if (!b || begin_ != end_ || bytes.data() < b || bytes.data() + bytes.size() > b + capacity_ ||
+        capacity_ - bytes.size() > max_waste) {
+      return nullptr;
+    }
+    capacity_ = begin_ = end_ = 0;
+    return std::move(buf_);
+  }
   size_t capacity() const { return capacity_; }
   // Whole size of the packet being received when its header is complete, else 0: lets a
   // caller size its next read.

@@ -16,7 +16,7 @@ bool valid_length(std::string_view s) {
 
 bool valid_topic_name(std::string_view topic) {
   if (!valid_length(topic)) return false;                                 // [MQTT-4.7.3-1]
-  if (topic.find_first_of("+#") != std::string_view::npos) return false;  // [MQTT-3.3.2-2]
+  if (has_wildcard(topic)) return false;  // [MQTT-3.3.2-2]
   return valid_utf8(topic);
 }
 

@@ -11,6 +11,15 @@
 
 namespace mq::codec {
 
+// True when the topic contains `+` or `#`. A plain loop: find_first_of("+#") calls memchr
+// once per character, which showed up on the per-message path.
+inline bool has_wildcard(std::string_view topic) {
+  for (char c : topic) {
+    if (c == '+' || c == '#') return true;
+  }
+  return false;
+}
+
 // A topic name a PUBLISH may carry: 1..65535 bytes of valid UTF-8 without `+` or `#`
 // [MQTT-4.7.3-1] [MQTT-3.3.2-2] [MQTT-4.7.1-1].
 bool valid_topic_name(std::string_view topic);

@@ -85,7 +85,6 @@ class SubscriptionTree {
   size_t subscriptions_ = 0;
   size_t shared_ = 0;
   size_t nodes_ = 0;
-  mutable std::atomic<uint32_t> matching_{0};  // guards against mutation from a match visitor
 };
 
 }  // namespace mq::broker

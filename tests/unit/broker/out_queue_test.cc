@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/uio.h>
 
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -65,6 +66,45 @@ TEST(OutQueue, SmallPacketsShareOneChunk) {
   size_t total = 0;
   for (int i = 0; i < n; i++) total += iov[i].iov_len;
   EXPECT_EQ(total, q.size());
+}
+
+// A message payload adopted from a read buffer is the range it names, is written from that
+// buffer (no copy), and copies of the message copy only the range.
+TEST(Payload, AdoptedBufferIsSharedUntilTheLastSegmentIsWritten) {
+  const std::string header = "HDR";
+  const std::string body(5000, 'b');
+  auto buf = std::make_unique<char[]>(header.size() + body.size());
+  std::memcpy(buf.get(), header.data(), header.size());
+  std::memcpy(buf.get() + header.size(), body.data(), body.size());
+  const char* where = buf.get() + header.size();
+  auto msg = std::make_shared<Message>();
+  msg->payload.adopt(std::move(buf), header.size(), body.size());
+  EXPECT_EQ(msg->payload, body);
+  EXPECT_EQ(msg->payload.data(), where);
+
+  Message copy = *msg;  // deep: a copy owns its own bytes, exactly the range
+  EXPECT_EQ(copy.payload, body);
+  EXPECT_NE(copy.payload.data(), where);
+
+  OutQueue q;
+  q.append("x");
+  q.append_shared(msg, msg->payload);
+  iovec iov[4];
+  int n = q.fill_iov(iov, 4);
+  ASSERT_EQ(n, 2);
+  EXPECT_EQ(iov[1].iov_base, where);  // written from the adopted buffer
+  std::weak_ptr<const Message> alive = msg;
+  MessagePtr held = std::move(msg);
+  held.reset();
+  EXPECT_FALSE(alive.expired());  // the queue keeps it until written
+  EXPECT_EQ(drain(q, q.size()), "x" + body);
+  EXPECT_TRUE(alive.expired());
+
+  Payload empty;
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty, "");
+  empty = std::string("now");
+  EXPECT_EQ(empty.str(), "now");
 }
 
 }  // namespace

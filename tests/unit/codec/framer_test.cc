@@ -192,3 +192,53 @@ TEST(Framer, BigPacketThenIdleReleasesTheBuffer) {
 
 }  // namespace
 }  // namespace mq::codec::testing
+
+namespace mq::codec::testing {
+namespace {
+
+// A large packet read into a buffer sized for it alone can be handed over with its views; a
+// buffer that holds more (unread bytes, or much spare room) stays with the framer.
+TEST(Framer, ReleasesABufferHoldingOnlyTheLastPacket) {
+  std::string body(100000, 'p');
+  std::string packet = "\x30";
+  append_varint(packet, uint32_t(body.size()));
+  packet += body;
+  Framer f;
+  // As the broker reads: a first chunk, then room for exactly the rest once the size is known.
+  std::span<char> s = f.prepare(16 * 1024);
+  std::memcpy(s.data(), packet.data(), 16 * 1024);
+  f.commit(16 * 1024);
+  auto r = f.next();
+  ASSERT_TRUE(r.ok());
+  ASSERT_FALSE(r->has_value());
+  size_t rest = f.pending_packet_size() - f.buffered();
+  s = f.prepare(rest);
+  std::memcpy(s.data(), packet.data() + 16 * 1024, rest);
+  f.commit(rest);
+  r = f.next();
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->has_value());
+  std::string_view got = (*r)->body;
+  EXPECT_EQ(f.release_buffer_holding(got, 0), nullptr);  // the header bytes are outside `got`
+  std::unique_ptr<char[]> buf = f.release_buffer_holding(got, got.size() / 8);
+  ASSERT_NE(buf, nullptr);
+  EXPECT_EQ(got, body);  // the view now points into memory the caller owns
+  EXPECT_EQ(f.buffered(), 0u);
+  EXPECT_EQ(f.capacity(), 0u);
+  auto none = f.next();
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+
+  // Two packets in one buffer: the first cannot take the buffer while the second is unread.
+  Framer g;
+  g.append(packet + packet);
+  auto first = g.next();
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ(g.release_buffer_holding((*first)->body, packet.size() * 2), nullptr);
+  auto second = g.next();
+  ASSERT_TRUE(second.ok() && second->has_value());
+  EXPECT_EQ((*second)->body, body);
+}
+
+}  // namespace
+}  // namespace mq::codec::testing

@@ -214,7 +214,7 @@ TEST(PersistBridge, QueuedForTheRemoteBeforeThePubackAndAfterAnUncleanStop) {
     persist::State st = on_disk(dir);
     ASSERT_EQ(st.bridges.count("edge"), 1u);
     std::vector<std::string> got;
-    for (const auto& [seq, o] : st.bridges.at("edge")) got.push_back(o.msg->payload);
+    for (const auto& [seq, o] : st.bridges.at("edge")) got.push_back(o.msg->payload.str());
     EXPECT_EQ(got, (std::vector<std::string>{"0", "1", "2"}));
   }
   {
@@ -245,7 +245,7 @@ TEST(PersistBridge, QueueBoundsRefuseNewOrDropOldest) {
     }
     std::vector<std::string> got;
     persist::State st = on_disk(dir);
-    for (const auto& [seq, o] : st.bridges.at("edge")) got.push_back(o.msg->payload);
+    for (const auto& [seq, o] : st.bridges.at("edge")) got.push_back(o.msg->payload.str());
     if (policy == BridgeQueuePolicy::kRefuseNew)
       EXPECT_EQ(got, (std::vector<std::string>{"a", "b"}));
     else
