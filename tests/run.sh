@@ -46,11 +46,17 @@ cross_build() {  # TRIPLET
     # -O1 and no link-time optimisation: the two ARM builds are the end of the CI build chain,
     # and -O1 takes 3m54s against about 5m30s for armhf here (all 11 unit programs pass either
     # way under qemu). The shipped ARM builds are packaging/cross/build.sh's, fully optimised.
+    # Unity build (a few sources per compiler run): the same code in fewer, larger compilations.
     meson setup "build-$t" --cross-file "packaging/cross/$t.ini" --buildtype=release \
-      -Doptimization=1 -Dlto_mq=false "${mbedtls[@]}" ||
+      -Doptimization=1 -Dlto_mq=false -Dunity=on "${mbedtls[@]}" ||
       { echo "cross setup failed (packaging/cross/setup.sh $t?)"; return 1; }
   fi
-  ninja -C "build-$t"
+  # What the stage runs: mq (test_cross.py) and the unit test programs (not bench/).
+  ninja -C "build-$t" mq $(unit_targets "build-$t")
+}
+unit_targets() {  # BUILD_DIR: the unit test programs a build directory defines
+  ninja -C "$1" -t targets all 2>/dev/null | grep -oE '^tests/unit/[a-z_]+/[a-z_]+_test:' | tr -d : |
+    sort -u
 }
 
 # mq's own mbedTLS build (packaging/mbedtls, made by setup.sh) when it is there, for every build.
@@ -59,32 +65,37 @@ mbedtls_args=()
 
 step "release build (static)"
 [[ -f build/build.ninja ]] || meson setup build --buildtype=release "${mbedtls_args[@]}" >/dev/null
-if ! ninja -C build; then
+# With --full only mq here (setup.sh has built it): the unit test programs are the first step of
+# the background chain below, and the integration tests, which need mq alone, start at once.
+if ! ninja -C build mq $( ((full)) || unit_targets build); then
   echo "build failed"; echo "0 passed, 1 failed"; exit 1
 fi
 file build/mq
 
 if ((full)); then
-  # The sanitizer and fuzz builds are the slow part of CI: they start now at the lowest CPU
-  # priority and use what the unit and integration tests leave idle (those mostly wait on
-  # sockets), so the tests themselves still get the CPU first.
+  # The unit test programs and the sanitizer, fuzz and ARM builds are the slow part of CI: they
+  # start now at the lowest CPU priority and use what the integration tests leave idle (those
+  # mostly wait on sockets), so the tests themselves still get the CPU first.
   # -O0 -g1: compiles about 40% faster than -O1 (measured on persist_broker_test.cc, 14 s vs
   # 24 s), and the unit tests are quick either way.
+  # The sanitizer, fuzz and ARM builds are unity builds (-Dunity=on: meson compiles a few
+  # sources of a target as one file), which saves the repeated headers and inline code.
   [[ -f build-asan/build.ninja ]] || meson setup build-asan --buildtype=plain -Doptimization=0 \
     -Dcpp_args=-g1 -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false \
-    "${mbedtls_args[@]}" >/dev/null
+    -Dunity=on "${mbedtls_args[@]}" >/dev/null
   [[ -f build-fuzz/build.ninja ]] || CXX=clang++ meson setup build-fuzz --buildtype=debugoptimized \
     -Dfuzz=true -Dtests=false -Dstatic_exe=false -Db_sanitize=address,undefined -Db_lundef=false \
-    "${mbedtls_args[@]}" >/dev/null
+    -Dunity=on "${mbedtls_args[@]}" >/dev/null
   # Only the unit-test executables (not mq, bench) and the fuzz targets.
-  asan_targets=$(ninja -C build-asan -t targets all 2>/dev/null | grep -oE '^tests/unit/[a-z_]+/[a-z_]+_test:' | tr -d : | sort -u)
+  release_targets=$(unit_targets build)
+  asan_targets=$(unit_targets build-asan)
   fuzz_targets=$(ninja -C build-fuzz -t targets all 2>/dev/null | grep -oE '^tests/fuzz/[a-z_]+_fuzz:' | tr -d : | sort -u)
   # ThreadSanitizer: the threaded parts (auth/sync workers, EventLoop::post, the shared
   # password database) in one small test executable, and mq itself for the broker on two
   # event loops (thread_count 2, driven by tests/integration/test_threads.py).
   [[ -f build-tsan/build.ninja ]] || meson setup build-tsan --buildtype=plain -Doptimization=1 \
-    -Dcpp_args=-g1 -Dstatic_exe=false -Db_sanitize=thread -Db_lundef=false "${mbedtls_args[@]}" \
-    >/dev/null
+    -Dcpp_args=-g1 -Dstatic_exe=false -Db_sanitize=thread -Db_lundef=false -Dunity=on \
+    "${mbedtls_args[@]}" >/dev/null
   tsan_targets="tests/unit/broker/auth_worker_test"
   # The static ARM builds (Debian's cross compilers; setup.sh --test installs them on x86-64):
   # their unit tests run under qemu-user-static and tests/integration/test_cross.py serves x86
@@ -95,8 +106,9 @@ if ((full)); then
   # One chain of builds, all of it at the lowest CPU priority, in the order the stages below
   # want them: each step leaves build/<step>.rc and a stage waits for its own step only, so the
   # ARM builds (the longest) never hold the ASan stage back.
-  rm -f build/asan.rc build/tsan.rc build/fuzz.rc build/cross-*.rc
+  rm -f build/release.rc build/asan.rc build/tsan.rc build/fuzz.rc build/cross-*.rc
   ( renice -n 19 -p "$BASHPID" >/dev/null
+    chain_step release ninja -C build $release_targets
     chain_step asan ninja -C build-asan $asan_targets
     chain_step tsan ninja -C build-tsan $tsan_targets mq
     chain_step fuzz ninja -C build-fuzz $fuzz_targets
@@ -104,10 +116,19 @@ if ((full)); then
   build_chain=$!
 fi
 
-step "unit tests"
-clear_meson_reports build
-meson test -C build --suite unit --print-errorlogs --num-processes 2 || true
-add_meson_reports build
+unit_tests() {
+  step "unit tests"
+  if ((full)) && [[ $(await_step release) != 0 ]]; then
+    tail -40 build/release-build.log
+    echo "unit test build failed"; extra_fail=$((extra_fail + 1))
+    return
+  fi
+  clear_meson_reports build
+  meson test -C build --no-rebuild --suite unit --print-errorlogs --num-processes 2 || true
+  add_meson_reports build
+}
+# With --full the unit tests wait for their build in the chain: the integration tests go first.
+((full)) || unit_tests
 
 if [[ -d tests/integration ]] && ls tests/integration/test_*.py >/dev/null 2>&1; then
   step "integration tests"
@@ -121,6 +142,8 @@ if [[ -d tests/integration ]] && ls tests/integration/test_*.py >/dev/null 2>&1;
 fi
 
 if ((full)); then
+  unit_tests
+
   step "ASan + UBSan unit tests"
   asan_rc=$(await_step asan)
   if [[ -n "$asan_targets" && "$asan_rc" == 0 ]]; then

@@ -8,13 +8,13 @@ namespace mq::codec {
 
 namespace {
 
-bool v5(ProtocolVersion v) {
+bool is_v5(ProtocolVersion v) {
   return v == ProtocolVersion::kV5;
 }
 
 template <bool M>
 void props(Sink<M>& s, ProtocolVersion v, const Properties& p) {
-  if (v5(v)) encode_properties(s, p);
+  if (is_v5(v)) encode_properties(s, p);
 }
 
 uint8_t rc(ReasonCode r) {
@@ -88,7 +88,7 @@ void body(Sink<M>& s, const Publish& p, ProtocolVersion v) {
 template <bool M, PacketType T>
 void body(Sink<M>& s, const Ack<T>& a, ProtocolVersion v) {
   s.u16(a.packet_id);
-  if (!v5(v)) return;
+  if (!is_v5(v)) return;
   const bool no_props = a.properties.empty();
   if (a.reason_code == ReasonCode::kSuccess && no_props) return;  // remaining length 2
   s.u8(rc(a.reason_code));
@@ -102,7 +102,7 @@ void body(Sink<M>& s, const Subscribe& p, ProtocolVersion v) {
   for (const Subscription& e : p.subscriptions) {
     s.binary(e.filter);
     uint8_t options = e.qos & 0x03;
-    if (v5(v)) {
+    if (is_v5(v)) {
       options |= (e.no_local ? 0x04 : 0) | (e.retain_as_published ? 0x08 : 0) |
                  (e.retain_handling & 0x03) << 4;
     }
@@ -127,7 +127,7 @@ void body(Sink<M>& s, const Unsubscribe& p, ProtocolVersion v) {
 template <bool M>
 void body(Sink<M>& s, const Unsuback& p, ProtocolVersion v) {
   s.u16(p.packet_id);
-  if (!v5(v)) return;
+  if (!is_v5(v)) return;
   encode_properties(s, p.properties);
   for (ReasonCode r : p.reason_codes) s.u8(rc(r));
 }
@@ -141,7 +141,7 @@ void body(Sink<M>&, const Pingresp&, ProtocolVersion) {}
 // DISCONNECT and AUTH: remaining length 0 for reason 0x00 without properties.
 template <bool M, class T>
 void reason_and_properties(Sink<M>& s, const T& p, ProtocolVersion v) {
-  if (!v5(v)) return;
+  if (!is_v5(v)) return;
   const bool no_props = p.properties.empty();
   if (p.reason_code == ReasonCode::kSuccess && no_props) return;
   s.u8(rc(p.reason_code));

@@ -8,7 +8,9 @@
 
 #include "client/option_table.h"
 
-namespace mq::cli {
+// A namespace of its own: CI's unity builds compile this file together with others of the
+// program that have helpers of the same names.
+namespace mq::cli::docs_test {
 namespace {
 
 int no_run(int, char**, const Invocation&) { return 0; }
@@ -77,4 +79,4 @@ TEST(Docs, ManPagesNameTheMosquittoToolAndTheOverviewEverySubcommand) {
 }
 
 }  // namespace
-}  // namespace mq::cli
+}  // namespace mq::cli::docs_test

@@ -7,7 +7,9 @@
 
 #include "base/log.h"
 
-namespace mq::broker {
+// A namespace of its own: CI's unity builds compile this file together with others of the
+// program that have helpers of the same names.
+namespace mq::broker::acl_test {
 namespace {
 
 struct LogCapture {
@@ -321,4 +323,4 @@ TEST(AclMatch, FilterCovers) {
 }
 
 }  // namespace
-}  // namespace mq::broker
+}  // namespace mq::broker::acl_test

@@ -10,7 +10,9 @@
 
 #include "broker/config/config.h"
 
-namespace mq::broker {
+// A namespace of its own: CI's unity builds compile this file together with others of the
+// program that have helpers of the same names.
+namespace mq::broker::config_listener_test {
 namespace {
 
 Config parse_ok(std::string_view text) {
@@ -531,4 +533,4 @@ TEST(ConfigReload, CannotAddListeners) {
 }
 
 }  // namespace
-}  // namespace mq::broker
+}  // namespace mq::broker::config_listener_test

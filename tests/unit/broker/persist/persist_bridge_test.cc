@@ -20,7 +20,9 @@
 #include "broker/persist/persist_snapshot.h"
 #include "../broker_harness.h"
 
-namespace mq::broker::testing {
+// A namespace of its own: CI's unity builds compile this file together with others of the
+// program that have helpers of the same names.
+namespace mq::broker::testing::persist_bridge_test {
 namespace {
 
 using codec::ProtocolVersion;
@@ -279,4 +281,4 @@ TEST(PersistBridgeConfig, QueueOptions) {
 }
 
 }  // namespace
-}  // namespace mq::broker::testing
+}  // namespace mq::broker::testing::persist_bridge_test

@@ -14,7 +14,9 @@
 #include "broker/persist/persist_snapshot.h"
 #include "../broker_harness.h"
 
-namespace mq::broker::testing {
+// A namespace of its own: CI's unity builds compile this file together with others of the
+// program that have helpers of the same names.
+namespace mq::broker::testing::persist_broker_test {
 namespace {
 
 using codec::ProtocolVersion;
@@ -157,4 +159,4 @@ TEST(PersistConfig, OptionKeys) {
 }
 
 }  // namespace
-}  // namespace mq::broker::testing
+}  // namespace mq::broker::testing::persist_broker_test

@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
-namespace mq::broker {
+// A namespace of its own: CI's unity builds compile this file together with others of the
+// program that have helpers of the same names.
+namespace mq::broker::retained_store_test {
 namespace {
 
 MessagePtr msg(std::string topic, std::string payload = "p", int64_t expiry = 0) {
@@ -382,4 +384,4 @@ TEST(Retained, ChildIndexChurn) {
 }
 
 }  // namespace
-}  // namespace mq::broker
+}  // namespace mq::broker::retained_store_test
