@@ -138,11 +138,13 @@ fi
 # mq links its own build of the same mbedTLS 3.6 release (Debian 13's source, a trimmed
 # configuration: packaging/mbedtls/). Should that fail (no mirror), Debian's package serves.
 mbedtls_args=()
-if packaging/mbedtls/build.sh build-mbedtls; then
-  mbedtls_args=(-Dmbedtls_prefix="$PWD/build-mbedtls")
-else
-  echo "warning: mq's mbedTLS build failed; building against Debian's libmbedtls-dev" >&2
-fi
+mbedtls_rc=0
+packaging/mbedtls/build.sh build-mbedtls || mbedtls_rc=$?
+case $mbedtls_rc in
+  0) mbedtls_args=(-Dmbedtls_prefix="$PWD/build-mbedtls") ;;
+  3) echo "warning: no mbedTLS source to build; building against Debian's libmbedtls-dev" >&2 ;;
+  *) echo "mq's mbedTLS build failed (packaging/mbedtls)" >&2; exit 1 ;;
+esac
 if [[ ! -f build/build.ninja ]]; then
   meson setup build --buildtype=release "${mbedtls_args[@]}" >/dev/null
 elif ((${#mbedtls_args[@]})); then

@@ -22,11 +22,16 @@ for t in "${triplets[@]}"; do
   cross=packaging/cross/$t.ini
   [[ -f $cross ]] || { echo "no cross file $cross" >&2; exit 2; }
   dir=build-$t
-  # mq's own mbedTLS build (packaging/mbedtls), cross-compiled; Debian's arm package if it fails.
+  # mq's own mbedTLS build (packaging/mbedtls), cross-compiled; Debian's arm package when its
+  # source cannot be fetched (exit status 3); any other failure stops here.
   mbedtls_args=()
-  if CC=$t-gcc AR=$t-ar packaging/mbedtls/build.sh "build-mbedtls-$t"; then
-    mbedtls_args=(-Dmbedtls_prefix="$PWD/build-mbedtls-$t")
-  fi
+  rc=0
+  CC=$t-gcc AR=$t-ar packaging/mbedtls/build.sh "build-mbedtls-$t" || rc=$?
+  case $rc in
+    0) mbedtls_args=(-Dmbedtls_prefix="$PWD/build-mbedtls-$t") ;;
+    3) ;;
+    *) echo "mbedTLS cross build for $t failed" >&2; exit 1 ;;
+  esac
   [[ -f $dir/build.ninja ]] || meson setup "$dir" --cross-file "$cross" --buildtype=release \
     "${mbedtls_args[@]}" \
     -Dtests=$([[ ${targets[*]:-} == mq ]] && echo false || echo true) >/dev/null

@@ -7,6 +7,9 @@
 #
 #   packaging/mbedtls/build.sh PREFIX
 #
+# Exit status 3: the source could not be had (no mirror, wrong tarball), and a caller may fall back
+# to Debian's libmbedtls-dev; any other failure (a patch that does not apply, a compile error) is
+# a defect to fix, not to fall back from.
 # Runs again only when the version, the configuration, the compiler or this script changed:
 # PREFIX/.mq-build records what was built. $CC and $AR choose another compiler (a cross one:
 # CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar). Needs make, patch, a C compiler and python3
@@ -71,14 +74,14 @@ if ! sha_ok "$src_tar"; then
   [[ -n "${MQ_MBEDTLS_TARBALL:-}" ]] && { echo "$src_tar: not the expected $tarball" >&2; exit 1; }
   url="$mirror/pool/main/m/mbedtls/$tarball"
   echo "fetching $url"
-  python3 - "$url" "$src_tar.part" <<'EOF'
+  python3 - "$url" "$src_tar.part" <<'EOF' || { echo "cannot fetch $url" >&2; exit 3; }
 import sys, urllib.request
 with urllib.request.urlopen(sys.argv[1], timeout=120) as r, open(sys.argv[2], "wb") as f:
     while chunk := r.read(1 << 16):
         f.write(chunk)
 EOF
   mv "$src_tar.part" "$src_tar"
-  sha_ok "$src_tar" || { echo "$src_tar: SHA-256 mismatch, refusing it" >&2; rm -f "$src_tar"; exit 1; }
+  sha_ok "$src_tar" || { echo "$src_tar: SHA-256 mismatch, refusing it" >&2; rm -f "$src_tar"; exit 3; }
 fi
 
 # Python's tarfile rather than tar -j: bzip2 is not on every minimal Debian. The "data" filter
