@@ -10,12 +10,14 @@ Both brokers get one TLS listener on 127.0.0.1 with the same server certificate 
   broker CPU µs/conn    broker utime+stime over the run / connections (the server-side cost)
   RSS per idle conn     broker VmRSS growth / connections for N idle MQTT-over-TLS connections
   heap per idle conn    the same with MALLOC_PERTURB_ set, so every allocated byte is resident
+  QoS 0/1 msg/s         (--flow) one publisher -> one subscriber over TLS, messages delivered/s
+  QoS 0/1 CPU us/msg    (--flow) broker utime+stime per delivered message
 
 The client is Python's ssl (OpenSSL) in --workers processes; on a small machine it shares the
 CPU with the broker, so handshakes/s is a floor; broker CPU per connection is not client-bound.
 Prints medians of --reps runs, the ratio mq/mosquitto and the raw runs. Never fails on speed.
 
-  /usr/bin/python3 bench/tls.py [--mq build/mq] [--reps 3] [--secs 3] [--conns 1000]
+  /usr/bin/python3 bench/tls.py [--mq build/mq] [--reps 3] [--secs 3] [--conns 1000] [--flow]
 """
 
 import argparse
@@ -198,6 +200,150 @@ def run_idle(broker, ca, version, conns):
     return (out["rss"] - base) * 1024 / conns, out["rss"]
 
 
+def remaining_length(n):
+    out = bytearray()
+    while True:
+        byte, n = n % 128, n // 128
+        out.append(byte | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def publish_packet(topic, payload, qos, pid):
+    t = topic.encode()
+    body = len(t).to_bytes(2, "big") + t + (pid.to_bytes(2, "big") if qos else b"") + payload
+    return bytes([0x30 | (qos << 1)]) + remaining_length(len(body)) + body
+
+
+async def flow(ca, version, port, qos, secs, size, window):
+    """One publisher -> one subscriber over TLS, one topic, `size`-byte payloads at `qos`, for
+    `secs` s. Closed loop: the publisher stays at most `window` messages ahead of what the
+    subscriber received (batches of window/8 per write); QoS 1 PUBLISH are acknowledged by the
+    subscriber, one write per read. Returns (delivered, seconds from first publish to last
+    delivery)."""
+    ctx = client_ctx(ca, version)
+    sr, sw = await asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname="localhost")
+    sw.write(connect_packet("flow-sub"))
+    await sr.readexactly(4)
+    topic = b"bench/flow"
+    body = b"\x00\x01" + len(topic).to_bytes(2, "big") + topic + bytes([qos])
+    sw.write(bytes([0x82, len(body)]) + body)
+    suback = await sr.readexactly(5)
+    assert suback[0] == 0x90 and suback[4] == qos, suback
+    pr, pw = await asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname="localhost")
+    pw.write(connect_packet("flow-pub"))
+    await pr.readexactly(4)
+
+    payload = bytes(size)
+    batch = max(1, window // 8)
+    st = {"published": 0, "received": 0, "last": 0.0}
+    progress = asyncio.Event()
+
+    async def subscriber():
+        buf = bytearray()
+        while True:
+            data = await sr.read(1 << 16)
+            if not data:
+                return
+            buf += data
+            acks = bytearray()
+            i, n = 0, len(buf)
+            while i + 2 <= n:
+                # fixed header + remaining length (at most 4 bytes)
+                j, mult, length = i + 1, 1, 0
+                while j < n:
+                    length += (buf[j] & 0x7F) * mult
+                    mult *= 128
+                    j += 1
+                    if not buf[j - 1] & 0x80:
+                        break
+                else:
+                    break
+                if j + length > n:
+                    break
+                if buf[i] >> 4 == 3:
+                    st["received"] += 1
+                    if (buf[i] >> 1) & 3:
+                        tlen = int.from_bytes(buf[j:j + 2], "big")
+                        acks += b"\x40\x02" + buf[j + 2 + tlen:j + 4 + tlen]
+                i = j + length
+            del buf[:i]
+            if acks:
+                sw.write(bytes(acks))
+            st["last"] = time.monotonic()
+            progress.set()
+
+    async def drain_acks():  # PUBACKs to the publisher
+        while await pr.read(1 << 16):
+            pass
+
+    tasks = [asyncio.ensure_future(subscriber()), asyncio.ensure_future(drain_acks())]
+    start = time.monotonic()
+    end = start + secs
+    pid = 0
+    while time.monotonic() < end:
+        while st["published"] - st["received"] > window - batch:
+            progress.clear()
+            try:
+                await asyncio.wait_for(progress.wait(), 2)
+            except asyncio.TimeoutError:
+                raise RuntimeError("no delivery for 2 s (published %d, received %d)" % (
+                    st["published"], st["received"]))
+        out = bytearray()
+        for _ in range(batch):
+            pid = pid % 65535 + 1
+            out += publish_packet("bench/flow", payload, qos, pid)
+        pw.write(bytes(out))
+        st["published"] += batch
+        await pw.drain()
+    deadline = time.monotonic() + 2
+    while st["received"] < st["published"] and time.monotonic() < deadline:
+        progress.clear()
+        try:
+            await asyncio.wait_for(progress.wait(), 0.5)
+        except asyncio.TimeoutError:
+            pass
+    for t in tasks:
+        t.cancel()
+    sw.close()
+    pw.close()
+    if st["received"] < st["published"]:
+        print("  QoS %d: %d of %d messages not delivered" % (
+            qos, st["published"] - st["received"], st["published"]), file=sys.stderr)
+    return st["received"], max(st["last"] - start, 1e-9)
+
+
+def run_flow(broker, ca, version, qos, secs, size=64, window=512):
+    # window below the brokers' max_queued_messages (1000 by default) so none is dropped
+    t0 = cpu_ticks(broker.proc.pid)
+    delivered, elapsed = asyncio.run(flow(ca, version, broker.port, qos, secs, size, window))
+    ticks = cpu_ticks(broker.proc.pid) - t0
+    return delivered / elapsed, ticks * 1e6 / os.sysconf("SC_CLK_TCK") / max(delivered, 1)
+
+
+def measure_handshakes(kind, binary, tmp, pki, ca, version, a):
+    """Full and resumed handshakes on one broker, then idle memory on fresh ones."""
+    b = Broker(kind, binary, tmp, pki, version)
+    try:
+        full, _, cpu_full = run_handshakes(b, ca, version, a.secs, a.workers, False)
+        res, share, cpu_res = run_handshakes(b, ca, version, a.secs, a.workers, True)
+    finally:
+        b.stop()
+    b = Broker(kind, binary, tmp, pki, version)  # fresh for memory
+    try:
+        per_conn, _ = run_idle(b, ca, version, a.conns)
+    finally:
+        b.stop()
+    # glibc's MALLOC_PERTURB_ fills every allocation, so RSS then counts all allocated memory,
+    # also calloc'd pages a fresh heap would leave untouched.
+    b = Broker(kind, binary, tmp, pki, version, {"MALLOC_PERTURB_": "165"})
+    try:
+        heap_conn, _ = run_idle(b, ca, version, a.conns)
+    finally:
+        b.stop()
+    return [full, res, share, cpu_full, cpu_res, per_conn, heap_conn]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mq", default=os.environ.get("MQ_BIN", "build/mq"))
@@ -214,6 +360,11 @@ def main():
     ap.add_argument("--nodelay", action="store_true",
                     help="set_tcp_nodelay true on both brokers (mq's TLS connections have it "
                     "anyway; Mosquitto's TLS 1.3 connects then skip a delayed-ACK stall)")
+    ap.add_argument("--flow", action="store_true",
+                    help="also QoS 0 and QoS 1 throughput over TLS (1 publisher -> 1 subscriber)")
+    ap.add_argument("--flow-only", action="store_true", help="only the throughput figures")
+    ap.add_argument("--flow-secs", type=float, default=4.0)
+    ap.add_argument("--flow-size", type=int, default=64, help="payload bytes")
     a = ap.parse_args()
     global GROUP, NODELAY
     GROUP, NODELAY = a.group, a.nodelay
@@ -229,11 +380,15 @@ def main():
     brokers = [("mq", a.mq), ("mosquitto", a.mosquitto)]
     if a.only:
         brokers = [b for b in brokers if b[0] == a.only]
-    metrics = ["full hs/s", "resumed hs/s", "resumed share", "CPU us/full", "CPU us/resumed",
-               "RSS B/idle conn", "heap B/idle conn"]
+    hs_metrics = ["full hs/s", "resumed hs/s", "resumed share", "CPU us/full", "CPU us/resumed",
+                  "RSS B/idle conn", "heap B/idle conn"]
+    flow_metrics = ["QoS0 msg/s", "QoS0 CPU us/msg", "QoS1 msg/s", "QoS1 CPU us/msg"]
+    metrics = ([] if a.flow_only else hs_metrics) + (flow_metrics if a.flow or a.flow_only
+                                                     else [])
     better = {"full hs/s": "higher", "resumed hs/s": "higher", "resumed share": "higher",
               "CPU us/full": "lower", "CPU us/resumed": "lower", "RSS B/idle conn": "lower",
-              "heap B/idle conn": "lower"}
+              "heap B/idle conn": "lower", "QoS0 msg/s": "higher", "QoS0 CPU us/msg": "lower",
+              "QoS1 msg/s": "higher", "QoS1 CPU us/msg": "lower"}
     raw = []  # (version, broker, rep, metric, value)
     try:
         for vname in a.versions.split(","):
@@ -242,28 +397,17 @@ def main():
                 order = brokers if rep % 2 == 0 else brokers[::-1]
                 for kind, binary in order:
                     print("TLS %s %s rep %d ..." % (vname, kind, rep + 1), file=sys.stderr)
-                    b = Broker(kind, binary, tmp, pki, version)
-                    try:
-                        full, _, cpu_full = run_handshakes(b, ca, version, a.secs, a.workers,
-                                                           False)
-                        res, share, cpu_res = run_handshakes(b, ca, version, a.secs,
-                                                             a.workers, True)
-                    finally:
-                        b.stop()
-                    b = Broker(kind, binary, tmp, pki, version)  # fresh for memory
-                    try:
-                        per_conn, _ = run_idle(b, ca, version, a.conns)
-                    finally:
-                        b.stop()
-                    # glibc's MALLOC_PERTURB_ fills every allocation, so RSS then counts all
-                    # allocated memory, also calloc'd pages a fresh heap would leave untouched.
-                    b = Broker(kind, binary, tmp, pki, version, {"MALLOC_PERTURB_": "165"})
-                    try:
-                        heap_conn, _ = run_idle(b, ca, version, a.conns)
-                    finally:
-                        b.stop()
-                    for m, v in zip(metrics, [full, res, share, cpu_full, cpu_res, per_conn,
-                                              heap_conn]):
+                    values = []
+                    if metrics[0] == hs_metrics[0]:
+                        values += measure_handshakes(kind, binary, tmp, pki, ca, version, a)
+                    if metrics[-1] == flow_metrics[-1]:
+                        b = Broker(kind, binary, tmp, pki, version)
+                        try:
+                            for qos in (0, 1):
+                                values += run_flow(b, ca, version, qos, a.flow_secs, a.flow_size)
+                        finally:
+                            b.stop()
+                    for m, v in zip(metrics, values):
                         raw.append((vname, kind, rep + 1, m, v))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
