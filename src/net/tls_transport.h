@@ -73,7 +73,7 @@ class TlsTransport final : public Transport {
 
   Transport& inner() { return *inner_; }
 
-  struct Conn;  // mbedTLS state (tls_transport.cc)
+  struct Conn;  // mbedTLS state (tls_conn.h)
 
  private:
   IoResult fail(int code);
