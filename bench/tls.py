@@ -220,7 +220,7 @@ async def flow(ca, version, port, qos, secs, size, window):
     `secs` s. Closed loop: the publisher stays at most `window` messages ahead of what the
     subscriber received (batches of window/8 per write); QoS 1 PUBLISH are acknowledged by the
     subscriber, one write per read. Returns (delivered, seconds from first publish to last
-    delivery)."""
+    delivery); messages not delivered are reported on stderr."""
     ctx = client_ctx(ca, version)
     sr, sw = await asyncio.open_connection("127.0.0.1", port, ssl=ctx, server_hostname="localhost")
     sw.write(connect_packet("flow-sub"))
@@ -281,14 +281,17 @@ async def flow(ca, version, port, qos, secs, size, window):
     start = time.monotonic()
     end = start + secs
     pid = 0
+    written_off = stalls = 0
     while time.monotonic() < end:
-        while st["published"] - st["received"] > window - batch:
+        while st["published"] - st["received"] - written_off > window - batch:
             progress.clear()
             try:
                 await asyncio.wait_for(progress.wait(), 2)
             except asyncio.TimeoutError:
-                raise RuntimeError("no delivery for 2 s (published %d, received %d)" % (
-                    st["published"], st["received"]))
+                # Nothing arrived for 2 s: what is outstanding was dropped. Write it off so
+                # the run goes on (as mq_loadgen's stall reset); the shortfall is printed.
+                written_off = st["published"] - st["received"]
+                stalls += 1
         out = bytearray()
         for _ in range(batch):
             pid = pid % 65535 + 1
@@ -308,8 +311,8 @@ async def flow(ca, version, port, qos, secs, size, window):
     sw.close()
     pw.close()
     if st["received"] < st["published"]:
-        print("  QoS %d: %d of %d messages not delivered" % (
-            qos, st["published"] - st["received"], st["published"]), file=sys.stderr)
+        print("  QoS %d: %d of %d messages not delivered (%d stalls of 2 s)" % (
+            qos, st["published"] - st["received"], st["published"], stalls), file=sys.stderr)
     return st["received"], max(st["last"] - start, 1e-9)
 
 
