@@ -80,7 +80,11 @@ struct EndpointPolicy {
   bool inbound_qos2_per_connection = false;
 };
 
-// The three roles, side by side.
+// The three roles, side by side. The broker does not run an Endpoint yet (its QoS flows are
+// in broker/handle_publish.cc); broker_policy() states the differences its unit tests pin, and
+// moving it over needs three more: a resume that re-sends no more than the new window at once
+// (Session::unsent_inflight), the held message forwarded before the PUBCOMP, and an admission
+// step whose reason code (ACL, quota, no subscribers) goes into the PUBACK / PUBREC.
 inline constexpr EndpointPolicy kClientPolicy{UnknownPubrec::kPubrel, UnknownPubrel::kSuccess,
                                               Qos2Delivery::kOnPubrel, Resend::kAlwaysDup,
                                               KeepAliveRole::kPingWhenQuiet, true};
@@ -161,11 +165,6 @@ class Endpoint {
   Endpoint(const EndpointPolicy& policy, Outbound<Entry>& out, InboundQos2<Held>& in,
            LinkState& link, Sink& sink)
       : policy_(policy), out_(out), in_(in), link_(link), sink_(sink) {}
-
-  const EndpointPolicy& policy() const { return policy_; }
-  LinkState& link() { return link_; }
-  Outbound<Entry>& outbound() { return out_; }
-  InboundQos2<Held>& inbound() { return in_; }
 
   // --- connection life cycle ---
 

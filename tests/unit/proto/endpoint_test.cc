@@ -46,28 +46,17 @@ struct Recorder {
   using Held = std::string;
   std::vector<std::string> log;
 
+  template <class Ack>
+  void ack(const char* name, const codec::Packet& p) {
+    const auto& a = std::get<Ack>(p);
+    log.push_back(ack_text(name, a.packet_id, a.reason_code));
+  }
   void send(const codec::Packet& p) {
     switch (codec::packet_type(p)) {
-      case PacketType::kPuback: {
-        auto& a = std::get<codec::Puback>(p);
-        log.push_back(ack_text("PUBACK", a.packet_id, a.reason_code));
-        break;
-      }
-      case PacketType::kPubrec: {
-        auto& a = std::get<codec::Pubrec>(p);
-        log.push_back(ack_text("PUBREC", a.packet_id, a.reason_code));
-        break;
-      }
-      case PacketType::kPubrel: {
-        auto& a = std::get<codec::Pubrel>(p);
-        log.push_back(ack_text("PUBREL", a.packet_id, a.reason_code));
-        break;
-      }
-      case PacketType::kPubcomp: {
-        auto& a = std::get<codec::Pubcomp>(p);
-        log.push_back(ack_text("PUBCOMP", a.packet_id, a.reason_code));
-        break;
-      }
+      case PacketType::kPuback: ack<codec::Puback>("PUBACK", p); break;
+      case PacketType::kPubrec: ack<codec::Pubrec>("PUBREC", p); break;
+      case PacketType::kPubrel: ack<codec::Pubrel>("PUBREL", p); break;
+      case PacketType::kPubcomp: ack<codec::Pubcomp>("PUBCOMP", p); break;
       case PacketType::kPingreq: log.push_back("PINGREQ"); break;
       default: log.push_back("other"); break;
     }
