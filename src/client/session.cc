@@ -155,7 +155,7 @@ Session::Incoming Session::Sink::hold(const codec::Publish& p, std::string_view 
                   p.retain, p.packet_id};
 }
 
-void Session::Sink::deliver_held(Incoming& in) {
+void Session::Sink::deliver_held(uint16_t, Incoming& in) {
   ReceivedMessage m{in.topic, in.payload, in.qos, in.retain, in.mid, in.properties};
   s.listener_.on_message(m);
 }
@@ -343,7 +343,7 @@ void Session::handle(const codec::Packet& packet) {
         state_ = State::kConnected;
         // What was in flight goes again now; the waiting queue after the listener has seen
         // the CONNACK (and perhaps published).
-        endpoint_.on_connack(c.session_present, [] {}, false);
+        endpoint_.on_connected(c.session_present, [] {}, false);
       }
       listener_.on_connack(rc, c);
       if (rc == 0) endpoint_.pump();

@@ -130,8 +130,9 @@ class Session final : public net::IoHandler {
     void received(const codec::Publish& p, std::string_view topic);
     void deliver(const codec::Publish& p, std::string_view topic);
     Incoming hold(const codec::Publish& p, std::string_view topic);
-    void deliver_held(Incoming& in);
+    void deliver_held(uint16_t packet_id, Incoming& in);
     void admitted(Outgoing&) {}
+    void dequeued(Outgoing&) {}
     void entered_window(Outgoing&) {}
     void released(Outgoing&) {}
     void finished(Outgoing& o, proto::Finish why);

@@ -19,8 +19,10 @@
 // The roles differ on purpose, and only through EndpointPolicy (below), so the differences are
 // all in one place.
 //
-// Sink requirements (S is the sink type, e an Entry, h a Held, p a codec::Publish):
+// Sink requirements (S is the sink type, e an Entry, h a Held, p a codec::Publish); a member
+// function of the endpoint that is never called needs none of what only it uses:
 //   using Entry = ...;  // members uint16_t packet_id, uint8_t qos, bool pubrec_received, bool dup
+//                       // (and bool sent, for Resend::kWithinWindow)
 //   using Held = ...;   // what a QoS 2 message keeps until PUBREL (NothingHeld for method A)
 //   void send(const codec::Packet&);           // an acknowledgement, PUBREL or PINGREQ
 //   bool send_publish(Entry&, const PublishOut&);  // false: larger than out.max_packet_size
@@ -28,8 +30,9 @@
 //   void received(const p&, std::string_view topic);   // a PUBLISH arrived (topic resolved)
 //   void deliver(const p&, std::string_view topic);    // QoS 0, 1, and 2 by method A
 //   Held hold(const p&, std::string_view topic);       // QoS 2 by method B: kept until PUBREL
-//   void deliver_held(Held&);                          // ... which releases it now
+//   void deliver_held(uint16_t packet_id, Held&);      // ... which PUBREL releases now
 //   void admitted(Entry&);       // publish() took e (packet id set when it entered the window)
+//   void dequeued(Entry&);       // e left the queue (for the window, the wire or nowhere)
 //   void entered_window(Entry&); // e left the queue for the window with its packet identifier
 //   void released(Entry&);       // a PUBREC accepted e; PUBREL was sent, PUBCOMP awaited
 //   void finished(Entry&, Finish);  // e left for good (see Finish)
@@ -61,11 +64,13 @@ enum class UnknownPubrec : uint8_t { kIgnore, kPubrel, kPubrelNotFound };
 // When an incoming QoS 2 message is delivered [MQTT-4.3.3]: on PUBLISH (method A, the bridge)
 // or on PUBREL, held until then (method B, the broker and the clients).
 enum class Qos2Delivery : uint8_t { kOnPublish, kOnPubrel };
-// After CONNACK on a new connection, what was in flight: always again with DUP / PUBREL
-// (libmosquitto, whether or not the server kept the session: kAlwaysDup), or so only when the
-// peer kept the session, else from scratch ahead of the queue (PUBRECed ones are forgotten)
-// and the inbound QoS 2 state is forgotten too (kDupIfSessionPresent, the bridge).
-enum class Resend : uint8_t { kAlwaysDup, kDupIfSessionPresent };
+// On a new connection, what was in flight: all again at once with DUP / PUBREL (libmosquitto,
+// whether or not the server kept the session: kAlwaysDup); so only when the peer kept the
+// session, else from scratch ahead of the queue (PUBRECed ones are forgotten) and the inbound
+// QoS 2 state is forgotten too (kDupIfSessionPresent, the bridge); or again with DUP / PUBREL
+// ahead of the queue but no more at once than the new window holds, the rest as
+// acknowledgements free it [MQTT-3.3.4-7] (kWithinWindow, the broker resuming a session).
+enum class Resend : uint8_t { kAlwaysDup, kDupIfSessionPresent, kWithinWindow };
 // Keep alive: a client pings once it has sent nothing for a period (libmosquitto); the bridge
 // pings every period (Mosquitto's bridge); a server only expires silent peers (1.5x).
 enum class KeepAliveRole : uint8_t { kPingWhenQuiet, kPingEveryPeriod, kServer };
@@ -78,25 +83,26 @@ struct EndpointPolicy {
   KeepAliveRole keep_alive = KeepAliveRole::kServer;
   // The inbound QoS 2 state ends with the network connection (libmosquitto forgets it).
   bool inbound_qos2_per_connection = false;
+  // Method B: the held message is forwarded before the PUBCOMP goes (Mosquitto's broker), not
+  // after it (libmosquitto delivers once PUBCOMP is queued).
+  bool release_before_pubcomp = false;
 };
 
-// The three roles, side by side. The broker does not run an Endpoint yet (its QoS flows are
-// in broker/handle_publish.cc); broker_policy() states the differences its unit tests pin, and
-// moving it over needs three more: a resume that re-sends no more than the new window at once
-// (Session::unsent_inflight), the held message forwarded before the PUBCOMP, and an admission
-// step whose reason code (ACL, quota, no subscribers) goes into the PUBACK / PUBREC.
+// The three roles, side by side. The broker runs its acknowledgements, queue pump and session
+// resume through an Endpoint; its incoming PUBLISH (ACL, quotas, reason codes in the PUBACK /
+// PUBREC) is still its own (broker/handle_publish.cc).
 inline constexpr EndpointPolicy kClientPolicy{UnknownPubrec::kPubrel, UnknownPubrel::kSuccess,
                                               Qos2Delivery::kOnPubrel, Resend::kAlwaysDup,
-                                              KeepAliveRole::kPingWhenQuiet, true};
+                                              KeepAliveRole::kPingWhenQuiet, true, false};
 inline constexpr EndpointPolicy kBridgePolicy{UnknownPubrec::kIgnore, UnknownPubrel::kSuccess,
                                               Qos2Delivery::kOnPublish,
                                               Resend::kDupIfSessionPresent,
-                                              KeepAliveRole::kPingEveryPeriod, false};
+                                              KeepAliveRole::kPingEveryPeriod, false, false};
 constexpr EndpointPolicy broker_policy(bool v5) {
   return EndpointPolicy{v5 ? UnknownPubrec::kPubrelNotFound : UnknownPubrec::kIgnore,
                         v5 ? UnknownPubrel::kNotFound : UnknownPubrel::kSuccess,
-                        Qos2Delivery::kOnPubrel, Resend::kAlwaysDup, KeepAliveRole::kServer,
-                        false};
+                        Qos2Delivery::kOnPubrel, Resend::kWithinWindow, KeepAliveRole::kServer,
+                        false, true};
 }
 
 // --- per-connection state --------------------------------------------------------------------
@@ -156,25 +162,40 @@ enum class Finish : uint8_t {
 
 // --- the endpoint ----------------------------------------------------------------------------
 
-template <class Sink>
+// Link is LinkState, or an owner's view with the members of it that the calls it makes use
+// (the broker's: connected, window(), max_packet_size()).
+template <class Sink, class Link = LinkState>
 class Endpoint {
  public:
   using Entry = typename Sink::Entry;
   using Held = typename Sink::Held;
 
   Endpoint(const EndpointPolicy& policy, Outbound<Entry>& out, InboundQos2<Held>& in,
-           LinkState& link, Sink& sink)
+           Link& link, Sink& sink)
       : policy_(policy), out_(out), in_(in), link_(link), sink_(sink) {}
 
   // --- connection life cycle ---
 
-  // The CONNACK accepted the connection. `before_resend()` runs once what was in flight is set
-  // aside and before it goes again (the bridge sends its notification and SUBSCRIBEs there, so
-  // they lead); then the in-flight entries go again in first-send order [MQTT-4.6.0-1] and the
-  // queue is pumped unless `pump_now` is false (the owner pumps later, after its own events).
+  // A new connection is up (the CONNACK accepted it, or the broker sent it). `before_resend()`
+  // runs once what was in flight is set aside and before it goes again (the bridge sends its
+  // notification and SUBSCRIBEs there, so they lead); then the in-flight entries go again in
+  // first-send order [MQTT-4.6.0-1] as the policy's Resend says and the queue is pumped unless
+  // `pump_now` is false (the owner pumps later, after its own events).
   template <class F>
-  void on_connack(bool session_present, F&& before_resend, bool pump_now = true) {
+  void on_connected(bool session_present, F&& before_resend, bool pump_now = true) {
     link_.connected = true;
+    if (policy_.resend == Resend::kWithinWindow) {
+      if constexpr (kTracksSent) {
+        out_.unsent = 0;
+        for (Entry& e : out_.inflight) {
+          e.sent = false;
+          out_.unsent++;
+        }
+      }
+      before_resend();
+      if (pump_now) pump();
+      return;
+    }
     Fifo<Entry> again;
     std::swap(again, out_.inflight);
     if (policy_.resend == Resend::kDupIfSessionPresent && !session_present) in_.clear();
@@ -206,8 +227,8 @@ class Endpoint {
     }
     if (pump_now) pump();
   }
-  void on_connack(bool session_present) {
-    on_connack(session_present, [] {});
+  void on_connected(bool session_present) {
+    on_connected(session_present, [] {});
   }
 
   // The network connection is gone. The session state stays (except the inbound QoS 2 state
@@ -288,12 +309,15 @@ class Endpoint {
     }
   }
 
-  // PUBREL: PUBCOMP always [MQTT-4.3.3-11], then (method B) the held message is delivered.
+  // PUBREL: PUBCOMP always [MQTT-4.3.3-11], and (method B) the held message is delivered,
+  // before or after it as the policy says.
   void on_pubrel(uint16_t packet_id) {
     Held held{};
     auto r = in_.on_pubrel(packet_id, policy_.unknown_pubrel, &held);
+    bool deliver = r.released && policy_.qos2_delivery == Qos2Delivery::kOnPubrel;
+    if (deliver && policy_.release_before_pubcomp) sink_.deliver_held(packet_id, held);
     sink_.send(r.reply);
-    if (r.released && policy_.qos2_delivery == Qos2Delivery::kOnPubrel) sink_.deliver_held(held);
+    if (deliver && !policy_.release_before_pubcomp) sink_.deliver_held(packet_id, held);
   }
 
   // The sender's side: PUBACK, PUBREC or PUBCOMP for `packet_id` [MQTT-4.3.2, 4.3.3].
@@ -301,6 +325,9 @@ class Endpoint {
     Entry done{};
     switch (out_.on_ack(type, packet_id, rc, &done)) {
       case AckOutcome::kCompleted:
+        if constexpr (kTracksSent) {
+          if (!done.sent) out_.unsent--;
+        }
         sink_.finished(done, Finish::kAcknowledged);
         pump();
         return;
@@ -352,14 +379,20 @@ class Endpoint {
     transmit(out_.inflight, out_.inflight.back());
   }
 
-  // Moves queued messages into the window while there is room (QoS 0 ones need none).
+  // Sends what a resumed session still owes (Resend::kWithinWindow), then moves queued
+  // messages into the window while there is room (QoS 0 ones need none).
   void pump() {
     if (!link_.connected) return;
+    uint32_t window = link_.window();
+    if constexpr (kTracksSent) {
+      if (out_.unsent > 0 && !resend_within(window)) return;
+    }
     while (!out_.queue.empty()) {
       Entry& front = out_.queue.front();
-      if (front.qos > 0 && !out_.has_room(link_.window())) break;
+      if (front.qos > 0 && !out_.has_room(window)) break;
       Entry e = std::move(front);
       out_.queue.pop_front();
+      sink_.dequeued(e);
       if (sink_.expired(e)) {
         sink_.finished(e, Finish::kExpired);
         continue;
@@ -408,6 +441,28 @@ class Endpoint {
   }
 
  private:
+  static constexpr bool kTracksSent = requires(Entry& e) { e.sent = false; };
+
+  // Resend::kWithinWindow: in-flight entries of an earlier connection go again in order, no
+  // more at once than `window` holds with those already re-sent. True once none is left.
+  bool resend_within(uint32_t window) {
+    size_t in_window = out_.inflight.size() - out_.unsent;
+    for (size_t i = 0; i < out_.inflight.size() && out_.unsent > 0 && in_window < window; i++) {
+      Entry& e = *(out_.inflight.begin() + long(i));
+      if (e.sent) continue;
+      e.sent = true;
+      out_.unsent--;
+      in_window++;
+      if (e.pubrec_received) {
+        send_pubrel(e.packet_id);  // [MQTT-4.4.0-1]
+      } else {
+        e.dup = true;  // [MQTT-3.3.1-1]
+        if (!transmit(out_.inflight, e)) i--;  // it left the window: the next one is at i
+      }
+    }
+    return out_.unsent == 0;
+  }
+
   void send_pubrel(uint16_t packet_id) {
     sink_.send(codec::Pubrel{packet_id, codec::ReasonCode::kSuccess, {}});
   }
@@ -416,17 +471,18 @@ class Endpoint {
     return PublishOut{e.qos ? e.packet_id : uint16_t(0), e.qos, e.dup, link_.max_packet_size()};
   }
 
-  // Sends in-flight entry `e` (which is in `window`); one too large leaves the window.
-  void transmit(Fifo<Entry>& window, Entry& e) {
-    if (sink_.send_publish(e, describe(e))) return;
+  // Sends in-flight entry `e` (which is in `window`); one too large leaves the window (false).
+  bool transmit(Fifo<Entry>& window, Entry& e) {
+    if (sink_.send_publish(e, describe(e))) return true;
     uint16_t id = e.packet_id;
     for (auto it = window.begin(); it != window.end(); ++it) {
       if (it->packet_id != id) continue;
       Entry gone = std::move(*it);
       window.erase(it);
       sink_.finished(gone, Finish::kTooLarge);
-      return;
+      return false;
     }
+    return false;
   }
 
   void transmit_qos0(Entry& e) {
@@ -437,7 +493,7 @@ class Endpoint {
   EndpointPolicy policy_;
   Outbound<Entry>& out_;
   InboundQos2<Held>& in_;
-  LinkState& link_;
+  Link& link_;
   Sink& sink_;
 };
 

@@ -491,7 +491,7 @@ void Bridge::handle_connack(const codec::Connack& c) {
   // [MQTT-4.4.0-1]: with DUP (PUBREL once PUBRECed) when the remote kept the session, else from
   // scratch ahead of the queue (a PUBREL for a message it never saw is dropped), and the
   // remote's QoS 2 state is forgotten (proto::kBridgePolicy); then the queue is pumped.
-  endpoint_.on_connack(c.session_present, [this] {
+  endpoint_.on_connected(c.session_present, [this] {
     if (cfg_.notifications) {
       if (!cfg_.notifications_local_only) {
         Out n;

@@ -141,8 +141,9 @@ class Bridge final : public net::IoHandler {
     void received(const codec::Publish& p, std::string_view topic);
     void deliver(const codec::Publish& p, std::string_view topic);
     proto::NothingHeld hold(const codec::Publish&, std::string_view) { return {}; }
-    void deliver_held(proto::NothingHeld&) {}
+    void deliver_held(uint16_t, proto::NothingHeld&) {}
     void admitted(Out& o) { b.hold(o); }
+    void dequeued(Out&) {}
     void entered_window(Out& o) { b.journal_packet_id(o); }
     void released(Out& o);
     void finished(Out& o, proto::Finish) { b.release(o); }

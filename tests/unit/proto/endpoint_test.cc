@@ -22,6 +22,7 @@ struct Msg {
   std::string name;
   size_t size = 10;      // the encoded size the sink reports
   bool expired = false;
+  bool sent = true;  // Resend::kWithinWindow: false until re-sent on a resumed session
 };
 
 const char* finish_name(Finish f) {
@@ -77,8 +78,9 @@ struct Recorder {
     log.push_back("hold " + std::string(topic));
     return std::string(topic) + " " + std::string(p.payload);
   }
-  void deliver_held(std::string& h) { log.push_back("deliver-held " + h); }
+  void deliver_held(uint16_t, std::string& h) { log.push_back("deliver-held " + h); }
   void admitted(Msg& m) { log.push_back("admitted " + m.name + " m" + std::to_string(m.packet_id)); }
+  void dequeued(Msg&) {}
   void entered_window(Msg& m) {
     log.push_back("window " + m.name + " m" + std::to_string(m.packet_id));
   }
@@ -102,7 +104,7 @@ struct Fixture {
   Endpoint<Recorder> ep;
 
   void connect(bool session_present = false) {
-    ep.on_connack(session_present);
+    ep.on_connected(session_present);
   }
   void publish(std::string name, uint8_t qos, uint16_t packet_id = 0) {
     Msg m;
@@ -194,6 +196,14 @@ TEST(Endpoint, Qos2MethodBHoldsUntilPubrel) {
   EXPECT_EQ(f.sink.take(), (Lines{"PUBCOMP 9", "deliver-held t one"}));
   f.feed(codec::Pubrel{9, ReasonCode::kSuccess, {}});  // the PUBCOMP was lost
   EXPECT_EQ(f.sink.take(), (Lines{"PUBCOMP 9"}));
+}
+
+TEST(Endpoint, BrokerForwardsTheHeldMessageBeforePubcomp) {
+  Fixture f(broker_policy(false));
+  f.feed(incoming("t", 2, 5, "m"));
+  EXPECT_EQ(f.sink.take(), (Lines{"received t", "hold t", "PUBREC 5"}));
+  f.feed(codec::Pubrel{5, ReasonCode::kSuccess, {}});
+  EXPECT_EQ(f.sink.take(), (Lines{"deliver-held t m", "PUBCOMP 5"}));
 }
 
 TEST(Endpoint, Qos2MethodADeliversOnPublish) {
@@ -375,7 +385,7 @@ TEST(Endpoint, BridgeResendsWithDupOnlyWhenTheSessionWasKept) {
     f.ep.on_closed();
     f.link.peer_receive_maximum = 2;  // from the new CONNACK
     f.sink.take();
-    f.ep.on_connack(present, [&] {
+    f.ep.on_connected(present, [&] {
       f.sink.log.push_back("first");
       Msg n;
       n.name = "notice";
@@ -395,6 +405,44 @@ TEST(Endpoint, BridgeResendsWithDupOnlyWhenTheSessionWasKept) {
       EXPECT_EQ(f.out.queue.front().name, "c");
     }
   }
+}
+
+TEST(Endpoint, BrokerResumesNoMoreThanTheNewWindowAtOnce) {
+  Fixture f(broker_policy(true));
+  f.connect();
+  f.publish("a", 1);
+  f.publish("b", 2);
+  f.publish("c", 1);
+  f.feed(codec::Pubrec{2, ReasonCode::kSuccess, {}});
+  f.ep.on_closed();
+  f.publish("d", 1);  // while offline: queued
+  f.link.peer_receive_maximum = 2;  // the new connection's [MQTT-3.3.4-7]
+  f.sink.take();
+  f.ep.on_connected(true);
+  EXPECT_EQ(f.sink.take(), (Lines{"PUBLISH a q1 m1 dup", "PUBREL 2"}));
+  EXPECT_EQ(f.out.unsent, 1u);  // c waits for room
+  // c is acknowledged before it went again (it had reached the client before): nothing left
+  // to re-send, and the window is still full with a and b.
+  f.feed(codec::Puback{3, ReasonCode::kSuccess, {}});
+  EXPECT_EQ(f.sink.take(), (Lines{"acked c"}));
+  EXPECT_EQ(f.out.unsent, 0u);
+  f.feed(codec::Puback{1, ReasonCode::kSuccess, {}});
+  EXPECT_EQ(f.sink.take(), (Lines{"acked a", "window d m4", "PUBLISH d q1 m4"}));
+}
+
+TEST(Endpoint, BrokerResumeSendsTheRestAsTheWindowFrees) {
+  Fixture f(broker_policy(true));
+  f.connect();
+  for (const char* n : {"a", "b", "c"}) f.publish(n, 1);
+  f.ep.on_closed();
+  f.link.peer_receive_maximum = 1;
+  f.sink.take();
+  f.ep.on_connected(true);
+  EXPECT_EQ(f.sink.take(), (Lines{"PUBLISH a q1 m1 dup"}));
+  f.feed(codec::Puback{1, ReasonCode::kSuccess, {}});
+  EXPECT_EQ(f.sink.take(), (Lines{"acked a", "PUBLISH b q1 m2 dup"}));
+  f.feed(codec::Puback{2, ReasonCode::kSuccess, {}});
+  EXPECT_EQ(f.sink.take(), (Lines{"acked b", "PUBLISH c q1 m3 dup"}));
 }
 
 // --- keep alive -------------------------------------------------------------------------------
