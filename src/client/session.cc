@@ -30,6 +30,7 @@ constexpr const char* kConnLostText = "The connection was lost.";
 
 Session::Session(net::EventLoop& loop, SessionConfig config, SessionListener& listener)
     : loop_(loop), config_(std::move(config)), listener_(listener), client_id_(config_.request.client_id) {
+  link_.own_inflight_limit = config_.max_inflight;
   flush_hook_ = loop_.add_before_sleep([this] { flush(); });
 }
 
@@ -73,9 +74,10 @@ Status Session::connect() {
   transport_ = std::move(t);
   if (Status s = loop_.add(raw, EPOLLIN, this); !s) return s;
   state_ = State::kConnecting;
-  ping_.reset();
-  send_quota_ = 65535;
-  topic_aliases_.clear();
+  link_.reset();
+  // No maximum is checked on incoming aliases: libmosquitto takes any alias the broker sends.
+  link_.inbound_alias_maximum = 65535;
+  link_.keep_alive_s = config_.request.keep_alive;
   framer_ = std::make_unique<codec::Framer>();
 
   debug("sending CONNECT");
@@ -93,41 +95,79 @@ void Session::send(const codec::Packet& p) {
   if (!transport_ || state_ == State::kClosing) return;
   Status s = codec::encode(p, config_.request.version, out_);
   (void)s;  // sizes were checked when the options were parsed
-  last_send_ms_ = loop_.now_ms();
+  link_.last_send_ms = loop_.now_ms();
 }
 
-void Session::send_publish(const Outgoing& o, bool dup) {
+// --- what the protocol endpoint asks for ---------------------------------------------------------
+
+void Session::Sink::send(const codec::Packet& p) {
+  switch (codec::packet_type(p)) {
+    case codec::PacketType::kPuback: {
+      const auto& a = std::get<codec::Puback>(p);
+      s.debug("sending PUBACK (m%d, rc%d)", a.packet_id, int(a.reason_code));
+      break;
+    }
+    case codec::PacketType::kPubrec: {
+      const auto& a = std::get<codec::Pubrec>(p);
+      s.debug("sending PUBREC (m%d, rc%d)", a.packet_id, int(a.reason_code));
+      break;
+    }
+    case codec::PacketType::kPubrel:
+      s.debug("sending PUBREL (m%d)", std::get<codec::Pubrel>(p).packet_id);
+      break;
+    case codec::PacketType::kPubcomp:
+      s.debug("sending PUBCOMP (m%d)", std::get<codec::Pubcomp>(p).packet_id);
+      break;
+    case codec::PacketType::kPingreq: s.debug("sending PINGREQ"); break;
+    default: break;
+  }
+  s.send(p);
+}
+
+bool Session::Sink::send_publish(Outgoing& o, const proto::PublishOut& out) {
   codec::Publish p;
   p.topic = o.topic;
   p.payload = o.payload;
-  p.qos = o.qos;
+  p.qos = out.qos;
   p.retain = o.retain;
-  p.dup = dup;
-  p.packet_id = o.qos ? o.packet_id : 0;
+  p.dup = out.dup;
+  p.packet_id = out.packet_id;
   if (o.held) p.properties = o.held->properties;
-  debug("sending PUBLISH (d%d, q%d, r%d, m%d, '%s', ... (%zu bytes))", dup ? 1 : 0, o.qos,
-        o.retain ? 1 : 0, o.packet_id, o.topic.c_str(), o.payload.size());
-  send(p);
+  s.debug("sending PUBLISH (d%d, q%d, r%d, m%d, '%s', ... (%zu bytes))", out.dup ? 1 : 0, o.qos,
+          o.retain ? 1 : 0, o.packet_id, o.topic.c_str(), o.payload.size());
+  s.send(p);
+  return true;  // the client sets no Maximum Packet Size on what it sends
 }
 
-// After CONNACK on a new connection: every message still in flight was sent on an earlier
-// connection, so it goes again with DUP set [MQTT-3.3.1-1] (libmosquitto's
-// message__retry_check), or its PUBREL goes again once PUBREC had arrived [MQTT-4.4.0-1], in
-// the order they were first sent [MQTT-4.6.0-1]. libmosquitto does this whether or not the
-// broker kept the session; a broker that did not simply takes them as new messages. Messages
-// still waiting were never sent: they follow, in order, with DUP clear.
-void Session::resend_inflight() {
-  flow_.resend([this](const Outgoing& o, bool pubrel) {
-    if (pubrel) {
-      codec::Pubrel rel;
-      rel.packet_id = o.packet_id;
-      debug("sending PUBREL (m%d)", o.packet_id);
-      send(rel);
-    } else {
-      send_publish(o, true);
-    }
-  });
+void Session::Sink::received(const codec::Publish& p, std::string_view topic) {
+  s.debug("received PUBLISH (d%d, q%d, r%d, m%d, '%.*s', ... (%zu bytes))", p.dup ? 1 : 0, p.qos,
+          p.retain ? 1 : 0, p.packet_id, int(topic.size()), topic.data(), p.payload.size());
 }
+
+void Session::Sink::deliver(const codec::Publish& p, std::string_view topic) {
+  ReceivedMessage m{topic, p.payload, p.qos, p.retain, p.packet_id, p.properties.raw};
+  s.listener_.on_message(m);
+}
+
+// QoS 2 is delivered on PUBREL, as libmosquitto does: keep a copy until then.
+Session::Incoming Session::Sink::hold(const codec::Publish& p, std::string_view topic) {
+  return Incoming{std::string(topic), std::string(p.payload), std::string(p.properties.raw), 2,
+                  p.retain, p.packet_id};
+}
+
+void Session::Sink::deliver_held(uint16_t, Incoming& in) {
+  ReceivedMessage m{in.topic, in.payload, in.qos, in.retain, in.mid, in.properties};
+  s.listener_.on_message(m);
+}
+
+void Session::Sink::finished(Outgoing& o, proto::Finish why) {
+  // QoS 0 is reported by publish() itself, whether or not it could be sent.
+  if (why == proto::Finish::kAcknowledged) s.listener_.on_published(o.packet_id);
+}
+
+void Session::Sink::protocol_error(codec::ReasonCode) { s.lose(kProtocolError, kProtocolErrorText); }
+
+// --- the client's calls ----------------------------------------------------------------------
 
 uint16_t Session::publish(std::string_view topic, std::string_view payload, uint8_t qos,
                           bool retain, const codec::Properties& properties) {
@@ -157,24 +197,12 @@ uint16_t Session::publish(std::string_view topic, std::string_view payload, uint
     props.raw = {};
   }
   uint16_t mid = o.packet_id;
-  if (qos == 0) {
-    if (connected()) send_publish(o, false);
-    loop_.post([this, mid] { listener_.on_published(mid); });
-    return mid;
-  }
-  flow_.queue.push_back(std::move(o));
-  pump_waiting();
+  // QoS 1/2 wait for room in the window, or for the next CONNACK while not connected. After
+  // a reconnect what was in flight goes again with DUP set, PUBREL for those already PUBRECed,
+  // as libmosquitto's message__retry_check does whether or not the broker kept the session.
+  if (qos > 0 || connected()) endpoint_.publish(std::move(o));
+  if (qos == 0) loop_.post([this, mid] { listener_.on_published(mid); });
   return mid;
-}
-
-void Session::pump_waiting() {
-  if (!connected()) return;
-  uint32_t window = proto::inflight_window(send_quota_, config_.max_inflight);
-  while (!flow_.queue.empty() && flow_.has_room(window)) {
-    flow_.inflight.push_back(std::move(flow_.queue.front()));
-    flow_.queue.pop_front();
-    send_publish(flow_.inflight.back(), false);
-  }
 }
 
 uint16_t Session::subscribe(const std::vector<std::string>& filters, uint8_t qos, uint8_t options,
@@ -217,6 +245,7 @@ void Session::disconnect(uint8_t reason, const codec::Properties& properties) {
     send(d);
   }
   state_ = State::kClosing;
+  link_.connected = false;  // nothing more is published
   close_pending_ = true;
   flush();
 }
@@ -303,153 +332,75 @@ void Session::handle(const codec::Packet& packet) {
       uint8_t rc = uint8_t(c.reason_code);
       if (c.properties.assigned_client_identifier)
         client_id_ = std::string(*c.properties.assigned_client_identifier);
-      if (c.properties.receive_maximum) send_quota_ = *c.properties.receive_maximum;
+      if (c.properties.receive_maximum) link_.peer_receive_maximum = *c.properties.receive_maximum;
       if (c.properties.server_keep_alive) {
         config_.request.keep_alive = *c.properties.server_keep_alive;
+        link_.keep_alive_s = config_.request.keep_alive;
         arm_keepalive();
       }
       debug("received CONNACK (%d)", rc);
       if (rc == 0) {
         state_ = State::kConnected;
-        resend_inflight();
+        // What was in flight goes again now; the waiting queue after the listener has seen
+        // the CONNACK (and perhaps published).
+        endpoint_.on_connected(c.session_present, [] {}, false);
       }
       listener_.on_connack(rc, c);
-      if (rc == 0) pump_waiting();
-      break;
+      if (rc == 0) endpoint_.pump();
+      return;
     }
-    case PacketType::kPublish: handle_publish(std::get<codec::Publish>(packet)); break;
     case PacketType::kPuback: {
       const auto& a = std::get<codec::Puback>(packet);
       debug("received PUBACK (Mid: %d, RC:%d)", a.packet_id, int(a.reason_code));
-      acknowledged(PacketType::kPuback, a.packet_id, a.reason_code);
       break;
     }
-    case PacketType::kPubrec: {
-      const auto& a = std::get<codec::Pubrec>(packet);
-      debug("received PUBREC (Mid: %d)", a.packet_id);
-      acknowledged(PacketType::kPubrec, a.packet_id, a.reason_code);
+    case PacketType::kPubrec:
+      debug("received PUBREC (Mid: %d)", std::get<codec::Pubrec>(packet).packet_id);
       break;
-    }
     case PacketType::kPubcomp: {
       const auto& a = std::get<codec::Pubcomp>(packet);
       debug("received PUBCOMP (Mid: %d, RC:%d)", a.packet_id, int(a.reason_code));
-      acknowledged(PacketType::kPubcomp, a.packet_id, a.reason_code);
       break;
     }
-    case PacketType::kPubrel: {
-      const auto& a = std::get<codec::Pubrel>(packet);
-      debug("received PUBREL (Mid: %d)", a.packet_id);
-      Incoming in;
-      auto r = incoming_qos2_.on_pubrel(a.packet_id, proto::UnknownPubrel::kSuccess, &in);
-      debug("sending PUBCOMP (m%d)", a.packet_id);
-      send(r.reply);
-      if (r.released) {
-        ReceivedMessage m{in.topic, in.payload, in.qos, in.retain, in.mid, in.properties};
-        listener_.on_message(m);
-      }
+    case PacketType::kPubrel:
+      debug("received PUBREL (Mid: %d)", std::get<codec::Pubrel>(packet).packet_id);
       break;
-    }
+    case PacketType::kPingresp: debug("received PINGRESP"); break;
     case PacketType::kSuback: {
       const auto& s = std::get<codec::Suback>(packet);
       debug("received SUBACK");
       listener_.on_suback(s.packet_id, s.reason_codes);
-      break;
+      return;
     }
     case PacketType::kUnsuback: {
       const auto& u = std::get<codec::Unsuback>(packet);
       debug("received UNSUBACK");
       listener_.on_unsuback(u.packet_id);
-      break;
+      return;
     }
-    case PacketType::kPingresp:
-      debug("received PINGRESP");
-      ping_.on_pingresp();
-      break;
     case PacketType::kDisconnect: {
       const auto& d = std::get<codec::Disconnect>(packet);
       debug("received DISCONNECT (%d)", int(d.reason_code));
       lose(kConnLost, reason_string_v5(uint8_t(d.reason_code)));
-      break;
-    }
-    default:
-      lose(kProtocolError, kProtocolErrorText);
-      break;
-  }
-}
-
-// The sender's side of QoS 1/2 (proto::Outbound). A PUBREC for a message not in flight is
-// still answered with PUBREL, as libmosquitto does.
-void Session::acknowledged(codec::PacketType type, uint16_t packet_id, codec::ReasonCode rc) {
-  switch (flow_.on_ack(type, packet_id, rc)) {
-    case proto::AckOutcome::kCompleted:
-      listener_.on_published(packet_id);
-      pump_waiting();
-      return;
-    case proto::AckOutcome::kUnknown:
-      if (type != codec::PacketType::kPubrec || uint8_t(rc) >= 0x80) return;
-      [[fallthrough]];
-    case proto::AckOutcome::kReleased: {
-      codec::Pubrel rel;
-      rel.packet_id = packet_id;
-      debug("sending PUBREL (m%d)", packet_id);
-      send(rel);
       return;
     }
+    default: break;
   }
-}
-
-void Session::handle_publish(const codec::Publish& p) {
-  std::string_view topic = p.topic;
-  if (p.properties.topic_alias) {
-    // No maximum is checked here: libmosquitto takes any alias the broker sends.
-    auto r = topic_aliases_.resolve(*p.properties.topic_alias, topic, 65535);
-    if (r.error != codec::ReasonCode::kSuccess) {
-      lose(kProtocolError, kProtocolErrorText);
-      return;
-    }
-    topic = r.topic;
-  }
-  debug("received PUBLISH (d%d, q%d, r%d, m%d, '%.*s', ... (%zu bytes))", p.dup ? 1 : 0, p.qos,
-        p.retain ? 1 : 0, p.packet_id, int(topic.size()), topic.data(), p.payload.size());
-  ReceivedMessage m{topic, p.payload, p.qos, p.retain, p.packet_id, p.properties.raw};
-  if (p.qos == 1) {
-    codec::Puback ack;
-    ack.packet_id = p.packet_id;
-    debug("sending PUBACK (m%d, rc0)", p.packet_id);
-    send(ack);
-    listener_.on_message(m);
-  } else if (p.qos == 2) {
-    debug("sending PUBREC (m%d, rc0)", p.packet_id);
-    if (incoming_qos2_.is_resend(p.packet_id)) {
-      send(incoming_qos2_.resend_reply(p.packet_id));  // the held copy stays
-      return;
-    }
-    send(incoming_qos2_.accept(p.packet_id, Incoming{std::string(topic), std::string(p.payload),
-                                                     std::string(p.properties.raw), 2, p.retain,
-                                                     p.packet_id}));
-  } else {
-    listener_.on_message(m);
-  }
+  // PUBLISH, its acknowledgements and PINGRESP: the protocol endpoint's (which sends what
+  // they ask for and calls the listener through Sink); anything else is a protocol error.
+  if (!endpoint_.on_packet(packet, loop_.now_ms())) lose(kProtocolError, kProtocolErrorText);
 }
 
 void Session::arm_keepalive() {
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   keepalive_timer_ = 0;
   if (config_.request.keep_alive == 0 || !transport_) return;
-  int64_t period = int64_t(config_.request.keep_alive) * 1000;
-  keepalive_timer_ = loop_.add_timer(last_send_ms_ + period, [this, period] {
+  keepalive_timer_ = loop_.add_timer(endpoint_.keepalive_due_ms(0), [this] {
     keepalive_timer_ = 0;
     if (!transport_) return;
-    switch (ping_.on_timer(loop_.now_ms(), last_send_ms_, period)) {
-      case proto::PingState::Action::kTimedOut:
-        lose(kConnLost, kConnLostText);
-        return;
-      case proto::PingState::Action::kSendPing:
-        debug("sending PINGREQ");
-        send(codec::Pingreq{});
-        break;
-      case proto::PingState::Action::kNone:
-        break;
+    if (!endpoint_.on_keepalive_timer(loop_.now_ms())) {  // PINGREQ went unanswered
+      lose(kConnLost, kConnLostText);
+      return;
     }
     arm_keepalive();
   });
@@ -477,7 +428,7 @@ void Session::close_now(bool requested, const std::string& why) {
   state_ = State::kIdle;
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   keepalive_timer_ = 0;
-  incoming_qos2_.clear();
+  endpoint_.on_closed();  // libmosquitto forgets the incoming QoS 2 state with the connection
   listener_.on_closed(requested, why);
 }
 

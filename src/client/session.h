@@ -29,10 +29,7 @@
 #include "net/ws_transport.h"
 #include "net/transport.h"
 #include "proto/connect_request.h"
-#include "proto/inbound_qos2.h"
-#include "proto/keepalive.h"
-#include "proto/outbound.h"
-#include "proto/topic_aliases.h"
+#include "proto/endpoint.h"
 
 namespace mq::client {
 
@@ -111,6 +108,7 @@ class Session final : public net::IoHandler {
     uint8_t qos = 0;
     bool retain = false;
     bool pubrec_received = false;  // PUBREL sent, PUBCOMP awaited
+    bool dup = false;              // sent on an earlier connection
     std::string topic, payload;
     std::unique_ptr<HeldProperties> held;
   };
@@ -121,16 +119,32 @@ class Session final : public net::IoHandler {
     uint16_t mid = 0;
   };
 
+  // What the protocol endpoint asks of the Session (proto/endpoint.h): packets to write with
+  // their debug lines, messages for the listener.
+  struct Sink {
+    using Entry = Outgoing;
+    using Held = Incoming;
+    Session& s;
+    void send(const codec::Packet& p);
+    bool send_publish(Outgoing& o, const proto::PublishOut& out);
+    void received(const codec::Publish& p, std::string_view topic);
+    void deliver(const codec::Publish& p, std::string_view topic);
+    Incoming hold(const codec::Publish& p, std::string_view topic);
+    void deliver_held(uint16_t packet_id, Incoming& in);
+    void admitted(Outgoing&) {}
+    void dequeued(Outgoing&) {}
+    void entered_window(Outgoing&) {}
+    void released(Outgoing&) {}
+    void finished(Outgoing& o, proto::Finish why);
+    bool expired(const Outgoing&) { return false; }
+    void protocol_error(codec::ReasonCode);
+  };
+
   uint16_t next_mid();
   void send(const codec::Packet& p);
-  void send_publish(const Outgoing& o, bool dup);
-  void acknowledged(codec::PacketType type, uint16_t packet_id, codec::ReasonCode rc);
-  void resend_inflight();
-  void pump_waiting();
   void flush();
   void read_input();
   void handle(const codec::Packet& p);
-  void handle_publish(const codec::Publish& p);
   void lose(int code, const std::string& why);
   void lose_io(const net::IoResult& r);
   void close_now(bool requested, const std::string& why);
@@ -148,14 +162,13 @@ class Session final : public net::IoHandler {
   std::string out_;
   net::HookId flush_hook_ = 0;
   net::TimerId keepalive_timer_ = 0;
-  int64_t last_send_ms_ = 0;
-  proto::PingState ping_;
   std::string client_id_;
   uint16_t last_mid_ = 0;
-  unsigned send_quota_ = 65535;  // the broker's Receive Maximum
   proto::Outbound<Outgoing> flow_;
   proto::InboundQos2<Incoming> incoming_qos2_;  // delivered on PUBREL, as libmosquitto does
-  proto::InboundAliases topic_aliases_;
+  proto::LinkState link_;  // the broker's Receive Maximum, aliases, keep-alive clock
+  Sink sink_{*this};
+  proto::Endpoint<Sink> endpoint_{proto::kClientPolicy, flow_, incoming_qos2_, link_, sink_};
   bool close_pending_ = false;
   int loss_code_ = 0;
 };

@@ -42,6 +42,9 @@ class Outbound {
   // identifier already (a client assigns it when the message is published) or get one when
   // they enter the window.
   Fifo<Entry> queue;
+  // In-flight entries carried over from an earlier connection and not yet sent again on this
+  // one (an owner that resends within the window: proto::Resend::kWithinWindow).
+  uint32_t unsent = 0;
 
   bool has_room(uint32_t window) const { return inflight.size() < window; }
 

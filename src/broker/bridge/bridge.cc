@@ -80,6 +80,8 @@ Bridge::Bridge(Broker& broker, net::EventLoop& loop, BridgeConfig config,
   notification_topic_ = cfg_.notification_topic.empty()
                             ? "$SYS/broker/connection/" + cfg_.remote_clientid + "/state"
                             : cfg_.notification_topic;
+  link_.keep_alive_s = cfg_.keepalive;
+  link_.own_maximum_packet_size = cfg_.max_packet_size;  // applied to what we send too
 }
 
 Bridge::~Bridge() {
@@ -164,7 +166,6 @@ void Bridge::on_connected(Result<net::UniqueFd> fd) {
   framer_ = std::make_unique<codec::Framer>(cfg_.max_packet_size ? cfg_.max_packet_size
                                                                  : codec::Framer::kProtocolMaxPacketSize);
   out_.clear();
-  ping_.reset();
   interest_ = transport_->wanted_events(true, true);
   if (Status st = loop_.add(transport_->fd(), interest_, this); !st.ok()) {
     MQ_LOG(kLogError, "Error creating bridge: %s.", st.error().context.c_str());
@@ -255,6 +256,7 @@ void Bridge::close_transport() {
   out_.clear();
   dirty_ = false;
   interest_ = 0;
+  endpoint_.on_closed();  // the remote's limits go with the connection; the queue stays
 }
 
 void Bridge::schedule_restart(int64_t delay_ms) {
@@ -305,13 +307,10 @@ void Bridge::keepalive_tick() {
     return;
   }
   // A ping every interval; no PINGRESP within one means the remote is gone.
-  int64_t period = int64_t(cfg_.keepalive) * 1000;
-  if (ping_.on_timer(loop_.now_ms(), loop_.now_ms() - period, period) ==
-      proto::PingState::Action::kTimedOut) {
+  if (!endpoint_.on_keepalive_timer(loop_.now_ms())) {
     lost_client("has exceeded timeout, disconnecting.");
     return;
   }
-  send(codec::Pingreq{});
   keepalive_timer_ = loop_.add_timer_in(int64_t(cfg_.keepalive) * 1000, [this] {
     keepalive_timer_ = 0;
     keepalive_tick();
@@ -420,44 +419,35 @@ void Bridge::handle_frame(uint8_t fixed_header, std::string_view body) {
     return;
   }
   switch (type) {
-    case PacketType::kPublish: handle_publish(std::get<codec::Publish>(*r)); break;
-    case PacketType::kPuback: {
-      auto& a = std::get<codec::Puback>(*r);
-      handle_ack(type, a.packet_id, a.reason_code);
-      break;
-    }
-    case PacketType::kPubrec: {
-      auto& a = std::get<codec::Pubrec>(*r);
-      handle_ack(type, a.packet_id, a.reason_code);
-      break;
-    }
-    case PacketType::kPubrel: {
-      auto& a = std::get<codec::Pubrel>(*r);
-      handle_ack(type, a.packet_id, a.reason_code);
-      break;
-    }
+    case PacketType::kPuback:
+    case PacketType::kPubrec:
     case PacketType::kPubcomp: {
-      auto& a = std::get<codec::Pubcomp>(*r);
-      handle_ack(type, a.packet_id, a.reason_code);
+      uint16_t id = 0;
+      ReasonCode rc = ReasonCode::kSuccess;
+      std::visit([&](const auto& a) {
+        if constexpr (requires { a.reason_code; a.packet_id; }) {
+          id = a.packet_id;
+          rc = a.reason_code;
+        }
+      }, *r);
+      MQ_LOG(kLogDebug, "Received %s from %s (Mid: %u, RC:%u)", codec::packet_type_name(type),
+             cfg_.local_clientid.c_str(), unsigned(id), unsigned(rc));
       break;
     }
     case PacketType::kSuback:
       MQ_LOG(kLogDebug, "Received SUBACK from %s", cfg_.local_clientid.c_str());
-      break;
+      return;
     case PacketType::kUnsuback:
       MQ_LOG(kLogDebug, "Received UNSUBACK from %s", cfg_.local_clientid.c_str());
-      break;
-    case PacketType::kPingresp:
-      ping_.on_pingresp();
-      break;
-    case PacketType::kDisconnect: {
+      return;
+    case PacketType::kDisconnect:
       lost_client("disconnected.");
-      break;
-    }
-    default:
-      lost_client("closed its connection.");
-      break;
+      return;
+    default: break;
   }
+  // PUBLISH, its acknowledgements and PINGRESP: the protocol endpoint's (Sink carries out what
+  // it asks); anything else ends the connection.
+  if (!endpoint_.on_packet(*r, loop_.now_ms())) lost_client("closed its connection.");
 }
 
 void Bridge::handle_connack(const codec::Connack& c) {
@@ -487,9 +477,9 @@ void Bridge::handle_connack(const codec::Connack& c) {
   if (lazy()) {
     idle_timer_ = loop_.add_timer_in(int64_t(cfg_.idle_timeout) * 1000, [this] { idle_tick(); });
   }
-  remote_receive_max_ = c.properties.receive_maximum.value_or(65535);
-  remote_max_packet_ = c.properties.maximum_packet_size.value_or(0);
-  if (!c.session_present) incoming_qos2_.clear();
+  link_.peer_receive_maximum = c.properties.receive_maximum.value_or(65535);
+  link_.peer_maximum_packet_size = c.properties.maximum_packet_size.value_or(0);
+  link_.own_inflight_limit = broker_.config().max_inflight_messages;
   // Re-arm the timer as the keep alive (it was the CONNACK timeout).
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   keepalive_timer_ = loop_.add_timer_in(int64_t(cfg_.keepalive) * 1000, [this] {
@@ -497,21 +487,35 @@ void Bridge::handle_connack(const codec::Connack& c) {
     keepalive_tick();
   });
 
-  proto::Fifo<Out> again;  // in flight on the previous connection
-  std::swap(again, flow_.inflight);
-  if (cfg_.notifications) {
-    if (!cfg_.notifications_local_only) {
-      Out n;
-      n.msg = make_local(notification_topic_, "1", 1, true, {});
-      n.topic = notification_topic_;
-      n.qos = 1;
-      n.retain = true;
-      n.packet_id = flow_.next_packet_id();
-      flow_.inflight.push_back(std::move(n));
-      send_publish(flow_.inflight.back());
+  // What was in flight goes again once the notification and the SUBSCRIBEs are out
+  // [MQTT-4.4.0-1]: with DUP (PUBREL once PUBRECed) when the remote kept the session, else from
+  // scratch ahead of the queue (a PUBREL for a message it never saw is dropped), and the
+  // remote's QoS 2 state is forgotten (proto::kBridgePolicy); then the queue is pumped.
+  endpoint_.on_connected(c.session_present, [this] {
+    if (cfg_.notifications) {
+      if (!cfg_.notifications_local_only) {
+        Out n;
+        n.msg = make_local(notification_topic_, "1", 1, true, {});
+        n.topic = notification_topic_;
+        n.qos = 1;
+        n.retain = true;
+        endpoint_.publish_now(std::move(n));
+      }
+      notify_local('1');
     }
-    notify_local('1');
+    subscribe_remote();
+  });
+  // Retained messages for the out topics, as a new local subscription gets them.
+  for (const BridgeTopic& t : cfg_.topics) {
+    if (!is_out(t.direction)) continue;
+    std::vector<MessagePtr> found;
+    broker_.retained().match(t.local_topic, [&](const MessagePtr& m) { found.push_back(m); });
+    for (const MessagePtr& m : found) forward(m, true);
   }
+}
+
+// For the in/both topics a remote SUBSCRIBE, for the others an UNSUBSCRIBE when asked to.
+void Bridge::subscribe_remote() {
   for (const BridgeTopic& t : cfg_.topics) {
     if (is_in(t.direction)) {
       codec::Subscribe s;
@@ -538,40 +542,6 @@ void Bridge::handle_connack(const codec::Connack& c) {
       send(u);
     }
   }
-  // [MQTT-4.4.0-1] in-flight messages again, in order: with DUP when the remote kept the
-  // session; from scratch when it did not (a PUBREL for a message it never saw is dropped).
-  proto::Fifo<Out> fresh;  // sent again from scratch, ahead of the queue, in order
-  for (Out& o : again) {
-    if (!c.session_present) {
-      if (o.pubrec_received) {  // the remote forgot it: nothing left to complete
-        release(o);
-        continue;
-      }
-      o.dup = false;
-      o.packet_id = 0;
-      fresh.push_back(std::move(o));
-      continue;
-    }
-    flow_.inflight.push_back(std::move(o));
-    Out& back = flow_.inflight.back();
-    if (back.pubrec_received) {
-      send(codec::Pubrel{back.packet_id, ReasonCode::kSuccess, {}});
-    } else {
-      back.dup = true;
-      send_publish(back);
-    }
-  }
-  for (Out& o : flow_.queue) fresh.push_back(std::move(o));
-  std::swap(fresh, flow_.queue);
-  pump();
-  // Retained messages for the out topics, as a new local subscription gets them.
-  for (const BridgeTopic& t : cfg_.topics) {
-    if (!is_out(t.direction)) continue;
-    std::vector<MessagePtr> found;
-    broker_.retained().match(t.local_topic, [&](const MessagePtr& m) { found.push_back(m); });
-    for (const MessagePtr& m : found) forward(m, true);
-  }
 }
-
 
 }  // namespace mq::broker

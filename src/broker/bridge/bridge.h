@@ -28,9 +28,7 @@
 #include "net/loop.h"
 #include "net/tls_context.h"
 #include "net/transport.h"
-#include "proto/keepalive.h"
-#include "proto/outbound.h"
-#include "proto/inbound_qos2.h"
+#include "proto/endpoint.h"
 
 namespace mq::broker {
 
@@ -130,15 +128,32 @@ class Bridge final : public net::IoHandler {
   void read();
   void handle_frame(uint8_t fixed_header, std::string_view body);
   void handle_connack(const codec::Connack& c);
-  void handle_publish(const codec::Publish& p);
-  void handle_ack(codec::PacketType type, uint16_t packet_id, codec::ReasonCode rc);
+  void subscribe_remote();
+
+  // What the protocol endpoint asks of the bridge (proto/endpoint.h): packets to write,
+  // messages from the remote to publish locally, the queue's bookkeeping (bridge_queue.cc).
+  struct Sink {
+    using Entry = Out;
+    using Held = proto::NothingHeld;  // delivered on PUBLISH (method A)
+    Bridge& b;
+    void send(const codec::Packet& p) { b.send(p); }
+    bool send_publish(Out& o, const proto::PublishOut& out);
+    void received(const codec::Publish& p, std::string_view topic);
+    void deliver(const codec::Publish& p, std::string_view topic);
+    proto::NothingHeld hold(const codec::Publish&, std::string_view) { return {}; }
+    void deliver_held(uint16_t, proto::NothingHeld&) {}
+    void admitted(Out& o) { b.hold(o); }
+    void dequeued(Out&) {}
+    void entered_window(Out& o) { b.journal_packet_id(o); }
+    void released(Out& o);
+    void finished(Out& o, proto::Finish) { b.release(o); }
+    bool expired(const Out& o) const;
+    void protocol_error(codec::ReasonCode) { b.lost_client("closed its connection."); }
+  };
 
   void write_out();  // writes as much of out_ as the socket takes; lost() on failure
   void send(const codec::Packet& packet);
-  void send_publish(Out& out);
   void queue_out(Out out);
-  void pump();
-  uint32_t window() const;
   void update_interest();
   // Queue bookkeeping (bridge_queue.cc): counts an entry and journals it (QoS 1/2 with
   // persistence); release() undoes both when it leaves for good.
@@ -178,8 +193,6 @@ class Bridge final : public net::IoHandler {
   bool initial_notification_done_ = false;
   bool dirty_ = false;
   uint32_t interest_ = 0;
-  uint32_t remote_receive_max_ = 65535;
-  uint32_t remote_max_packet_ = 0;
   size_t address_ = 0;           // index into cfg_.addresses
   int64_t backoff_ms_ = 0;       // the last jittered delay
   net::TimerId restart_timer_ = 0;
@@ -190,7 +203,9 @@ class Bridge final : public net::IoHandler {
   // connection or for room in the window.
   proto::Outbound<Out> flow_;
   proto::InboundQos2<proto::NothingHeld> incoming_qos2_;  // QoS 2 from the remote, delivered
-  proto::PingState ping_;
+  proto::LinkState link_;  // the remote's limits, keep alive
+  Sink sink_{*this};
+  proto::Endpoint<Sink> endpoint_{proto::kBridgePolicy, flow_, incoming_qos2_, link_, sink_};
   uint64_t next_seq_ = 1;
   uint64_t held_msgs_ = 0;
   uint64_t held_bytes_ = 0;

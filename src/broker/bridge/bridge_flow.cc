@@ -36,53 +36,32 @@ std::string bridge_map_in(const std::vector<BridgeTopic>& topics, std::string_vi
   return std::string(remote_topic);
 }
 
-void Bridge::handle_publish(const codec::Publish& p) {
-  if (p.topic.empty()) {  // we announce no Topic Alias Maximum
-    lost_client("closed its connection.");
-    return;
-  }
+// --- the protocol endpoint's requests --------------------------------------------------------
+
+void Bridge::Sink::received(const codec::Publish& p, std::string_view topic) {
   MQ_LOG(kLogDebug, "Received PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
-         cfg_.local_clientid.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
-         unsigned(p.packet_id), int(p.topic.size()), p.topic.data(), p.payload.size());
-  if (p.qos == 2 && incoming_qos2_.is_resend(p.packet_id)) {
-    send(incoming_qos2_.resend_reply(p.packet_id));
-    return;
-  }
-  last_activity_ms_ = loop_.now_ms();
-  std::string topic = bridge_map_in(cfg_.topics, p.topic);
+         b.cfg_.local_clientid.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
+         unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
+}
+
+// A message from the remote (not a QoS 2 re-send): published locally; the endpoint has queued
+// its PUBACK / PUBREC, which leaves with the next write.
+void Bridge::Sink::deliver(const codec::Publish& p, std::string_view remote_topic) {
+  b.last_activity_ms_ = b.loop_.now_ms();
+  std::string topic = bridge_map_in(b.cfg_.topics, remote_topic);
   if (codec::valid_topic_name(topic)) {
-    broker_.publish(make_local(topic, p.payload, p.qos, p.retain, p.properties));
-  }
-  if (p.qos == 1) {
-    send(codec::Puback{p.packet_id, ReasonCode::kSuccess, {}});
-  } else if (p.qos == 2) {
-    send(incoming_qos2_.accept(p.packet_id));  // delivered already: nothing held
+    b.broker_.publish(b.make_local(topic, p.payload, p.qos, p.retain, p.properties));
   }
 }
 
-void Bridge::handle_ack(PacketType type, uint16_t packet_id, ReasonCode rc) {
-  if (type == PacketType::kPubrel) {
-    send(incoming_qos2_.on_pubrel(packet_id, proto::UnknownPubrel::kSuccess).reply);
-    return;
-  }
-  MQ_LOG(kLogDebug, "Received %s from %s (Mid: %u, RC:%u)", codec::packet_type_name(type),
-         cfg_.local_clientid.c_str(), unsigned(packet_id), unsigned(rc));
-  Out done;
-  switch (flow_.on_ack(type, packet_id, rc, &done)) {
-    case proto::AckOutcome::kUnknown:
-      return;
-    case proto::AckOutcome::kReleased: {
-      Out& o = *flow_.find(packet_id);
-      o.msg.reset();  // the payload is no longer needed [MQTT-4.3.3-5]
-      journal_pubrec(o);
-      send(codec::Pubrel{packet_id, ReasonCode::kSuccess, {}});
-      return;
-    }
-    case proto::AckOutcome::kCompleted:
-      release(done);
-      pump();
-      return;
-  }
+void Bridge::Sink::released(Out& o) {
+  o.msg.reset();  // the payload is no longer needed [MQTT-4.3.3-5]
+  b.journal_pubrec(o);
+}
+
+bool Bridge::Sink::expired(const Out& o) const {
+  return o.msg && o.msg->expiry_unix_ms &&
+         o.msg->expiry_unix_ms <= b.broker_.loop().clock().unix_time() * 1000;
 }
 
 // --- messages to the remote ------------------------------------------------------------------
@@ -106,24 +85,14 @@ bool Bridge::forward(const MessagePtr& msg, bool retained_on_connect) {
 
 void Bridge::queue_out(Out o) {
   const Config& bc = broker_.config();
-  if (state_ == State::kConnected) {
-    if (o.qos == 0) {
-      send_publish(o);
-      return;
-    }
-  } else if (o.qos == 0 && !bc.queue_qos0_messages) {
+  if (state_ != State::kConnected && o.qos == 0 && !bc.queue_qos0_messages) {
     return;  // offline: QoS 0 is dropped, as for a client
   }
-  if (!make_room(o)) return;  // logged there
-  if (state_ == State::kConnected && flow_.queue.empty() && flow_.has_room(window())) {
-    o.packet_id = flow_.next_packet_id();
-    hold(o);  // journaled with its packet identifier
-    flow_.inflight.push_back(std::move(o));
-    send_publish(flow_.inflight.back());
-    return;
+  if (o.qos > 0 || state_ != State::kConnected) {
+    if (!make_room(o)) return;  // logged there
   }
-  hold(o);
-  flow_.queue.push_back(std::move(o));
+  link_.own_inflight_limit = bc.max_inflight_messages;
+  endpoint_.publish(std::move(o));  // sent, or queued (held and journaled through Sink)
   // lazy: enough waiting; connect from the loop, not inside the broker's routing.
   if (lazy() && state_ == State::kIdle && !restart_timer_ &&
       flow_.queue.size() >= size_t(cfg_.threshold)) {
@@ -131,60 +100,22 @@ void Bridge::queue_out(Out o) {
   }
 }
 
-void Bridge::pump() {
-  if (state_ != State::kConnected) return;
-  while (!flow_.queue.empty()) {
-    Out& front = flow_.queue.front();
-    if (front.qos > 0 && !flow_.has_room(window())) break;
-    Out o = std::move(front);
-    flow_.queue.pop_front();
-    if (o.msg && o.msg->expiry_unix_ms &&
-        o.msg->expiry_unix_ms <= broker_.loop().clock().unix_time() * 1000) {
-      release(o);
-      continue;  // expired while queued [MQTT-3.3.2-5]
-    }
-    if (o.qos == 0) {
-      release(o);
-      send_publish(o);
-      continue;
-    }
-    o.packet_id = flow_.next_packet_id();
-    journal_packet_id(o);
-    flow_.inflight.push_back(std::move(o));
-    send_publish(flow_.inflight.back());
-  }
-}
-
-uint32_t Bridge::window() const {
-  return proto::inflight_window(remote_receive_max_, broker_.config().max_inflight_messages);
-}
-
-void Bridge::send_publish(Out& o) {
-  if (!transport_ || !o.msg) return;
+bool Bridge::Sink::send_publish(Out& o, const proto::PublishOut& out) {
+  if (!b.transport_ || !o.msg) return true;
   const Message& m = *o.msg;
-  codec::Publish p = publish_for(m, o.topic, o.qos, o.retain, o.dup, o.packet_id, version_,
-                                 broker_.loop().clock().unix_time() * 1000);
-  scratch_.clear();
-  if (!codec::encode_publish_header(p, version_, scratch_).ok()) return;
-  size_t total = scratch_.size() + m.payload.size();
-  if ((remote_max_packet_ && total > remote_max_packet_) ||
-      (cfg_.max_packet_size && total > cfg_.max_packet_size)) {
-    // Too large for the remote: dropped as if sent [MQTT-3.1.2-25].
-    if (o.qos > 0) {
-      if (auto it = flow_.find(o.packet_id); it != flow_.inflight.end()) {
-        release(*it);
-        flow_.inflight.erase(it);
-      }
-    }
-    return;
-  }
+  codec::Publish p = publish_for(m, o.topic, out.qos, o.retain, out.dup, out.packet_id, b.version_,
+                                 b.broker_.loop().clock().unix_time() * 1000);
+  b.scratch_.clear();
+  if (!codec::encode_publish_header(p, b.version_, b.scratch_).ok()) return true;
+  if (!out.fits(b.scratch_.size() + m.payload.size())) return false;  // [MQTT-3.1.2-25]
   MQ_LOG(kLogDebug, "Sending PUBLISH to %s (d%d, q%u, r%d, m%u, '%s', ... (%zu bytes))",
-         cfg_.local_clientid.c_str(), p.dup ? 1 : 0, unsigned(o.qos), o.retain ? 1 : 0,
+         b.cfg_.local_clientid.c_str(), p.dup ? 1 : 0, unsigned(o.qos), o.retain ? 1 : 0,
          unsigned(o.packet_id), o.topic.c_str(), m.payload.size());
-  out_.append(scratch_);
-  out_.append_shared(o.msg, m.payload);
-  dirty_ = true;
-  last_activity_ms_ = loop_.now_ms();
+  b.out_.append(b.scratch_);
+  b.out_.append_shared(o.msg, m.payload);
+  b.dirty_ = true;
+  b.last_activity_ms_ = b.loop_.now_ms();
+  return true;
 }
 
 // --- local side ------------------------------------------------------------------------------

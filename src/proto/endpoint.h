@@ -1,0 +1,501 @@
+// Endpoint<Sink>: the MQTT protocol engine of one side of one connection, sans I/O. Decoded
+// packets, clock ticks and messages to publish go in; packets to send and events come out
+// through the owner's Sink. It runs the QoS 1/2 flows both ways (packet identifiers, the
+// in-flight window capped by the peer's Receive Maximum, the queue behind it, acknowledgement
+// rules, QoS 2 duplicate suppression, resend with DUP / PUBREL after a reconnect in first-send
+// order), resolves incoming topic aliases, applies the peer's Maximum Packet Size to outgoing
+// PUBLISH packets [MQTT-3.1.2-25] and keeps the connection alive (PINGREQ as a client, the
+// 1.5x expiry as a server).
+//
+// State lives outside: the MQTT session's (Outbound + InboundQos2) outlives a network
+// connection, so the owner keeps it where it likes (the broker in its Session), and the
+// per-connection LinkState likewise. An Endpoint is a view over both plus the sink: a few
+// references, cheap to build on the fly or to keep as a member.
+//
+// Outgoing PUBLISH packets leave as descriptors (the owner's entry plus a PublishOut): the sink
+// encodes them, so an owner that shares one encoded header between many receivers keeps doing
+// so. Other packets leave as codec::Packet values.
+//
+// The roles differ on purpose, and only through EndpointPolicy (below), so the differences are
+// all in one place.
+//
+// Sink requirements (S is the sink type, e an Entry, h a Held, p a codec::Publish); a member
+// function of the endpoint that is never called needs none of what only it uses:
+//   using Entry = ...;  // members uint16_t packet_id, uint8_t qos, bool pubrec_received, bool dup
+//                       // (and bool sent, for Resend::kWithinWindow)
+//   using Held = ...;   // what a QoS 2 message keeps until PUBREL (NothingHeld for method A)
+//   void send(const codec::Packet&);           // an acknowledgement, PUBREL or PINGREQ
+//   bool send_publish(Entry&, const PublishOut&);  // false: larger than out.max_packet_size
+//                                                  // (PublishOut::fits), nothing was written
+//   void received(const p&, std::string_view topic);   // a PUBLISH arrived (topic resolved)
+//   void deliver(const p&, std::string_view topic);    // QoS 0, 1, and 2 by method A
+//   Held hold(const p&, std::string_view topic);       // QoS 2 by method B: kept until PUBREL
+//   void deliver_held(uint16_t packet_id, Held&);      // ... which PUBREL releases now
+//   void admitted(Entry&);       // publish() took e (packet id set when it entered the window)
+//   void dequeued(Entry&);       // e left the queue (for the window, the wire or nowhere)
+//   void entered_window(Entry&); // e left the queue for the window with its packet identifier
+//   void released(Entry&);       // a PUBREC accepted e; PUBREL was sent, PUBCOMP awaited
+//   void finished(Entry&, Finish);  // e left for good (see Finish)
+//   bool expired(const Entry&);  // e waited in the queue past its expiry: drop it unsent
+//   void protocol_error(codec::ReasonCode);  // the peer broke the protocol: close (with rc)
+// Not thread-safe: used on the owner's loop only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <utility>
+
+#include "codec/packet.h"
+#include "proto/fifo.h"
+#include "proto/inbound_qos2.h"
+#include "proto/keepalive.h"
+#include "proto/outbound.h"
+#include "proto/topic_aliases.h"
+
+namespace mq::proto {
+
+// --- role policy -----------------------------------------------------------------------------
+
+// A PUBREC for a packet identifier not in flight: libmosquitto answers PUBREL anyway (kPubrel);
+// the bridge ignores it (kIgnore); the broker answers PUBREL 0x92 to an MQTT 5 peer
+// (kPubrelNotFound) and ignores it on 3.1.1.
+enum class UnknownPubrec : uint8_t { kIgnore, kPubrel, kPubrelNotFound };
+// When an incoming QoS 2 message is delivered [MQTT-4.3.3]: on PUBLISH (method A, the bridge)
+// or on PUBREL, held until then (method B, the broker and the clients).
+enum class Qos2Delivery : uint8_t { kOnPublish, kOnPubrel };
+// On a new connection, what was in flight: all again at once with DUP / PUBREL (libmosquitto,
+// whether or not the server kept the session: kAlwaysDup); so only when the peer kept the
+// session, else from scratch ahead of the queue (PUBRECed ones are forgotten) and the inbound
+// QoS 2 state is forgotten too (kDupIfSessionPresent, the bridge); or again with DUP / PUBREL
+// ahead of the queue but no more at once than the new window holds, the rest as
+// acknowledgements free it [MQTT-3.3.4-7] (kWithinWindow, the broker resuming a session).
+enum class Resend : uint8_t { kAlwaysDup, kDupIfSessionPresent, kWithinWindow };
+// Keep alive: a client pings once it has sent nothing for a period (libmosquitto); the bridge
+// pings every period (Mosquitto's bridge); a server only expires silent peers (1.5x).
+enum class KeepAliveRole : uint8_t { kPingWhenQuiet, kPingEveryPeriod, kServer };
+
+struct EndpointPolicy {
+  UnknownPubrec unknown_pubrec = UnknownPubrec::kIgnore;
+  UnknownPubrel unknown_pubrel = UnknownPubrel::kSuccess;
+  Qos2Delivery qos2_delivery = Qos2Delivery::kOnPubrel;
+  Resend resend = Resend::kAlwaysDup;
+  KeepAliveRole keep_alive = KeepAliveRole::kServer;
+  // The inbound QoS 2 state ends with the network connection (libmosquitto forgets it).
+  bool inbound_qos2_per_connection = false;
+  // Method B: the held message is forwarded before the PUBCOMP goes (Mosquitto's broker), not
+  // after it (libmosquitto delivers once PUBCOMP is queued).
+  bool release_before_pubcomp = false;
+};
+
+// The three roles, side by side. The broker does not run an Endpoint yet (its QoS flows are
+// in broker/handle_publish.cc); broker_policy() is its rules, pinned by the unit tests. Its
+// incoming PUBLISH will also need an admission step whose reason code (ACL, quota, no
+// subscribers) goes into the PUBACK / PUBREC.
+inline constexpr EndpointPolicy kClientPolicy{UnknownPubrec::kPubrel, UnknownPubrel::kSuccess,
+                                              Qos2Delivery::kOnPubrel, Resend::kAlwaysDup,
+                                              KeepAliveRole::kPingWhenQuiet, true, false};
+inline constexpr EndpointPolicy kBridgePolicy{UnknownPubrec::kIgnore, UnknownPubrel::kSuccess,
+                                              Qos2Delivery::kOnPublish,
+                                              Resend::kDupIfSessionPresent,
+                                              KeepAliveRole::kPingEveryPeriod, false, false};
+constexpr EndpointPolicy broker_policy(bool v5) {
+  return EndpointPolicy{v5 ? UnknownPubrec::kPubrelNotFound : UnknownPubrec::kIgnore,
+                        v5 ? UnknownPubrel::kNotFound : UnknownPubrel::kSuccess,
+                        Qos2Delivery::kOnPubrel, Resend::kWithinWindow, KeepAliveRole::kServer,
+                        false, true};
+}
+
+// --- per-connection state --------------------------------------------------------------------
+
+// What one network connection knows: the peer's limits, the incoming alias table and the
+// keep-alive clock. reset() when a new connection starts.
+struct LinkState {
+  bool connected = false;               // CONNACK accepted: PUBLISH may flow
+  uint32_t peer_receive_maximum = 65535;
+  uint32_t own_inflight_limit = 0;      // ours, 0 = none (the window is the smaller)
+  uint32_t peer_maximum_packet_size = 0;  // 0 = none
+  uint32_t own_maximum_packet_size = 0;   // 0 = none; also applied to what we send
+  // The Topic Alias Maximum this side announced. 0: none, and then an alias the peer sends
+  // anyway is ignored and the PUBLISH must carry its topic.
+  uint16_t inbound_alias_maximum = 0;
+  uint16_t keep_alive_s = 0;  // 0 = none
+  int64_t last_send_ms = 0;   // keep-alive clock (monotonic milliseconds)
+  int64_t last_rx_ms = 0;
+  PingState ping;
+  InboundAliases in_aliases;
+
+  // A new connection: the limits and aliases of the last one are gone [MQTT-3.3.2-7].
+  void reset() {
+    connected = false;
+    peer_receive_maximum = 65535;
+    peer_maximum_packet_size = 0;
+    ping.reset();
+    in_aliases.clear();
+  }
+  uint32_t window() const { return inflight_window(peer_receive_maximum, own_inflight_limit); }
+  // The largest packet we may send, 0 = no limit.
+  uint32_t max_packet_size() const {
+    uint32_t a = peer_maximum_packet_size, b = own_maximum_packet_size;
+    return a && b ? (a < b ? a : b) : (a ? a : b);
+  }
+};
+
+// How the sink is to send an outgoing PUBLISH.
+struct PublishOut {
+  uint16_t packet_id = 0;  // 0 for QoS 0
+  uint8_t qos = 0;
+  bool dup = false;
+  uint32_t max_packet_size = 0;  // 0 = none
+  // Whether a packet of `total` bytes may go [MQTT-3.1.2-25]; one that may not is dropped as if
+  // it had been sent.
+  bool fits(size_t total) const { return max_packet_size == 0 || total <= max_packet_size; }
+};
+
+// Why an outgoing entry left for good.
+enum class Finish : uint8_t {
+  kAcknowledged,  // PUBACK, PUBCOMP or an error PUBREC [MQTT-4.3.3-4]
+  kSent,          // QoS 0: written
+  kTooLarge,      // over the peer's Maximum Packet Size: dropped as if sent [MQTT-3.1.2-25]
+  kExpired,       // its Message Expiry Interval passed while queued [MQTT-3.3.2-5]
+  kForgotten,     // PUBRECed, and the peer did not keep the session (Resend::kDupIfSessionPresent)
+};
+
+// --- the endpoint ----------------------------------------------------------------------------
+
+// Link is LinkState, or an owner's view with the members of it that the calls it makes use
+// (the broker's: connected, window(), max_packet_size()).
+template <class Sink, class Link = LinkState>
+class Endpoint {
+ public:
+  using Entry = typename Sink::Entry;
+  using Held = typename Sink::Held;
+
+  Endpoint(const EndpointPolicy& policy, Outbound<Entry>& out, InboundQos2<Held>& in,
+           Link& link, Sink& sink)
+      : policy_(policy), out_(out), in_(in), link_(link), sink_(sink) {}
+
+  // --- connection life cycle ---
+
+  // A new connection is up (the CONNACK accepted it, or the broker sent it). `before_resend()`
+  // runs once what was in flight is set aside and before it goes again (the bridge sends its
+  // notification and SUBSCRIBEs there, so they lead); then the in-flight entries go again in
+  // first-send order [MQTT-4.6.0-1] as the policy's Resend says and the queue is pumped unless
+  // `pump_now` is false (the owner pumps later, after its own events).
+  template <class F>
+  void on_connected(bool session_present, F&& before_resend, bool pump_now = true) {
+    link_.connected = true;
+    if (policy_.resend == Resend::kWithinWindow) {
+      if constexpr (kTracksSent) {
+        out_.unsent = 0;
+        for (Entry& e : out_.inflight) {
+          e.sent = false;
+          out_.unsent++;
+        }
+      }
+      before_resend();
+      if (pump_now) pump();
+      return;
+    }
+    Fifo<Entry> again;
+    std::swap(again, out_.inflight);
+    if (policy_.resend == Resend::kDupIfSessionPresent && !session_present) in_.clear();
+    before_resend();
+    Fifo<Entry> fresh;  // again from scratch, ahead of the queue, in order
+    for (Entry& e : again) {
+      if (policy_.resend == Resend::kDupIfSessionPresent && !session_present) {
+        if (e.pubrec_received) {  // the peer forgot it: nothing left to complete
+          sink_.finished(e, Finish::kForgotten);
+          continue;
+        }
+        e.dup = false;
+        e.packet_id = 0;
+        fresh.push_back(std::move(e));
+        continue;
+      }
+      out_.inflight.push_back(std::move(e));
+      Entry& back = out_.inflight.back();
+      if (back.pubrec_received) {
+        send_pubrel(back.packet_id);  // [MQTT-4.4.0-1]
+      } else {
+        back.dup = true;  // [MQTT-3.3.1-1]
+        transmit(out_.inflight, back);
+      }
+    }
+    if (!fresh.empty()) {
+      for (Entry& e : out_.queue) fresh.push_back(std::move(e));
+      std::swap(fresh, out_.queue);
+    }
+    if (pump_now) pump();
+  }
+  void on_connected(bool session_present) {
+    on_connected(session_present, [] {});
+  }
+
+  // The network connection is gone. The session state stays (except the inbound QoS 2 state
+  // of a role that keeps it per connection); the link's is reset.
+  void on_closed() {
+    link_.reset();
+    if (policy_.inbound_qos2_per_connection) in_.clear();
+  }
+
+  // --- packets from the peer ---
+
+  // Feeds one decoded PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP or PINGRESP; returns false for
+  // any other packet (the owner's to handle: CONNACK, SUBACK, DISCONNECT...).
+  bool on_packet(const codec::Packet& packet, int64_t now_ms) {
+    using codec::PacketType;
+    link_.last_rx_ms = now_ms;
+    switch (codec::packet_type(packet)) {
+      case PacketType::kPublish: on_publish(std::get<codec::Publish>(packet)); return true;
+      case PacketType::kPuback: {
+        const auto& a = std::get<codec::Puback>(packet);
+        on_ack(PacketType::kPuback, a.packet_id, a.reason_code);
+        return true;
+      }
+      case PacketType::kPubrec: {
+        const auto& a = std::get<codec::Pubrec>(packet);
+        on_ack(PacketType::kPubrec, a.packet_id, a.reason_code);
+        return true;
+      }
+      case PacketType::kPubcomp: {
+        const auto& a = std::get<codec::Pubcomp>(packet);
+        on_ack(PacketType::kPubcomp, a.packet_id, a.reason_code);
+        return true;
+      }
+      case PacketType::kPubrel: on_pubrel(std::get<codec::Pubrel>(packet).packet_id); return true;
+      case PacketType::kPingresp: link_.ping.on_pingresp(); return true;
+      default: return false;
+    }
+  }
+
+  // The receiver's side: alias, duplicate suppression, acknowledgement, delivery. The
+  // acknowledgement is queued before the message is delivered, so a sink that closes the
+  // connection from deliver() (a client that got what it waited for) has acknowledged it.
+  void on_publish(const codec::Publish& p) {
+    std::string_view topic = p.topic;
+    if (p.properties.topic_alias && link_.inbound_alias_maximum > 0) {
+      auto r = link_.in_aliases.resolve(*p.properties.topic_alias, topic,
+                                        link_.inbound_alias_maximum);
+      if (r.error != codec::ReasonCode::kSuccess) {
+        sink_.protocol_error(r.error);  // [MQTT-3.3.2-9, 3.3.2-10]
+        return;
+      }
+      topic = r.topic;
+    } else if (topic.empty()) {  // an alias we never offered
+      sink_.protocol_error(codec::ReasonCode::kProtocolError);
+      return;
+    }
+    sink_.received(p, topic);
+    switch (p.qos) {
+      case 0:
+        sink_.deliver(p, topic);
+        return;
+      case 1:
+        sink_.send(codec::Puback{p.packet_id, codec::ReasonCode::kSuccess, {}});
+        sink_.deliver(p, topic);
+        return;
+      default:
+        if (in_.is_resend(p.packet_id)) {  // [MQTT-4.3.3-9]: PUBREC again, not delivered again
+          sink_.send(in_.resend_reply(p.packet_id));
+          return;
+        }
+        if (policy_.qos2_delivery == Qos2Delivery::kOnPublish) {
+          sink_.send(in_.accept(p.packet_id));
+          sink_.deliver(p, topic);
+        } else {
+          sink_.send(in_.accept(p.packet_id, sink_.hold(p, topic)));
+        }
+        return;
+    }
+  }
+
+  // PUBREL: PUBCOMP always [MQTT-4.3.3-11], and (method B) the held message is delivered,
+  // before or after it as the policy says.
+  void on_pubrel(uint16_t packet_id) {
+    Held held{};
+    auto r = in_.on_pubrel(packet_id, policy_.unknown_pubrel, &held);
+    bool deliver = r.released && policy_.qos2_delivery == Qos2Delivery::kOnPubrel;
+    if (deliver && policy_.release_before_pubcomp) sink_.deliver_held(packet_id, held);
+    sink_.send(r.reply);
+    if (deliver && !policy_.release_before_pubcomp) sink_.deliver_held(packet_id, held);
+  }
+
+  // The sender's side: PUBACK, PUBREC or PUBCOMP for `packet_id` [MQTT-4.3.2, 4.3.3].
+  void on_ack(codec::PacketType type, uint16_t packet_id, codec::ReasonCode rc) {
+    Entry done{};
+    switch (out_.on_ack(type, packet_id, rc, &done)) {
+      case AckOutcome::kCompleted:
+        if constexpr (kTracksSent) {
+          if (!done.sent) out_.unsent--;
+        }
+        sink_.finished(done, Finish::kAcknowledged);
+        pump();
+        return;
+      case AckOutcome::kReleased: {
+        Entry& e = *out_.find(packet_id);
+        send_pubrel(packet_id);
+        sink_.released(e);
+        return;
+      }
+      case AckOutcome::kUnknown:
+        if (type != codec::PacketType::kPubrec || uint8_t(rc) >= 0x80) return;
+        if (policy_.unknown_pubrec == UnknownPubrec::kPubrel) {
+          send_pubrel(packet_id);
+        } else if (policy_.unknown_pubrec == UnknownPubrec::kPubrelNotFound) {
+          sink_.send(codec::Pubrel{packet_id, codec::ReasonCode::kPacketIdentifierNotFound, {}});
+        }
+        return;
+    }
+  }
+
+  // --- messages to the peer ---
+
+  // Takes an outgoing message. QoS 0 goes at once when connected; QoS 1/2 enter the window when
+  // there is room and nothing waits ahead of them (getting a packet identifier unless they
+  // carry one), else the queue. A QoS 0 message while not connected is queued: an owner that
+  // drops those does so before calling.
+  void publish(Entry e) {
+    if (e.qos == 0 && link_.connected) {
+      transmit_qos0(e);
+      return;
+    }
+    if (e.qos > 0 && link_.connected && out_.queue.empty() && out_.has_room(link_.window())) {
+      if (e.packet_id == 0) e.packet_id = out_.next_packet_id();
+      sink_.admitted(e);
+      out_.inflight.push_back(std::move(e));
+      transmit(out_.inflight, out_.inflight.back());
+      return;
+    }
+    sink_.admitted(e);
+    out_.queue.push_back(std::move(e));
+    pump();
+  }
+
+  // A message that skips the queue (the bridge's notification): into the window now, with a
+  // new packet identifier. REQUIRES: connected, qos > 0.
+  void publish_now(Entry e) {
+    e.packet_id = out_.next_packet_id();
+    out_.inflight.push_back(std::move(e));
+    transmit(out_.inflight, out_.inflight.back());
+  }
+
+  // Sends what a resumed session still owes (Resend::kWithinWindow), then moves queued
+  // messages into the window while there is room (QoS 0 ones need none).
+  void pump() {
+    if (!link_.connected) return;
+    uint32_t window = link_.window();
+    if constexpr (kTracksSent) {
+      if (out_.unsent > 0 && !resend_within(window)) return;
+    }
+    while (!out_.queue.empty()) {
+      Entry& front = out_.queue.front();
+      if (front.qos > 0 && !out_.has_room(window)) break;
+      Entry e = std::move(front);
+      out_.queue.pop_front();
+      sink_.dequeued(e);
+      if (sink_.expired(e)) {
+        sink_.finished(e, Finish::kExpired);
+        continue;
+      }
+      if (e.qos == 0) {
+        transmit_qos0(e);
+        continue;
+      }
+      if (e.packet_id == 0) e.packet_id = out_.next_packet_id();
+      sink_.entered_window(e);
+      out_.inflight.push_back(std::move(e));
+      transmit(out_.inflight, out_.inflight.back());
+    }
+  }
+
+  uint16_t next_packet_id() { return out_.next_packet_id(); }
+
+  // --- keep alive ---
+
+  // Client roles: when the keep-alive timer should next fire (0: no keep alive). `tick_ms` is
+  // when the previous tick ran (the bridge pings every period from there).
+  int64_t keepalive_due_ms(int64_t tick_ms) const {
+    if (link_.keep_alive_s == 0 || policy_.keep_alive == KeepAliveRole::kServer) return 0;
+    int64_t period = int64_t(link_.keep_alive_s) * 1000;
+    return (policy_.keep_alive == KeepAliveRole::kPingWhenQuiet ? link_.last_send_ms : tick_ms) +
+           period;
+  }
+  // Client roles: the keep-alive timer fired. Sends PINGREQ when due; false when the previous
+  // PINGREQ got no PINGRESP within a period (the connection is gone).
+  [[nodiscard]] bool on_keepalive_timer(int64_t now_ms) {
+    if (link_.keep_alive_s == 0) return true;
+    int64_t period = int64_t(link_.keep_alive_s) * 1000;
+    int64_t quiet_since =
+        policy_.keep_alive == KeepAliveRole::kPingWhenQuiet ? link_.last_send_ms : now_ms - period;
+    switch (link_.ping.on_timer(now_ms, quiet_since, period)) {
+      case PingState::Action::kTimedOut: return false;
+      case PingState::Action::kSendPing: sink_.send(codec::Pingreq{}); break;
+      case PingState::Action::kNone: break;
+    }
+    return true;
+  }
+  // Server role: the peer has been silent for more than 1.5 keep-alive periods
+  // [MQTT-3.1.2-24].
+  bool keepalive_expired(int64_t now_ms) const {
+    return proto::keepalive_expired(now_ms, link_.last_rx_ms, link_.keep_alive_s);
+  }
+
+ private:
+  static constexpr bool kTracksSent = requires(Entry& e) { e.sent = false; };
+
+  // Resend::kWithinWindow: in-flight entries of an earlier connection go again in order, no
+  // more at once than `window` holds with those already re-sent. True once none is left.
+  bool resend_within(uint32_t window) {
+    size_t in_window = out_.inflight.size() - out_.unsent;
+    for (size_t i = 0; i < out_.inflight.size() && out_.unsent > 0 && in_window < window; i++) {
+      Entry& e = *(out_.inflight.begin() + long(i));
+      if (e.sent) continue;
+      e.sent = true;
+      out_.unsent--;
+      in_window++;
+      if (e.pubrec_received) {
+        send_pubrel(e.packet_id);  // [MQTT-4.4.0-1]
+      } else {
+        e.dup = true;  // [MQTT-3.3.1-1]
+        if (!transmit(out_.inflight, e)) i--;  // it left the window: the next one is at i
+      }
+    }
+    return out_.unsent == 0;
+  }
+
+  void send_pubrel(uint16_t packet_id) {
+    sink_.send(codec::Pubrel{packet_id, codec::ReasonCode::kSuccess, {}});
+  }
+
+  PublishOut describe(const Entry& e) const {
+    return PublishOut{e.qos ? e.packet_id : uint16_t(0), e.qos, e.dup, link_.max_packet_size()};
+  }
+
+  // Sends in-flight entry `e` (which is in `window`); one too large leaves the window (false).
+  bool transmit(Fifo<Entry>& window, Entry& e) {
+    if (sink_.send_publish(e, describe(e))) return true;
+    uint16_t id = e.packet_id;
+    for (auto it = window.begin(); it != window.end(); ++it) {
+      if (it->packet_id != id) continue;
+      Entry gone = std::move(*it);
+      window.erase(it);
+      sink_.finished(gone, Finish::kTooLarge);
+      return false;
+    }
+    return false;
+  }
+
+  void transmit_qos0(Entry& e) {
+    bool sent = sink_.send_publish(e, describe(e));
+    sink_.finished(e, sent ? Finish::kSent : Finish::kTooLarge);
+  }
+
+  EndpointPolicy policy_;
+  Outbound<Entry>& out_;
+  InboundQos2<Held>& in_;
+  Link& link_;
+  Sink& sink_;
+};
+
+}  // namespace mq::proto
