@@ -56,7 +56,7 @@ Result<std::vector<uint16_t>> Broker::start() {
     bridge_tls.push_back(*tls);
   }
   // Password and ACL files before any socket is bound, as Mosquitto.
-  auto security = load_security_files();
+  auto security = load_listener_security(config_, &start_failure_status_);
   if (!security.ok()) return security.error();
   auto ports = open_listeners();
   if (!ports.ok()) return ports.error();
@@ -99,7 +99,7 @@ Status Broker::check_startup() {
     auto tls = Bridge::make_tls(bc);
     if (!tls.ok()) return tls.error();
   }
-  auto loaded = load_security_files();
+  auto loaded = load_listener_security(config_, &start_failure_status_);
   if (!loaded.ok()) return loaded.error();
   return {};
 }

@@ -21,6 +21,7 @@
 
 #include "base/clock.h"
 #include "broker/auth/acl.h"
+#include "broker/auth/listener_security.h"
 #include "broker/auth/auth_worker.h"
 #include "broker/config/config.h"
 #include "broker/connection.h"
@@ -44,6 +45,7 @@ namespace mq::broker {
 
 class Bridge;
 struct ShardSet;
+struct ConnectAdmission;  // what the steps of handle_connect settle about one CONNECT
 
 // SessionEvents (private): what the session table asks of the broker (wills, routing, journal).
 class Broker : private SessionEvents {
@@ -53,6 +55,7 @@ class Broker : private SessionEvents {
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
+  // --- life cycle and signals (serve.cc) ----------------------------------------------------
   // Reads the persistence file, certificates, password and ACL files, then binds every
   // listener. Returns the bound ports (one per socket) for --port-file. Run after the user
   // switch: files are read with the permissions the broker will have on SIGHUP.
@@ -73,6 +76,7 @@ class Broker : private SessionEvents {
   // SIGUSR1: writes a snapshot now (and compacts the journal). No-op without persistence.
   void save_now();
 
+  // --- what it runs with and what it counts ($SYS, sys_tree.h) ------------------------------
   const Config& config() const { return config_; }
   net::EventLoop& loop() { return loop_; }
   const Stats& stats() const { return stats_; }
@@ -95,10 +99,9 @@ class Broker : private SessionEvents {
   std::vector<ListenerState> listener_states() const;
   void reload_secondary(const Config& fresh, const std::vector<ListenerState>& states);
 
-  // --- state, read-only (for $SYS, tests and the other shards) ------------------------------
+  // --- state, read-only (the other shards, tests) ------------------------------------------
   const SubscriptionTree& subscriptions() const { return subs_; }
   const RetainedStore& retained() const { return retained_; }
-  const Sessions& sessions() const { return sessions_; }
   size_t session_count() const { return sessions_.size(); }
 
   // --- called by Connection -----------------------------------------------------------------
@@ -163,43 +166,31 @@ class Broker : private SessionEvents {
   // `authenticated`: the password was already verified (second pass after the worker).
   void handle_connect(Connection& conn, const codec::Connect& packet, std::string_view body,
                       bool authenticated);
-  struct Admission;  // what the steps settle about one CONNECT
   enum class AuthOutcome { kAccepted, kRefused, kPending };
-  bool identify_user(Connection& conn, Admission& a);    // certificate user, empty user name
-  bool identify_client(Connection& conn, Admission& a);  // client id: given, assigned, user name
+  bool identify_user(Connection& conn, ConnectAdmission& a);  // certificate user, empty name
+  bool identify_client(Connection& conn, ConnectAdmission& a);  // given, assigned, user name
   std::string assign_client_id(const ListenerConfig& listener);
-  bool check_limits(Connection& conn, Admission& a);     // keep alive, will QoS and retain
+  bool check_limits(Connection& conn, ConnectAdmission& a);  // keep alive, will QoS and retain
   // Anonymous or password decisions here; a password hash goes to the auth worker (kPending)
   // and comes back through finish_authentication, which handles the CONNECT again.
-  AuthOutcome authenticate(Connection& conn, const Admission& a, std::string_view body);
+  AuthOutcome authenticate(Connection& conn, const ConnectAdmission& a, std::string_view body);
   // `why`: the log text of a refusal (a string literal), null when `ok`.
   void finish_authentication(uint64_t connection_id, bool ok, const char* why);
   void take_over(const std::string& client_id);  // closes a connection using this client id
-  ConnectTerms connect_terms(Connection& conn, const Admission& a) const;
   std::unique_ptr<Will> make_will(Connection& conn, const codec::Connect& p);
-  Sessions::Attached attach_session(Connection& conn, const Admission& a);
-  codec::Properties connack_properties(Connection& conn, const Admission& a) const;
+  Sessions::Attached attach_session(Connection& conn, const ConnectAdmission& a);
   void send_connack(Connection& conn, bool session_present, codec::ReasonCode rc,
                     codec::Properties props = {});
   void refuse_connect(Connection& conn, codec::ReasonCode rc, const char* log_reason = nullptr);
   void handle_disconnect(Connection& conn, const codec::Disconnect& packet);
   void handle_auth(Connection& conn, const codec::Auth& packet);
 
-  // Security state per listener (listeners.cc).
-  [[nodiscard]] Result<std::shared_ptr<const SecurityState>> load_security(
-      const SecurityOptions& options);
-  // Password/ACL state and TLS context of each entry of config_.listeners, in that order.
-  struct LoadedSecurity {
-    std::vector<std::shared_ptr<const SecurityState>> security;
-    std::vector<std::shared_ptr<const net::TlsContext>> tls;  // null: no TLS
-  };
-  [[nodiscard]] Result<LoadedSecurity> load_security_files();
+  // Security state per listener (listeners.cc; loading in auth/listener_security.h).
   void install_security(const LoadedSecurity& loaded);  // REQUIRES: listeners are open
   [[nodiscard]] Status load_all_security();
   // After a reload: disconnects clients the new password file or allow_anonymous refuses.
   void recheck_connected_clients();
   void drop_unauthorised(uint64_t connection_id);
-  Error opening_error(Error e, const char* what, const std::string& path);
 
   // Sessions (sessions/sessions.h) reaching the rest of the broker (broker.cc).
   void publish_will_message(const MessagePtr& msg) override;

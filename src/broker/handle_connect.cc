@@ -31,29 +31,36 @@ int protocol_log_number(ProtocolVersion v) {
 }  // namespace
 
 // What the steps of handle_connect settle about one CONNECT. Not copied: `p` may point into it.
-struct Broker::Admission {
-  Admission(const codec::Connect& packet, bool already_authenticated)
+struct ConnectAdmission {
+  ConnectAdmission(const codec::Connect& packet, bool already_authenticated)
       : p(&packet), second_pass(already_authenticated), authenticated(already_authenticated) {}
-  Admission(const Admission&) = delete;
-  Admission& operator=(const Admission&) = delete;
+  ConnectAdmission(const ConnectAdmission&) = delete;
+  ConnectAdmission& operator=(const ConnectAdmission&) = delete;
 
   bool v5() const { return p->version == ProtocolVersion::kV5; }
 
-  const codec::Connect* p;    // the CONNECT, with the user name that counts (identify_user)
-  codec::Connect rewritten;   // what `p` points to when the user name was replaced
-  std::string cert_user;      // from the client certificate or PSK identity; empty: none
-  std::string client_id;      // as it will be used (assigned, or the user name)
+  const codec::Connect* p;   // the CONNECT, with the user name that counts (identify_user)
+  codec::Connect rewritten;  // what `p` points to when the user name was replaced
+  std::string cert_user;     // from the client certificate or PSK identity; empty: none
+  std::string client_id;     // as it will be used (assigned, or the user name)
   bool assigned_client_id = false;
-  uint16_t keep_alive = 0;    // as granted
+  uint16_t keep_alive = 0;         // as granted
   bool server_keep_alive = false;  // differs from the client's: told in CONNACK
   // The password was verified on a worker and this is the same CONNECT again.
   const bool second_pass;
   bool authenticated;
 };
 
+namespace {
+// Pure steps (defined below, in their place in the CONNECT's life).
+ConnectTerms connect_terms(Connection& conn, const ConnectAdmission& a);
+codec::Properties connack_properties(const Config& config, Connection& conn,
+                                     const ConnectAdmission& a, bool sharded);
+}  // namespace
+
 void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std::string_view body,
                             bool authenticated) {
-  Admission a(packet, authenticated);
+  ConnectAdmission a(packet, authenticated);
   conn.set_connect_version(packet.version);
   if (!identify_user(conn, a)) return;
   if (!a.second_pass) {
@@ -81,7 +88,8 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
   take_over(a.client_id);
   conn.accept(connect_terms(conn, a));
   auto [session, present] = attach_session(conn, a);
-  send_connack(conn, present, ReasonCode::kSuccess, connack_properties(conn, a));
+  send_connack(conn, present, ReasonCode::kSuccess,
+               connack_properties(config_, conn, a, shards_ != nullptr));
   if (config_.connection_messages) {
     const codec::Connect& p = *a.p;
     std::string user = p.username ? ", u'" + std::string(*p.username) + "'" : "";
@@ -95,7 +103,7 @@ void Broker::handle_connect(Connection& conn, const codec::Connect& packet, std:
 
 // --- identity --------------------------------------------------------------------------------
 
-bool Broker::identify_user(Connection& conn, Admission& a) {
+bool Broker::identify_user(Connection& conn, ConnectAdmission& a) {
   // use_identity_as_username / use_subject_as_username: the client certificate (or the PSK
   // identity) names the user and no password is checked, as in Mosquitto.
   if (const ListenerConfig& l = *conn.listener().config;
@@ -126,7 +134,7 @@ bool Broker::identify_user(Connection& conn, Admission& a) {
   return true;
 }
 
-bool Broker::identify_client(Connection& conn, Admission& a) {
+bool Broker::identify_client(Connection& conn, ConnectAdmission& a) {
   const codec::Connect& p = *a.p;
   const ListenerConfig& lc = *conn.listener().config;
   a.client_id.assign(p.client_id);
@@ -164,7 +172,7 @@ std::string Broker::assign_client_id(const ListenerConfig& listener) {
 
 // --- limits ----------------------------------------------------------------------------------
 
-bool Broker::check_limits(Connection& conn, Admission& a) {
+bool Broker::check_limits(Connection& conn, ConnectAdmission& a) {
   const codec::Connect& p = *a.p;
   a.keep_alive = p.keep_alive;
   // max_keepalive applies to MQTT 5 clients, told through Server Keep Alive. A 3.x client
@@ -192,7 +200,7 @@ bool Broker::check_limits(Connection& conn, Admission& a) {
 
 // --- authentication --------------------------------------------------------------------------
 
-Broker::AuthOutcome Broker::authenticate(Connection& conn, const Admission& a,
+Broker::AuthOutcome Broker::authenticate(Connection& conn, const ConnectAdmission& a,
                                          std::string_view body) {
   // Mosquitto 2.0 rules: no user name -> allow_anonymous decides; a user name with a
   // password_file -> the file decides; a user name and no password_file -> allowed only when
@@ -220,8 +228,8 @@ Broker::AuthOutcome Broker::authenticate(Connection& conn, const Admission& a,
   if (p.password) password.emplace(*p.password);
   uint64_t id = conn.id();
   auth_worker_->submit([this, db, user = std::move(user), password = std::move(password), id] {
-    bool ok = db->verify(user, password ? std::optional<std::string_view>(*password)
-                                        : std::nullopt);
+    bool ok =
+        db->verify(user, password ? std::optional<std::string_view>(*password) : std::nullopt);
     // Why, for the log (never the password): a known user with a wrong password, or a
     // user name the file does not have.
     const char* why = ok ? nullptr
@@ -239,8 +247,7 @@ void Broker::finish_authentication(uint64_t connection_id, bool ok, const char* 
   if (conn.state() != Connection::State::kAuthenticating) return;
   std::string body = conn.end_authentication();
   if (!ok) {
-    refuse_connect(conn, ReasonCode::kNotAuthorized,
-                   why ? why : "disconnected, not authorised.");
+    refuse_connect(conn, ReasonCode::kNotAuthorized, why ? why : "disconnected, not authorised.");
     return;
   }
   auto r = codec::decode(0x10, body, ProtocolVersion::kV5, codec::Direction::kClientToServer);
@@ -270,7 +277,10 @@ void Broker::take_over(const std::string& client_id) {
   old->close(nullptr);
 }
 
-ConnectTerms Broker::connect_terms(Connection& conn, const Admission& a) const {
+namespace {
+
+// What the connection keeps of its CONNECT (read-only once accepted).
+ConnectTerms connect_terms(Connection& conn, const ConnectAdmission& a) {
   const codec::Connect& p = *a.p;
   const ListenerConfig& lc = *conn.listener().config;
   ConnectTerms terms;
@@ -295,15 +305,16 @@ ConnectTerms Broker::connect_terms(Connection& conn, const Admission& a) const {
   return terms;
 }
 
+}  // namespace
+
 std::unique_ptr<Will> Broker::make_will(Connection& conn, const codec::Connect& p) {
   if (!p.will) return nullptr;
   const ConnectTerms& t = conn.terms();
   const std::string& mount_point = conn.listener().config->mount_point;
   auto w = std::make_unique<Will>();
-  auto msg = make_message(mount_point + std::string(p.will->topic), p.will->payload,
-                          p.will->qos, p.will->retain, p.will->properties,
-                          clock_.unix_time() * 1000, t.client_id, t.username.value_or_empty(),
-                          take_store_id());
+  auto msg = make_message(mount_point + std::string(p.will->topic), p.will->payload, p.will->qos,
+                          p.will->retain, p.will->properties, clock_.unix_time() * 1000,
+                          t.client_id, t.username.value_or_empty(), take_store_id());
   msg->expiry_unix_ms = 0;  // counts from publication: see Sessions::publish_will
   w->delay_interval = p.will->properties.will_delay_interval.value_or(0);
   // The will's Message Expiry Interval counts from when it is published (MQTT 5 3.1.3.2.4).
@@ -313,7 +324,7 @@ std::unique_ptr<Will> Broker::make_will(Connection& conn, const codec::Connect& 
   return w;
 }
 
-Sessions::Attached Broker::attach_session(Connection& conn, const Admission& a) {
+Sessions::Attached Broker::attach_session(Connection& conn, const ConnectAdmission& a) {
   const codec::Connect& p = *a.p;
   const ConnectTerms& t = conn.terms();
   Sessions::Attach req;
@@ -321,7 +332,7 @@ Sessions::Attached Broker::attach_session(Connection& conn, const Admission& a) 
   req.connection_id = conn.id();
   req.version = p.version;
   req.clean_start = p.clean_start;
-  uint32_t expiry = a.v5() ? p.properties.session_expiry_interval.value_or(0)
+  uint32_t expiry = a.v5()          ? p.properties.session_expiry_interval.value_or(0)
                     : p.clean_start ? 0
                                     : Session::kNeverExpires;
   req.expiry_interval = bounded_expiry(expiry, config_.persistent_client_expiration);
@@ -339,28 +350,38 @@ Sessions::Attached Broker::attach_session(Connection& conn, const Admission& a) 
 
 // --- CONNACK ---------------------------------------------------------------------------------
 
-codec::Properties Broker::connack_properties(Connection& conn, const Admission& a) const {
+namespace {
+
+// The MQTT 5 CONNACK properties: what the broker grants or does not offer.
+// `sharded`: thread_count > 1, where shared subscriptions are refused.
+codec::Properties connack_properties(const Config& config, Connection& conn,
+                                     const ConnectAdmission& a, bool sharded) {
   codec::Properties props;
   if (!a.v5()) return props;
   // The order Mosquitto 2.0 writes them in (tools compare CONNACK bytes).
   static constexpr codec::PropertyId kConnackOrder[] = {
-      codec::PropertyId::kTopicAliasMaximum, codec::PropertyId::kServerKeepAlive,
-      codec::PropertyId::kAssignedClientIdentifier, codec::PropertyId::kRetainAvailable,
-      codec::PropertyId::kMaximumPacketSize, codec::PropertyId::kReceiveMaximum,
+      codec::PropertyId::kTopicAliasMaximum,
+      codec::PropertyId::kServerKeepAlive,
+      codec::PropertyId::kAssignedClientIdentifier,
+      codec::PropertyId::kRetainAvailable,
+      codec::PropertyId::kMaximumPacketSize,
+      codec::PropertyId::kReceiveMaximum,
       codec::PropertyId::kMaximumQos};
   props.order = kConnackOrder;
   const ListenerConfig& lc = *conn.listener().config;
   if (a.assigned_client_id) props.assigned_client_identifier = conn.terms().client_id;
   if (a.server_keep_alive) props.server_keep_alive = a.keep_alive;
   if (conn.terms().topic_alias_max) props.topic_alias_maximum = conn.terms().topic_alias_max;
-  if (config_.max_inflight_messages && config_.max_inflight_messages < 65535)
-    props.receive_maximum = config_.max_inflight_messages;
-  if (config_.max_packet_size) props.maximum_packet_size = config_.max_packet_size;
-  if (!config_.retain_available) props.retain_available = 0;
+  if (config.max_inflight_messages && config.max_inflight_messages < 65535)
+    props.receive_maximum = config.max_inflight_messages;
+  if (config.max_packet_size) props.maximum_packet_size = config.max_packet_size;
+  if (!config.retain_available) props.retain_available = 0;
   if (lc.max_qos < 2) props.maximum_qos = lc.max_qos;
-  if (shards_) props.shared_subscription_available = 0;
+  if (sharded) props.shared_subscription_available = 0;
   return props;
 }
+
+}  // namespace
 
 void Broker::send_connack(Connection& conn, bool session_present, ReasonCode rc,
                           codec::Properties props) {

@@ -106,12 +106,18 @@ class Sessions {
   // Session's own client_id() (no second copy of the string as a key).
   struct ByClientId {
     using is_transparent = void;
-    size_t operator()(std::string_view cid) const noexcept { return std::hash<std::string_view>()(cid); }
-    size_t operator()(const Session* s) const noexcept { return (*this)(std::string_view(s->client_id())); }
+    size_t operator()(std::string_view cid) const noexcept {
+      return std::hash<std::string_view>()(cid);
+    }
+    size_t operator()(const Session* s) const noexcept {
+      return (*this)(std::string_view(s->client_id()));
+    }
     static std::string_view key(std::string_view cid) { return cid; }
     static std::string_view key(const Session* s) { return s->client_id(); }
     template <class A, class B>
-    bool operator()(const A& a, const B& b) const noexcept { return key(a) == key(b); }
+    bool operator()(const A& a, const B& b) const noexcept {
+      return key(a) == key(b);
+    }
   };
 
   void cancel_timers(Session& s);

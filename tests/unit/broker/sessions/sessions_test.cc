@@ -15,7 +15,7 @@ namespace mq::broker {
 namespace {
 
 struct Recorder final : SessionEvents {
-  std::vector<std::string> wills;   // topics of the wills published
+  std::vector<std::string> wills;    // topics of the wills published
   std::vector<std::string> offline;  // client ids
   std::vector<std::string> ending;   // client ids
   void publish_will_message(const MessagePtr& msg) override { wills.push_back(msg->topic); }
