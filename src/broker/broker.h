@@ -82,7 +82,6 @@ class Broker : private SessionEvents {
   const Stats& stats() const { return stats_; }
   // $SYS figures: this broker's counters and gauges, or with shards the sums over all of them.
   StatsValues stats_total();
-  void refresh_gauges();  // this broker's session and subscription counts into its Stats
 
   // --- shards (thread_count > 1, shards.h) --------------------------------------------------
   // This broker is shard `index` of `set`. REQUIRES: before start() / start_secondary().
@@ -160,6 +159,7 @@ class Broker : private SessionEvents {
   void flush_dirty();
   void reap_closed();
   void check_keepalives();
+  void refresh_gauges();  // this broker's session and subscription counts into its Stats
 
   // Handlers (handle_connect.cc). A CONNECT's life, one step each; a step that refuses the
   // CONNECT sends its CONNACK, closes and returns false.
