@@ -2,7 +2,7 @@
 // life: attaching one to a CONNECT, detaching it when the connection goes, the will (sent now,
 // after its delay, or dropped), the expiry timer, and the end of a session. What a session's
 // life does to the rest of the broker (routing, the journal, publishing a will) goes through
-// SessionEvents, which the owner implements: the table holds no pointer to the Broker.
+// SessionEvents, which the owner implements: the table knows the Broker only through that.
 // Threading: single-threaded, on the loop of the broker that owns it.
 #pragma once
 
