@@ -56,7 +56,7 @@ Result<std::vector<uint16_t>> Broker::start() {
     bridge_tls.push_back(*tls);
   }
   // Password and ACL files before any socket is bound, as Mosquitto.
-  auto security = load_security_files();
+  auto security = load_listener_security(config_, &start_failure_status_);
   if (!security.ok()) return security.error();
   auto ports = open_listeners();
   if (!ports.ok()) return ports.error();
@@ -99,7 +99,7 @@ Status Broker::check_startup() {
     auto tls = Bridge::make_tls(bc);
     if (!tls.ok()) return tls.error();
   }
-  auto loaded = load_security_files();
+  auto loaded = load_listener_security(config_, &start_failure_status_);
   if (!loaded.ok()) return loaded.error();
   return {};
 }
@@ -131,7 +131,7 @@ void Broker::schedule_reap(Connection& conn) {
     if (config_.connection_messages && reason) {
       MQ_LOG(kLogNotice, "Client %s %s", client_id.c_str(), reason);
     }
-    detach_session(conn, !conn.graceful());
+    sessions_.detach(conn.take_session(), conn.id(), /*send_will=*/!conn.graceful());
   } else if (config_.connection_messages && reason && conn.state() == Connection::State::kClosing &&
              !client_id.empty()) {
     MQ_LOG(kLogNotice, "Client %s %s", client_id.c_str(), reason);
@@ -348,27 +348,6 @@ void Broker::on_frame(Connection& conn, uint8_t fixed_header, std::string_view b
   }
 }
 
-void Broker::finish_authentication(uint64_t connection_id, bool ok, const char* why) {
-  Connection* found = connections_.find(connection_id);
-  if (!found) return;  // gone while its password was being checked
-  Connection& conn = *found;
-  if (conn.state() != Connection::State::kAuthenticating) return;
-  std::string body = conn.end_authentication();
-  if (!ok) {
-    refuse_connect(conn, codec::ReasonCode::kNotAuthorized,
-                   why ? why : "disconnected, not authorised.");
-    return;
-  }
-  auto r = codec::decode(0x10, body, codec::ProtocolVersion::kV5,
-                         codec::Direction::kClientToServer);
-  if (!r.ok()) {  // it decoded the first time
-    conn.close("disconnected due to malformed packet.");
-    return;
-  }
-  handle_connect(conn, std::get<codec::Connect>(*r), body, true);
-  conn.resume_reading();  // packets that followed the CONNECT
-}
-
 void Broker::protocol_close(Connection& conn, codec::ReasonCode rc, const char* why) {
   if (!conn.open()) return;
   MQ_LOG(kLogDebug, "Protocol error from %s (%s): %s", conn.terms().client_id.c_str(),
@@ -395,13 +374,20 @@ void Broker::send_packet(Connection& conn, const codec::Packet& packet,
   mark_dirty(conn);
 }
 
-Session* Broker::find_session(SessionId id) { return session_by_id_.find(id); }
+void Broker::publish_will_message(const MessagePtr& msg) { publish(msg); }
 
-Session& Broker::add_session(std::string client_id) {
-  Session& s = session_by_id_.emplace(
-      [&](SessionId id) { return std::make_unique<Session>(id, std::move(client_id)); });
-  sessions_.insert(&s);
-  return s;
+void Broker::session_offline(Session& s) {
+  if (std::string* j = journal_for(s))
+    persist::put_session_disconnect(*j, s.client_id(), s.expiry_interval,
+                                    s.disconnected_unix_ms);
+}
+
+void Broker::session_ending(Session& s) {
+  for (const auto& e : s.subscriptions()) {
+    if (subs_.unsubscribe(e.sub().filter, s.id(), e.sub().share_group()) && shards_)
+      interest_changed(e.sub().filter, -1);
+  }
+  if (std::string* j = journal_for(s)) persist::put_session_del(*j, s.client_id());
 }
 
 bool Broker::reload(const Config& fresh) {

@@ -1,6 +1,7 @@
-// Broker: the MQTT server on one event loop. It owns the listeners, connections, sessions, the
-// subscription tree and the retained store, and implements the protocol rules of MQTT 3.1,
-// 3.1.1 and 5.0 on top of the pure codec. Packet handlers live in handle_*.cc by concern.
+// Broker: the MQTT server on one event loop. It owns the listeners, connections, the session
+// table (sessions/), the subscription tree and the retained store (routing/), and implements the
+// protocol rules of MQTT 3.1, 3.1.1 and 5.0 on top of the pure codec. Packet handlers live in
+// handle_*.cc by concern; handle_connect.cc reads as a CONNECT's life, step by step.
 // Message path: a PUBLISH becomes one immutable Message shared by every subscriber; writes go
 // to each connection's OutQueue and are flushed once per loop iteration (before-sleep hook).
 // Connections are closed by marking them and reaping them at a safe point of the loop.
@@ -20,6 +21,7 @@
 
 #include "base/clock.h"
 #include "broker/auth/acl.h"
+#include "broker/auth/listener_security.h"
 #include "broker/auth/auth_worker.h"
 #include "broker/config/config.h"
 #include "broker/connection.h"
@@ -31,6 +33,7 @@
 #include "broker/persist/persist_store.h"
 #include "broker/routing/retained_store.h"
 #include "broker/session.h"
+#include "broker/sessions/sessions.h"
 #include "broker/slot_map.h"
 #include "broker/stats.h"
 #include "broker/routing/sub_tree.h"
@@ -42,23 +45,17 @@ namespace mq::broker {
 
 class Bridge;
 struct ShardSet;
+struct ConnectAdmission;  // what the steps of handle_connect settle about one CONNECT
 
-// Builds the immutable Message for a PUBLISH or a will: copies what the broker keeps, except
-// the payload when `payload_buffer` is given: the buffer `payload` lies in, which the message
-// then owns (Payload::adopt).
-std::shared_ptr<Message> make_message(std::string_view topic, std::string_view payload,
-                                      uint8_t qos, bool retain, const codec::Properties& props,
-                                      int64_t now_unix_ms, const std::string& origin_client,
-                                      const std::string& origin_user, uint64_t store_id,
-                                      std::unique_ptr<char[]> payload_buffer = nullptr);
-
-class Broker {
+// SessionEvents (private): what the session table asks of the broker (wills, routing, journal).
+class Broker : private SessionEvents {
  public:
   Broker(Config config, net::EventLoop& loop);
   ~Broker();
   Broker(const Broker&) = delete;
   Broker& operator=(const Broker&) = delete;
 
+  // --- life cycle and signals (serve.cc) ----------------------------------------------------
   // Reads the persistence file, certificates, password and ACL files, then binds every
   // listener. Returns the bound ports (one per socket) for --port-file. Run after the user
   // switch: files are read with the permissions the broker will have on SIGHUP.
@@ -79,12 +76,12 @@ class Broker {
   // SIGUSR1: writes a snapshot now (and compacts the journal). No-op without persistence.
   void save_now();
 
+  // --- what it runs with and what it counts ($SYS, sys_tree.h) ------------------------------
   const Config& config() const { return config_; }
   net::EventLoop& loop() { return loop_; }
   const Stats& stats() const { return stats_; }
   // $SYS figures: this broker's counters and gauges, or with shards the sums over all of them.
   StatsValues stats_total();
-  void refresh_gauges();  // this broker's session and subscription counts into its Stats
 
   // --- shards (thread_count > 1, shards.h) --------------------------------------------------
   // This broker is shard `index` of `set`. REQUIRES: before start() / start_secondary().
@@ -100,6 +97,8 @@ class Broker {
   };
   std::vector<ListenerState> listener_states() const;
   void reload_secondary(const Config& fresh, const std::vector<ListenerState>& states);
+
+  // --- state, read-only (the other shards, tests) ------------------------------------------
   const SubscriptionTree& subscriptions() const { return subs_; }
   const RetainedStore& retained() const { return retained_; }
   size_t session_count() const { return sessions_.size(); }
@@ -160,35 +159,43 @@ class Broker {
   void flush_dirty();
   void reap_closed();
   void check_keepalives();
+  void refresh_gauges();  // this broker's session and subscription counts into its Stats
 
-  // Handlers (handle_connect.cc).
+  // Handlers (handle_connect.cc). A CONNECT's life, one step each; a step that refuses the
+  // CONNECT sends its CONNACK, closes and returns false.
   // `authenticated`: the password was already verified (second pass after the worker).
   void handle_connect(Connection& conn, const codec::Connect& packet, std::string_view body,
                       bool authenticated);
+  enum class AuthOutcome { kAccepted, kRefused, kPending };
+  bool identify_user(Connection& conn, ConnectAdmission& a);  // certificate user, empty name
+  bool identify_client(Connection& conn, ConnectAdmission& a);  // given, assigned, user name
+  std::string assign_client_id(const ListenerConfig& listener);
+  bool check_limits(Connection& conn, ConnectAdmission& a);  // keep alive, will QoS and retain
+  // Anonymous or password decisions here; a password hash goes to the auth worker (kPending)
+  // and comes back through finish_authentication, which handles the CONNECT again.
+  AuthOutcome authenticate(Connection& conn, const ConnectAdmission& a, std::string_view body);
   // `why`: the log text of a refusal (a string literal), null when `ok`.
   void finish_authentication(uint64_t connection_id, bool ok, const char* why);
-  [[nodiscard]] Result<std::shared_ptr<const SecurityState>> load_security(
-      const SecurityOptions& options);
-  // Password/ACL state and TLS context of each entry of config_.listeners, in that order.
-  struct LoadedSecurity {
-    std::vector<std::shared_ptr<const SecurityState>> security;
-    std::vector<std::shared_ptr<const net::TlsContext>> tls;  // null: no TLS
-  };
-  [[nodiscard]] Result<LoadedSecurity> load_security_files();
+  void take_over(const std::string& client_id);  // closes a connection using this client id
+  std::unique_ptr<Will> make_will(Connection& conn, const codec::Connect& p);
+  Sessions::Attached attach_session(Connection& conn, const ConnectAdmission& a);
+  void send_connack(Connection& conn, bool session_present, codec::ReasonCode rc,
+                    codec::Properties props = {});
+  void refuse_connect(Connection& conn, codec::ReasonCode rc, const char* log_reason = nullptr);
+  void handle_disconnect(Connection& conn, const codec::Disconnect& packet);
+  void handle_auth(Connection& conn, const codec::Auth& packet);
+
+  // Security state per listener (listeners.cc; loading in auth/listener_security.h).
   void install_security(const LoadedSecurity& loaded);  // REQUIRES: listeners are open
   [[nodiscard]] Status load_all_security();
   // After a reload: disconnects clients the new password file or allow_anonymous refuses.
   void recheck_connected_clients();
   void drop_unauthorised(uint64_t connection_id);
-  void send_connack(Connection& conn, bool session_present, codec::ReasonCode rc,
-                    codec::Properties props = {});
-  void refuse_connect(Connection& conn, codec::ReasonCode rc, const char* log_reason = nullptr);
-  Session& attach_session(Connection& conn, const codec::Connect& packet, bool* present);
-  void detach_session(Connection& conn, bool send_will);
-  void end_session(Session& session);
-  void publish_will(Session& session);
-  void handle_disconnect(Connection& conn, const codec::Disconnect& packet);
-  void handle_auth(Connection& conn, const codec::Auth& packet);
+
+  // Sessions (sessions/sessions.h) reaching the rest of the broker (broker.cc).
+  void publish_will_message(const MessagePtr& msg) override;
+  void session_offline(Session& s) override;
+  void session_ending(Session& s) override;
 
   // Handlers (handle_publish.cc).
   // A packet of a connected client failed to decode: DISCONNECT with its reason, close.
@@ -256,13 +263,11 @@ class Broker {
   void persist_outgoing(Session& s, const Outgoing& out);
   void persist_session_attached(Session& s);
   void persist_retained(const MessagePtr& msg, bool erased);
-  void arm_session_expiry(Session& s, int64_t delay_ms);
 
-  Session* find_session(SessionId id);
+  // Checked handles: a stale id finds nothing.
+  Session* find_session(SessionId id) const { return sessions_.find(id); }
   // The connection bound to `s`, or null while it is offline.
   Connection* connection_of(const Session& s) const { return connections_.find(s.connection_id); }
-  Error opening_error(Error e, const char* what, const std::string& path);
-  std::string assign_client_id(const ListenerConfig& listener);
 
   Config config_;
   net::EventLoop& loop_;
@@ -273,28 +278,10 @@ class Broker {
   std::vector<Connection*> closing_;
   Linger linger_{loop_};  // reaped sockets still delivering their last packet
 
-  // Sessions are owned by id; sessions_ finds them by client identifier, hashing the
-  // Session's own client_id() (no second copy of the string as a key).
-  struct ByClientId {
-    using is_transparent = void;
-    size_t operator()(std::string_view cid) const noexcept { return std::hash<std::string_view>()(cid); }
-    size_t operator()(const Session* s) const noexcept { return (*this)(std::string_view(s->client_id())); }
-    static std::string_view key(std::string_view cid) { return cid; }
-    static std::string_view key(const Session* s) { return s->client_id(); }
-    template <class A, class B>
-    bool operator()(const A& a, const B& b) const noexcept { return key(a) == key(b); }
-  };
-  SlotMap<Session> session_by_id_;
-  std::unordered_set<Session*, ByClientId, ByClientId> sessions_;
-  Session* find_session(std::string_view client_id) {
-    auto it = sessions_.find(client_id);
-    return it == sessions_.end() ? nullptr : *it;
-  }
-  Session& add_session(std::string client_id);
-
   SubscriptionTree subs_;
   RetainedStore retained_;
   Stats stats_;
+  Sessions sessions_{loop_, stats_, *this};
   uint64_t next_store_id_ = 1;
 
   // Shards (null with one loop). outbox_[k]: messages for shard k, posted before sleeping.

@@ -192,4 +192,13 @@ inline codec::Publish publish_for(const Message& m, std::string_view topic, uint
   return p;
 }
 
+// Builds the immutable Message for a PUBLISH or a will: copies what the broker keeps, except
+// the payload when `payload_buffer` is given: the buffer `payload` lies in, which the message
+// then owns (Payload::adopt).
+std::shared_ptr<Message> make_message(std::string_view topic, std::string_view payload,
+                                      uint8_t qos, bool retain, const codec::Properties& props,
+                                      int64_t now_unix_ms, const std::string& origin_client,
+                                      const std::string& origin_user, uint64_t store_id,
+                                      std::unique_ptr<char[]> payload_buffer = nullptr);
+
 }  // namespace mq::broker

@@ -134,10 +134,9 @@ std::string Broker::persist_serialize(uint64_t generation, uint64_t tag) {
       n++;
     }
   }
-  for (Session* sp : sessions_) {
-    Session& s = *sp;
+  sessions_.for_each([&](Session& s) {
     const std::string& cid = s.client_id();
-    if (!s.persisted) continue;
+    if (!s.persisted) return;
     persist::put_session(out, cid, session_meta(s));
     n++;
     for (const auto& e : s.subscriptions()) {
@@ -156,7 +155,7 @@ std::string Broker::persist_serialize(uint64_t generation, uint64_t tag) {
       persist::put_qos2_in(out, cid, pid, held ? held->store_id : 0);
       n++;
     }
-  }
+  });
   for (const auto& b : bridges_) {
     for (const persist::StoredBridgeOut& o : b->stored_entries()) {
       if (o.msg) put_msg(o.msg);
@@ -347,10 +346,7 @@ void Broker::persist_install(persist::State& st) {
   std::shared_ptr<const AclFile> acl;
   if (!config_.per_listener_settings && !listeners_.empty()) acl = listeners_[0]->security->acl;
   for (auto& [cid, ss] : st.sessions) {
-    uint32_t interval = ss.expiry_interval;
-    if (interval == Session::kNeverExpires && config_.persistent_client_expiration > 0)
-      interval = uint32_t(
-          std::min<int64_t>(config_.persistent_client_expiration, Session::kNeverExpires - 1));
+    uint32_t interval = bounded_expiry(ss.expiry_interval, config_.persistent_client_expiration);
     // A session connected when the broker stopped counts as disconnected now.
     int64_t gone = ss.disconnect_unix_ms ? ss.disconnect_unix_ms : now;
     int64_t left_ms = 0;
@@ -361,7 +357,7 @@ void Broker::persist_install(persist::State& st) {
         continue;
       }
     }
-    Session& s = add_session(cid);
+    Session& s = sessions_.add(cid);
     if (ss.has_username) s.username.emplace(ss.username);
     s.version = codec::ProtocolVersion(ss.version);
     s.expiry_interval = interval;
@@ -384,7 +380,7 @@ void Broker::persist_install(persist::State& st) {
       s.next_seq = seq + 1;
     }
     for (auto& [pid, held] : ss.incoming_qos2) s.incoming_qos2.restore(pid, held);
-    if (interval != Session::kNeverExpires) arm_session_expiry(s, left_ms);
+    if (interval != Session::kNeverExpires) sessions_.arm_expiry(s, left_ms);
     sessions++;
   }
   MQ_LOG(kLogNotice,

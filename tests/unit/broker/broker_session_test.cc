@@ -396,7 +396,7 @@ TEST(BrokerWill, DisconnectWithWillMessageKeepsTheDelay) {
 // MQTT 5 section 3.1.3.2.4: the will's Message Expiry Interval "is sent as the Publication
 // Expiry Interval when the Server publishes the Will Message", so it runs from publication, not
 // from CONNECT.
-// BUG: make_message() in handle_connect.cc (attach_session) fixes the deadline at CONNECT.
+// BUG: make_will() in handle_connect.cc (make_message at CONNECT) fixed the deadline then.
 TEST(BrokerWill, MessageExpiryCountsFromPublication) {
   BrokerHarness h;
   TestClient online(h, kV5);
