@@ -206,11 +206,12 @@ class Broker : private SessionEvents {
                bool retained_on_subscribe);
   void pump(Session& session);  // moves queued messages into the in-flight window
   void send_publish(Connection& conn, Outgoing& out);
+  bool write_publish(Connection& conn, Outgoing& out);  // false: too large, nothing written
   void queue_publish(Connection& conn, const Outgoing& out, std::string_view header);
   void discard_too_large(Connection& conn, Outgoing& out);
   void resume_session(Session& session);
-  void resend(Connection& conn, Outgoing& out);
   uint32_t inflight_window(const Connection& conn) const;
+  struct FlowSink;  // what a session's proto::Endpoint asks of the broker (handle_publish.cc)
 
   // Handlers (handle_subscribe.cc).
   void handle_subscribe(Connection& conn, const codec::Subscribe& packet);

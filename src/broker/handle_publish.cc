@@ -8,6 +8,7 @@
 #include "broker/persist/persist_records.h"
 #include "codec/encode.h"
 #include "codec/topic.h"
+#include "proto/endpoint.h"
 
 namespace mq::broker {
 
@@ -21,11 +22,68 @@ namespace {
 // their packet (it was then allocated for that packet alone: connection.cc sizes reads).
 constexpr size_t kAdoptPayload = 32 * 1024;
 
-bool expired(const Message& m, int64_t now_unix_ms) {
-  return m.expiry_unix_ms != 0 && m.expiry_unix_ms <= now_unix_ms;
-}
+// The connection's side of a session's proto::Endpoint: what the calls the broker makes
+// (acknowledgements, pump, resume) read, from the connection's CONNECT terms.
+struct ConnectionLink {
+  bool connected;
+  uint32_t window_;
+  uint32_t max_packet_;
+  uint32_t window() const { return window_; }
+  uint32_t max_packet_size() const { return max_packet_; }
+};
 
 }  // namespace
+
+// What a session's proto::Endpoint asks of the broker: packets for the connection (PUBLISH
+// through the fan-out's header cache), the journal and counters as entries move, the held
+// QoS 2 message forwarded on PUBREL. Built on the stack for one call, with the endpoint
+// (a view over the session's state and this) that endpoint() gives.
+struct Broker::FlowSink {
+  using Entry = Outgoing;
+  using Held = MessagePtr;
+  Broker& b;
+  Connection& conn;
+  Session& s;
+  ConnectionLink link;
+  int64_t now_unix_ms = -1;  // read once per call, and only when a queued message can expire
+
+  FlowSink(Broker& broker, Connection& c, Session& session)
+      : b(broker),
+        conn(c),
+        s(session),
+        link{c.open(), broker.inflight_window(c), c.terms().client_max_packet} {}
+  proto::Endpoint<FlowSink, ConnectionLink> endpoint() {
+    return {proto::broker_policy(conn.terms().version == ProtocolVersion::kV5), s.flow,
+            s.incoming_qos2, link, *this};
+  }
+
+  void send(const codec::Packet& p) { b.send_packet(conn, p); }
+  bool send_publish(Outgoing& o, const proto::PublishOut&) { return b.write_publish(conn, o); }
+  void deliver_held(uint16_t packet_id, MessagePtr& held) {
+    if (std::string* j = b.journal_for(s)) persist::put_qos2_rel(*j, s.client_id(), packet_id);
+    if (held) b.publish(held);  // the forwarded PUBLISH goes before the PUBCOMP, as Mosquitto's
+  }
+  void dequeued(Outgoing& o) { s.queued_bytes -= o.msg->payload.size(); }
+  void entered_window(Outgoing& o) {
+    if (std::string* j = b.journal_for(s))
+      persist::put_out_packet_id(*j, s.client_id(), o.seq, o.packet_id);
+  }
+  void released(Outgoing& o) {
+    if (std::string* j = b.journal_for(s)) persist::put_out_pubrec(*j, s.client_id(), o.seq);
+    o.msg = std::make_shared<Message>();  // the payload is no longer needed [MQTT-4.3.3-5]
+  }
+  void finished(Outgoing& o, proto::Finish why) {
+    // Dropped unsent: expired while queued [MQTT-3.3.2-5], or too large for this client
+    // [MQTT-3.1.2-25] (discarded as if sent).
+    if (why == proto::Finish::kExpired || why == proto::Finish::kTooLarge) b.stats_.publish_dropped++;
+    if (std::string* j = b.journal_for(s)) persist::put_out_del(*j, s.client_id(), o.seq);
+  }
+  bool expired(const Outgoing& o) {
+    if (!o.msg->expiry_unix_ms) return false;
+    if (now_unix_ms < 0) now_unix_ms = b.clock_.unix_time() * 1000;
+    return o.msg->expiry_unix_ms <= now_unix_ms;
+  }
+};
 
 void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   const ListenerConfig& lc = *conn.listener().config;
@@ -259,43 +317,7 @@ enqueue:
 void Broker::pump(Session& s) {
   Connection* conn = connection_of(s);
   if (!conn || !conn->open()) return;
-  int64_t now = -1;  // read once, and only when a queued message can expire: a PUBACK pumps
-  uint32_t window = inflight_window(*conn);
-  if (s.unsent_inflight > 0) {
-    // Messages carried over from an earlier connection first, in order, within the window.
-    size_t sent = s.flow.inflight.size() - s.unsent_inflight;
-    for (Outgoing& out : s.flow.inflight) {
-      if (sent >= window || s.unsent_inflight == 0) break;
-      if (out.sent) continue;
-      resend(*conn, out);
-      s.unsent_inflight--;
-      sent++;
-    }
-    if (s.unsent_inflight > 0) return;
-  }
-  while (!s.flow.queue.empty()) {
-    Outgoing& front = s.flow.queue.front();
-    if (front.qos > 0 && s.flow.inflight.size() >= window) break;
-    Outgoing out = std::move(front);
-    s.flow.queue.pop_front();
-    s.queued_bytes -= out.msg->payload.size();
-    if (out.msg->expiry_unix_ms && now < 0) now = clock_.unix_time() * 1000;
-    if (out.msg->expiry_unix_ms && expired(*out.msg, now)) {  // [MQTT-3.3.2-5] not sent
-      stats_.publish_dropped++;
-      if (std::string* j = journal_for(s)) persist::put_out_del(*j, s.client_id(), out.seq);
-      continue;
-    }
-    if (out.qos == 0) {
-      if (std::string* j = journal_for(s)) persist::put_out_del(*j, s.client_id(), out.seq);
-      send_publish(*conn, out);
-      continue;
-    }
-    out.packet_id = s.flow.next_packet_id();
-    if (std::string* j = journal_for(s))
-      persist::put_out_packet_id(*j, s.client_id(), out.seq, out.packet_id);
-    s.flow.inflight.push_back(std::move(out));
-    send_publish(*conn, s.flow.inflight.back());
-  }
+  FlowSink(*this, *conn, s).endpoint().pump();
 }
 
 void Broker::resume_session(Session& s) {
@@ -303,26 +325,16 @@ void Broker::resume_session(Session& s) {
   if (!conn) return;
   // [MQTT-4.4.0-1] re-send unacknowledged PUBLISH (DUP set) and PUBREL in their original order,
   // keeping their packet identifiers; no more at once than the new Receive Maximum allows
-  // [MQTT-3.3.4-7]: the rest go out as acknowledgements free the window (pump).
-  s.unsent_inflight = 0;
-  for (Outgoing& out : s.flow.inflight) {
-    out.sent = false;
-    s.unsent_inflight++;
-  }
-  pump(s);
-}
-
-void Broker::resend(Connection& conn, Outgoing& out) {
-  out.sent = true;
-  if (out.pubrec_received) {
-    send_packet(conn, codec::Pubrel{out.packet_id, ReasonCode::kSuccess, {}});
-  } else {
-    out.dup = true;
-    send_publish(conn, out);
-  }
+  // [MQTT-3.3.4-7]: the rest go out as acknowledgements free the window
+  // (proto::Resend::kWithinWindow).
+  FlowSink(*this, *conn, s).endpoint().on_connected(true, [] {}, conn->open());
 }
 
 void Broker::send_publish(Connection& conn, Outgoing& out) {
+  if (!write_publish(conn, out)) discard_too_large(conn, out);
+}
+
+bool Broker::write_publish(Connection& conn, Outgoing& out) {
   const Message& m = *out.msg;
   const std::string& mount = conn.listener().config->mount_point;
   const ConnectTerms& t = conn.terms();
@@ -345,12 +357,9 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
       h[header_cache_.pid_offset] = char(out.packet_id >> 8);
       h[header_cache_.pid_offset + 1] = char(out.packet_id & 0xFF);
     }
-    if (t.client_max_packet && h.size() + m.payload.size() > t.client_max_packet) {
-      discard_too_large(conn, out);
-      return;
-    }
+    if (t.client_max_packet && h.size() + m.payload.size() > t.client_max_packet) return false;
     queue_publish(conn, out, h);
-    return;
+    return true;
   }
   codec::Publish p = publish_for(m, m.topic, out.qos, out.retain, out.dup, out.packet_id, t.version,
                                  m.expiry_unix_ms ? clock_.unix_time() * 1000 : 0);
@@ -369,10 +378,9 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
   h.clear();
   header_cache_.msg = nullptr;
   if (&h == &header_cache_.bytes) header_cache_.plain = false;
-  if (!codec::encode_publish_header(p, t.version, h).ok()) return;
+  if (!codec::encode_publish_header(p, t.version, h).ok()) return true;
   if (t.client_max_packet && h.size() + m.payload.size() > t.client_max_packet) {
-    discard_too_large(conn, out);  // and a new alias is not taken
-    return;
+    return false;  // and a new alias is not taken
   }
   if (new_alias) conn.topic_aliases().out.take(p.topic, new_alias);
   if (&h == &header_cache_.bytes) {
@@ -388,6 +396,7 @@ void Broker::send_publish(Connection& conn, Outgoing& out) {
     header_cache_.pid_offset = i + 1 + 2 + p.topic.size();
   }
   queue_publish(conn, out, h);
+  return true;
 }
 
 void Broker::discard_too_large(Connection& conn, Outgoing& out) {
@@ -413,49 +422,23 @@ void Broker::queue_publish(Connection& conn, const Outgoing& out, std::string_vi
   mark_dirty(conn);
 }
 
+// PUBACK, PUBREC, PUBCOMP (the sender's side) and PUBREL (the receiver's): the session's
+// proto::Endpoint applies them with the broker's policy (an unknown PUBACK or PUBCOMP is
+// ignored, as Mosquitto does; an unknown PUBREC or PUBREL gets 0x92 on MQTT 5).
 void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::Puback& a) {
   Session* s = find_session(conn.session());
   if (!s) return;
+  FlowSink sink(*this, conn, *s);
+  auto ep = sink.endpoint();
   switch (type) {
     case codec::PacketType::kPuback:
     case codec::PacketType::kPubrec:
-    case codec::PacketType::kPubcomp: {
-      Outgoing done;
-      switch (s->flow.on_ack(type, a.packet_id, a.reason_code, &done)) {
-        case proto::AckOutcome::kUnknown:
-          // An unknown PUBACK or PUBCOMP is ignored, as Mosquitto does.
-          if (type == codec::PacketType::kPubrec && conn.terms().version == ProtocolVersion::kV5)
-            send_packet(conn, codec::Pubrel{a.packet_id, ReasonCode::kPacketIdentifierNotFound, {}});
-          return;
-        case proto::AckOutcome::kReleased: {
-          auto it = s->flow.find(a.packet_id);
-          if (std::string* j = journal_for(*s)) persist::put_out_pubrec(*j, s->client_id(), it->seq);
-          it->msg = std::make_shared<Message>();  // the payload is no longer needed [MQTT-4.3.3-5]
-          send_packet(conn, codec::Pubrel{a.packet_id, ReasonCode::kSuccess, {}});
-          return;
-        }
-        case proto::AckOutcome::kCompleted:
-          if (!done.sent) s->unsent_inflight--;
-          if (std::string* j = journal_for(*s)) persist::put_out_del(*j, s->client_id(), done.seq);
-          pump(*s);
-          return;
-      }
+    case codec::PacketType::kPubcomp:
+      ep.on_ack(type, a.packet_id, a.reason_code);
       return;
-    }
-    case codec::PacketType::kPubrel: {
-      MessagePtr held;
-      auto r = s->incoming_qos2.on_pubrel(a.packet_id,
-                                          conn.terms().version == ProtocolVersion::kV5
-                                              ? proto::UnknownPubrel::kNotFound
-                                              : proto::UnknownPubrel::kSuccess,
-                                          &held);
-      if (r.released) {
-        if (std::string* j = journal_for(*s)) persist::put_qos2_rel(*j, s->client_id(), a.packet_id);
-        if (held) publish(held);  // the forwarded PUBLISH goes before the PUBCOMP, as Mosquitto's
-      }
-      send_packet(conn, r.reply);
+    case codec::PacketType::kPubrel:
+      ep.on_pubrel(a.packet_id);
       return;
-    }
     default:
       return;
   }

@@ -190,7 +190,8 @@ class Session {
   bool several_subscriptions() const { return several_subscriptions_; }
 
   // Outgoing QoS 1/2 messages sent and not yet acknowledged (flow.inflight, in send order), and
-  // messages waiting for room in the window or for the client to come back (flow.queue).
+  // messages waiting for room in the window or for the client to come back (flow.queue);
+  // flow.unsent counts the in-flight ones still to re-send on a resumed session.
   proto::Outbound<Outgoing> flow;
   size_t queued_bytes = 0;
   uint64_t dropped = 0;
@@ -206,7 +207,6 @@ class Session {
   // Persistence: the next Outgoing::seq.
   uint64_t next_seq = 1;
   uint32_t expiry_interval = 0;      // seconds; kNeverExpires = forever
-  uint32_t unsent_inflight = 0;      // entries of `inflight` with sent == false
   codec::ProtocolVersion version = codec::ProtocolVersion::kV311;
   // Persistence: whether this session is in the store (its changes are journaled).
   bool persisted = false;

@@ -88,10 +88,9 @@ struct EndpointPolicy {
   bool release_before_pubcomp = false;
 };
 
-// The three roles, side by side. The broker does not run an Endpoint yet (its QoS flows are
-// in broker/handle_publish.cc); broker_policy() is its rules, pinned by the unit tests. Its
-// incoming PUBLISH will also need an admission step whose reason code (ACL, quota, no
-// subscribers) goes into the PUBACK / PUBREC.
+// The three roles, side by side. The broker runs its acknowledgements, queue pump and session
+// resume through an Endpoint; its incoming PUBLISH (ACL, quotas, reason codes in the PUBACK /
+// PUBREC) is still its own (broker/handle_publish.cc).
 inline constexpr EndpointPolicy kClientPolicy{UnknownPubrec::kPubrel, UnknownPubrel::kSuccess,
                                               Qos2Delivery::kOnPubrel, Resend::kAlwaysDup,
                                               KeepAliveRole::kPingWhenQuiet, true, false};

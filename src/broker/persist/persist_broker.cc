@@ -372,7 +372,7 @@ void Broker::persist_install(persist::State& st) {
       if (o.packet_id != 0) {
         o.sent = false;  // re-sent when the client is back [MQTT-4.4.0-1]
         s.flow.inflight.push_back(o);
-        s.unsent_inflight++;
+        s.flow.unsent++;
       } else {
         s.queued_bytes += o.msg->payload.size();
         s.flow.queue.push_back(o);
