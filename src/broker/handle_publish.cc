@@ -23,13 +23,16 @@ namespace {
 constexpr size_t kAdoptPayload = 32 * 1024;
 
 // The connection's side of a session's proto::Endpoint: what the calls the broker makes
-// (acknowledgements, pump, resume) read, from the connection's CONNECT terms.
+// read, from the connection's CONNECT terms. Read when asked, not when built: an incoming
+// PUBLISH builds one and never asks.
 struct ConnectionLink {
   bool connected;
-  uint32_t window_;
-  uint32_t max_packet_;
-  uint32_t window() const { return window_; }
-  uint32_t max_packet_size() const { return max_packet_; }
+  const Connection* conn;
+  uint32_t own_limit;  // max_inflight_messages, 0 = none
+  uint32_t window() const {
+    return proto::inflight_window(conn->terms().client_receive_max, own_limit);  // [MQTT-3.3.4-7]
+  }
+  uint32_t max_packet_size() const { return conn->terms().client_max_packet; }
 };
 
 }  // namespace
@@ -51,7 +54,7 @@ struct Broker::FlowSink {
       : b(broker),
         conn(c),
         s(session),
-        link{c.open(), broker.inflight_window(c), c.terms().client_max_packet} {}
+        link{c.open(), &c, broker.config_.max_inflight_messages} {}
   proto::Endpoint<FlowSink, ConnectionLink> endpoint() {
     return {proto::broker_policy(conn.terms().version == ProtocolVersion::kV5), s.flow,
             s.incoming_qos2, link, *this};
