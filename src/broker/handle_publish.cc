@@ -23,13 +23,16 @@ namespace {
 constexpr size_t kAdoptPayload = 32 * 1024;
 
 // The connection's side of a session's proto::Endpoint: what the calls the broker makes
-// (acknowledgements, pump, resume) read, from the connection's CONNECT terms.
+// read, from the connection's CONNECT terms. Read when asked, not when built: an incoming
+// PUBLISH builds one and never asks.
 struct ConnectionLink {
   bool connected;
-  uint32_t window_;
-  uint32_t max_packet_;
-  uint32_t window() const { return window_; }
-  uint32_t max_packet_size() const { return max_packet_; }
+  const Connection* conn;
+  uint32_t own_limit;  // max_inflight_messages, 0 = none
+  uint32_t window() const {
+    return proto::inflight_window(conn->terms().client_receive_max, own_limit);  // [MQTT-3.3.4-7]
+  }
+  uint32_t max_packet_size() const { return conn->terms().client_max_packet; }
 };
 
 }  // namespace
@@ -51,7 +54,7 @@ struct Broker::FlowSink {
       : b(broker),
         conn(c),
         s(session),
-        link{c.open(), broker.inflight_window(c), c.terms().client_max_packet} {}
+        link{c.open(), &c, broker.config_.max_inflight_messages} {}
   proto::Endpoint<FlowSink, ConnectionLink> endpoint() {
     return {proto::broker_policy(conn.terms().version == ProtocolVersion::kV5), s.flow,
             s.incoming_qos2, link, *this};
@@ -124,68 +127,71 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
     return;
   }
 
-  // QoS 2: a packet identifier already received and not released is a re-send; answer PUBREC
-  // again and do not deliver twice [MQTT-4.3.3-9].
+  // What this PUBLISH is answered with: decided here (receive maximum, ACL, size limit, "no
+  // matching subscribers"); the session's endpoint sends the PUBACK / PUBREC, answers a QoS 2
+  // re-send with PUBREC again without admitting it twice [MQTT-4.3.3-9], and keeps a held
+  // QoS 2 message until PUBREL.
   Session* s = find_session(conn.session());
-  if (p.qos == 2 && s && s->incoming_qos2.is_resend(p.packet_id)) {
-    send_packet(conn, s->incoming_qos2.resend_reply(p.packet_id));
-    return;
-  }
-  // [MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISH than the Receive Maximum we announced.
-  if (p.qos == 2 && s && v5 && config_.max_inflight_messages &&
-      s->incoming_qos2.size() >= config_.max_inflight_messages) {
-    protocol_close(conn, ReasonCode::kReceiveMaximumExceeded, "receive maximum exceeded");
-    return;
-  }
-
-  if (logger().enabled(kLogDebug)) {
-    MQ_LOG(kLogDebug, "Received PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
-           conn.terms().client_id.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
-           unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
-  }
-  ReasonCode rc = ReasonCode::kSuccess;
-  std::optional<std::string_view> acl_user = conn.terms().username.view();
-  if (!acl_allows(conn.listener().security->acl.get(), AclClient{conn.terms().client_id, acl_user},
-                  topic, AclAccess::kWrite)) {
-    // Denied (acl_file, or $SYS which clients never write): acknowledged, then dropped, with
-    // 0x87 for MQTT 5 as Mosquitto does.
-    MQ_LOG(kLogNotice, "Denied PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
-           conn.terms().client_id.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
-           unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
-    rc = ReasonCode::kNotAuthorized;
-    stats_.publish_dropped++;
-  } else if (config_.message_size_limit && p.payload.size() > config_.message_size_limit) {
-    rc = ReasonCode::kImplementationSpecificError;
-    stats_.publish_dropped++;
-  } else {
-    // The wall clock only matters for an expiry interval (a system call per message saved).
-    int64_t now_ms = p.properties.message_expiry_interval ? clock_.unix_time() * 1000 : 0;
-    // A large payload stays in the buffer it was read into (read once, never copied): the
-    // message takes that buffer from the connection when it holds only this packet.
-    std::unique_ptr<char[]> read_buffer;
-    if (p.payload.size() >= kAdoptPayload) read_buffer = conn.take_read_buffer(p.payload);
-    MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties, now_ms,
-                                  conn.terms().client_id, conn.terms().username.value_or_empty(),
-                                  take_store_id(), std::move(read_buffer));
-    if (p.qos == 2 && s) {
-      // Held until PUBREL releases it, then forwarded ([MQTT-4.3.3] method B, as Mosquitto
-      // 2.0): the PUBREC says nothing about subscribers yet. Journaled with the message, so a
-      // PUBREL after a restart still forwards it [MQTT-4.3.3-9].
-      if (std::string* j = journal_for(*s)) {
-        persist_message(*j, msg);
-        persist::put_qos2_in(*j, s->client_id(), p.packet_id, msg->store_id);
-      }
-      send_packet(conn, s->incoming_qos2.accept(p.packet_id, std::move(msg)));
-      return;
+  auto admit = [&](MessagePtr* held) -> proto::Admission {
+    // [MQTT-3.3.4-9] more unacknowledged QoS 2 PUBLISH than the Receive Maximum we announced.
+    if (held && v5 && config_.max_inflight_messages &&
+        s->incoming_qos2.size() >= config_.max_inflight_messages) {
+      protocol_close(conn, ReasonCode::kReceiveMaximumExceeded, "receive maximum exceeded");
+      return proto::Admission::close();
     }
-    if (publish(msg) == 0) rc = ReasonCode::kNoMatchingSubscribers;
+    if (logger().enabled(kLogDebug)) {
+      MQ_LOG(kLogDebug, "Received PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
+             conn.terms().client_id.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
+             unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
+    }
+    ReasonCode rc = ReasonCode::kSuccess;
+    std::optional<std::string_view> acl_user = conn.terms().username.view();
+    if (!acl_allows(conn.listener().security->acl.get(),
+                    AclClient{conn.terms().client_id, acl_user}, topic, AclAccess::kWrite)) {
+      // Denied (acl_file, or $SYS which clients never write): acknowledged, then dropped, with
+      // 0x87 for MQTT 5 as Mosquitto does.
+      MQ_LOG(kLogNotice, "Denied PUBLISH from %s (d%d, q%u, r%d, m%u, '%.*s', ... (%zu bytes))",
+             conn.terms().client_id.c_str(), p.dup ? 1 : 0, unsigned(p.qos), p.retain ? 1 : 0,
+             unsigned(p.packet_id), int(topic.size()), topic.data(), p.payload.size());
+      rc = ReasonCode::kNotAuthorized;
+      stats_.publish_dropped++;
+    } else if (config_.message_size_limit && p.payload.size() > config_.message_size_limit) {
+      rc = ReasonCode::kImplementationSpecificError;
+      stats_.publish_dropped++;
+    } else {
+      // The wall clock only matters for an expiry interval (a system call per message saved).
+      int64_t now_ms = p.properties.message_expiry_interval ? clock_.unix_time() * 1000 : 0;
+      // A large payload stays in the buffer it was read into (read once, never copied): the
+      // message takes that buffer from the connection when it holds only this packet.
+      std::unique_ptr<char[]> read_buffer;
+      if (p.payload.size() >= kAdoptPayload) read_buffer = conn.take_read_buffer(p.payload);
+      MessagePtr msg = make_message(topic, p.payload, p.qos, p.retain, p.properties, now_ms,
+                                    conn.terms().client_id, conn.terms().username.value_or_empty(),
+                                    take_store_id(), std::move(read_buffer));
+      if (held) {
+        // Held until PUBREL releases it, then forwarded ([MQTT-4.3.3] method B, as Mosquitto
+        // 2.0): the PUBREC says nothing about subscribers yet. Journaled with the message, so a
+        // PUBREL after a restart still forwards it [MQTT-4.3.3-9].
+        if (std::string* j = journal_for(*s)) {
+          persist_message(*j, msg);
+          persist::put_qos2_in(*j, s->client_id(), p.packet_id, msg->store_id);
+        }
+        *held = std::move(msg);
+        return proto::Admission::hold();
+      }
+      if (publish(msg) == 0) rc = ReasonCode::kNoMatchingSubscribers;
+    }
+    return proto::Admission::answer(v5 ? rc : ReasonCode::kSuccess);
+  };
+  if (s) {
+    FlowSink(*this, conn, *s).endpoint().on_publish_admit(p, admit);
+    return;
   }
-  if (!v5) rc = ReasonCode::kSuccess;
-  if (p.qos == 1) {
-    send_packet(conn, codec::Puback{p.packet_id, rc, {}});
-  } else if (p.qos == 2) {
-    send_packet(conn, codec::Pubrec{p.packet_id, rc, {}});
-  }
+  // No session (none is expected once connected): no QoS 2 state to keep, so a QoS 2 message
+  // is forwarded at once.
+  proto::Admission a = admit(nullptr);
+  if (p.qos == 1) send_packet(conn, codec::Puback{p.packet_id, a.reason_code, {}});
+  if (p.qos == 2) send_packet(conn, codec::Pubrec{p.packet_id, a.reason_code, {}});
 }
 
 size_t Broker::publish(const MessagePtr& published) {

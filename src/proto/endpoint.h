@@ -89,8 +89,8 @@ struct EndpointPolicy {
 };
 
 // The three roles, side by side. The broker runs its acknowledgements, queue pump and session
-// resume through an Endpoint; its incoming PUBLISH (ACL, quotas, reason codes in the PUBACK /
-// PUBREC) is still its own (broker/handle_publish.cc).
+// resume through an Endpoint, and its incoming PUBLISH through on_publish_admit (the broker
+// decides ACL, quotas and the reason code of the PUBACK / PUBREC: broker/handle_publish.cc).
 inline constexpr EndpointPolicy kClientPolicy{UnknownPubrec::kPubrel, UnknownPubrel::kSuccess,
                                               Qos2Delivery::kOnPubrel, Resend::kAlwaysDup,
                                               KeepAliveRole::kPingWhenQuiet, true, false};
@@ -149,6 +149,16 @@ struct PublishOut {
   // Whether a packet of `total` bytes may go [MQTT-3.1.2-25]; one that may not is dropped as if
   // it had been sent.
   bool fits(size_t total) const { return max_packet_size == 0 || total <= max_packet_size; }
+};
+
+// What an owner decided about an incoming PUBLISH (Endpoint::on_publish_admit).
+struct Admission {
+  bool closed = false;  // the connection was closed: nothing is sent
+  bool held = false;    // QoS 2: accepted and held until PUBREL; PUBREC success
+  codec::ReasonCode reason_code = codec::ReasonCode::kSuccess;  // of the PUBACK / PUBREC
+  static Admission close() { return {true, false, codec::ReasonCode::kSuccess}; }
+  static Admission hold() { return {false, true, codec::ReasonCode::kSuccess}; }
+  static Admission answer(codec::ReasonCode rc) { return {false, false, rc}; }
 };
 
 // Why an outgoing entry left for good.
@@ -306,6 +316,30 @@ class Endpoint {
           sink_.send(in_.accept(p.packet_id, sink_.hold(p, topic)));
         }
         return;
+    }
+  }
+
+  // The receiver's side for an owner that decides each PUBLISH itself (the broker: ACL,
+  // quotas, payload checks, "no matching subscribers"), with the topic already resolved. A
+  // QoS 2 re-send of an identifier still pending is answered with PUBREC again and not
+  // admitted again [MQTT-4.3.3-9]. Otherwise `admit(Held* held)` runs (held is null but for
+  // QoS 2) and says what to answer: nothing (the owner closed the connection), a PUBACK /
+  // PUBREC with its reason code, or (QoS 2, method B) that it filled *held, which is kept until
+  // PUBREL releases it to deliver_held() and acknowledged with PUBREC.
+  template <class Admit>
+  void on_publish_admit(const codec::Publish& p, Admit&& admit) {
+    if (p.qos == 2 && in_.is_resend(p.packet_id)) {
+      sink_.send(in_.resend_reply(p.packet_id));
+      return;
+    }
+    Held held{};
+    Admission a = admit(p.qos == 2 ? &held : nullptr);
+    if (a.closed) return;
+    if (p.qos == 1) {
+      sink_.send(codec::Puback{p.packet_id, a.reason_code, {}});
+    } else if (p.qos == 2) {
+      sink_.send(a.held ? in_.accept(p.packet_id, std::move(held))
+                        : codec::Pubrec{p.packet_id, a.reason_code, {}});
     }
   }
 

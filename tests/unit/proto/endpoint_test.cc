@@ -206,6 +206,50 @@ TEST(Endpoint, BrokerForwardsTheHeldMessageBeforePubcomp) {
   EXPECT_EQ(f.sink.take(), (Lines{"deliver-held t m", "PUBCOMP 5"}));
 }
 
+// The broker's admission step: it decides the reason code, the endpoint answers.
+TEST(Endpoint, AdmissionAnswersWithTheOwnersReasonCode) {
+  Fixture f(broker_policy(true));
+  int admitted = 0;
+  auto refuse = [&](std::string* held) {
+    admitted++;
+    EXPECT_EQ(held == nullptr, true);  // QoS 0 and 1: nothing to hold
+    return Admission::answer(ReasonCode::kNoMatchingSubscribers);
+  };
+  f.ep.on_publish_admit(incoming("t", 0, 0), refuse);
+  f.ep.on_publish_admit(incoming("t", 1, 3), refuse);
+  EXPECT_EQ(admitted, 2);
+  EXPECT_EQ(f.sink.take(), (Lines{"PUBACK 3 rc16"}));  // 0x10
+  // QoS 2 refused (an ACL): PUBREC with the code, nothing pending.
+  f.ep.on_publish_admit(incoming("t", 2, 4),
+                        [](std::string*) { return Admission::answer(ReasonCode::kNotAuthorized); });
+  EXPECT_EQ(f.sink.take(), (Lines{"PUBREC 4 rc135"}));
+  EXPECT_TRUE(f.in.empty());
+  // The owner closed the connection: nothing is sent.
+  f.ep.on_publish_admit(incoming("t", 1, 5), [](std::string*) { return Admission::close(); });
+  EXPECT_EQ(f.sink.take(), Lines{});
+}
+
+TEST(Endpoint, AdmissionHoldsQos2UntilPubrelAndAdmitsAResendOnce) {
+  Fixture f(broker_policy(true));
+  int admitted = 0;
+  auto hold = [&](std::string* held) {
+    admitted++;
+    *held = "m" + std::to_string(admitted);
+    return Admission::hold();
+  };
+  f.ep.on_publish_admit(incoming("t", 2, 6), hold);
+  EXPECT_EQ(f.sink.take(), (Lines{"PUBREC 6"}));
+  f.ep.on_publish_admit(incoming("t", 2, 6), hold);  // a re-send [MQTT-4.3.3-9]
+  EXPECT_EQ(f.sink.take(), (Lines{"PUBREC 6"}));
+  EXPECT_EQ(admitted, 1);
+  f.feed(codec::Pubrel{6, ReasonCode::kSuccess, {}});
+  EXPECT_EQ(f.sink.take(), (Lines{"deliver-held m1", "PUBCOMP 6"}));
+  f.feed(codec::Pubrel{6, ReasonCode::kSuccess, {}});  // unknown now: 0x92 on MQTT 5
+  EXPECT_EQ(f.sink.take(), (Lines{"PUBCOMP 6 rc146"}));
+  f.ep.on_publish_admit(incoming("t", 2, 6), hold);  // released: a new message
+  EXPECT_EQ(admitted, 2);
+}
+
 TEST(Endpoint, Qos2MethodADeliversOnPublish) {
   Fixture f(kBridgePolicy);
   f.feed(incoming("t", 2, 4, "a"));
