@@ -44,7 +44,7 @@ struct ConnectionLink {
 
   bool connected;
   Connection* conn;
-  uint32_t own_limit;  // max_inflight_messages, 0 = none
+  uint32_t own_limit;              // max_inflight_messages, 0 = none
   uint16_t inbound_alias_maximum;  // ours, announced in the CONNACK
   InAliases in_aliases;
   uint32_t window() const {
