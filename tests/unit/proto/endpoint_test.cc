@@ -367,6 +367,18 @@ TEST(Endpoint, AliasesNotOfferedAreIgnoredButATopicIsNeeded) {
   EXPECT_EQ(f.sink.take(), (Lines{"received a/b", "deliver a/b x", "error 130"}));
 }
 
+TEST(Endpoint, ServerRefusesAliasesItDidNotAnnounce) {
+  // Mosquitto's broker: with no Topic Alias Maximum in its CONNACK any alias is above the
+  // maximum [MQTT-3.3.2-9], even on a PUBLISH that carries its topic.
+  Fixture f(broker_policy(true));
+  codec::Publish p = incoming("a/b", 0, 0);
+  p.properties.topic_alias = 1;
+  f.feed(p);
+  p.properties.topic_alias.reset();
+  f.feed(p);
+  EXPECT_EQ(f.sink.take(), (Lines{"error 148", "received a/b", "deliver a/b x"}));
+}
+
 // --- maximum packet size ----------------------------------------------------------------------
 
 TEST(Endpoint, TooLargeIsDroppedAsIfSent) {
