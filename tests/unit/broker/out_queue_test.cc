@@ -68,6 +68,30 @@ TEST(OutQueue, SmallPacketsShareOneChunk) {
   EXPECT_EQ(total, q.size());
 }
 
+// The inline append only copies into a chunk with room: never after a shared segment, never
+// for nothing, and what does not fit continues in a new chunk.
+TEST(OutQueue, AppendsAfterSharedBytesAndEmptyAppendsGoToTheirOwnChunk) {
+  OutQueue q;
+  auto msg = std::make_shared<Message>();
+  msg->payload.assign(2000, 's');
+  q.append_shared(msg, msg->payload);
+  q.append("");
+  EXPECT_EQ(q.size(), 2000u);
+  iovec iov[8];
+  EXPECT_EQ(q.fill_iov(iov, 8), 1);
+  EXPECT_EQ(iov[0].iov_base, msg->payload.data());  // referenced, not copied
+  q.append("h");  // a new chunk of 2 KiB, the power of two above what is queued
+  std::string f(3000, 'f');
+  q.append(f);  // fills it, the rest in a further chunk
+  q.append("n");
+  ASSERT_EQ(q.fill_iov(iov, 8), 3);
+  EXPECT_EQ(iov[1].iov_len, 2048u);
+  EXPECT_EQ(iov[2].iov_len, 3000u - 2047u + 1u);  // the rest of f, then "n"
+  std::string got = drain(q, q.size());
+  EXPECT_EQ(got, std::string(2000, 's') + "h" + f + "n");
+  EXPECT_TRUE(q.empty());
+}
+
 // A message payload adopted from a read buffer is the range it names, is written from that
 // buffer (no copy), and copies of the message copy only the range.
 TEST(Payload, AdoptedBufferIsSharedUntilTheLastSegmentIsWritten) {
