@@ -32,8 +32,10 @@ class OutQueue {
   void append(std::string_view bytes) {
     size_t n = bytes.size();
     // `n - 1 < room` is false for n == 0 too (the slow path then does nothing), and room is 0
-    // for a shared segment, so the copy only ever goes into an owned chunk.
-    if (head_ < segs_.size() && n - 1 < segs_.back().room()) {
+    // for a shared segment, so the copy only ever goes into an owned chunk. A non-empty segs_
+    // has its last segment pending (consume() empties it once all are written); testing that
+    // rather than head_ < size() spares a division by sizeof(Segment).
+    if (!segs_.empty() && n - 1 < segs_.back().room()) {
       Segment& last = segs_.back();
       std::memcpy(last.chunk.get() + last.len, bytes.data(), n);
       last.len += n;
