@@ -25,6 +25,14 @@ struct Msg {
   bool sent = true;  // Resend::kWithinWindow: false until re-sent on a resumed session
 };
 
+// A message as an owner describes it to publish(const M&): built into a Msg only when kept.
+struct Desc {
+  uint8_t qos = 0;
+  std::string name;
+  size_t size = 10;
+  bool queue_ok = true;  // what may_queue answers
+};
+
 const char* finish_name(Finish f) {
   switch (f) {
     case Finish::kAcknowledged: return "acked";
@@ -86,6 +94,28 @@ struct Recorder {
   }
   void released(Msg& m) { log.push_back("released " + m.name); }
   void finished(Msg& m, Finish f) { log.push_back(std::string(finish_name(f)) + " " + m.name); }
+  // publish(const Desc&): written without an entry ("write"), or built into one ("built").
+  bool send_publish(const Desc& d, const PublishOut& out) {
+    if (!out.fits(d.size)) return false;
+    log.push_back("write " + d.name + " q" + std::to_string(out.qos) + " m" +
+                  std::to_string(out.packet_id) + (out.dup ? " dup" : ""));
+    return true;
+  }
+  void finished(const Desc& d, Finish f) {
+    log.push_back(std::string(finish_name(f)) + " " + d.name + " unkept");
+  }
+  Msg entry(const Desc& d) {
+    log.push_back("built " + d.name);
+    Msg m;
+    m.qos = d.qos;
+    m.name = d.name;
+    m.size = d.size;
+    return m;
+  }
+  bool may_queue(const Desc& d) {
+    log.push_back(std::string(d.queue_ok ? "may-queue " : "refused ") + d.name);
+    return d.queue_ok;
+  }
   bool expired(const Msg& m) { return m.expired; }
   void protocol_error(ReasonCode rc) { log.push_back("error " + std::to_string(int(rc))); }
 
@@ -112,6 +142,9 @@ struct Fixture {
     m.qos = qos;
     m.packet_id = packet_id;
     ep.publish(std::move(m));
+  }
+  void describe(std::string name, uint8_t qos, bool queue_ok = true, size_t size = 10) {
+    ep.publish(Desc{qos, std::move(name), size, queue_ok});
   }
   void feed(const codec::Packet& p, int64_t now = 0) { ASSERT_TRUE(ep.on_packet(p, now)); }
 };
@@ -315,6 +348,66 @@ TEST(Endpoint, QueuedWhileOfflineAndExpiredWhileQueued) {
   f.connect();
   EXPECT_EQ(f.sink.take(), (Lines{"PUBLISH q0 q0 m0", "sent q0", "expired old", "window new m1",
                                   "PUBLISH new q1 m1"}));
+}
+
+// --- publish(const M&): entries built only when kept ------------------------------------------
+
+TEST(Endpoint, DescribedQos0IsWrittenWithoutAnEntry) {
+  Fixture f(broker_policy(true));
+  f.link.peer_maximum_packet_size = 100;
+  f.connect();
+  f.describe("z", 0);
+  f.describe("big", 0, true, 101);  // over the peer's Maximum Packet Size: dropped as if sent
+  EXPECT_EQ(f.sink.take(), (Lines{"write z q0 m0", "sent z unkept", "too-large big unkept"}));
+  EXPECT_TRUE(f.out.queue.empty());
+  EXPECT_TRUE(f.out.inflight.empty());
+}
+
+TEST(Endpoint, DescribedQos1EntersTheWindowOrTheQueue) {
+  Fixture f(broker_policy(true));
+  f.link.peer_receive_maximum = 2;
+  f.connect();
+  f.describe("a", 1);
+  f.describe("b", 2);
+  f.describe("c", 1);                // no room: queued, with the owner's consent
+  f.describe("d", 1, false);         // the owner's queue is full: not built at all
+  f.describe("z", 0);                // QoS 0 needs no room
+  EXPECT_EQ(f.sink.take(),
+            (Lines{"built a", "admitted a m1", "PUBLISH a q1 m1", "built b", "admitted b m2",
+                   "PUBLISH b q2 m2", "may-queue c", "built c", "admitted c m0", "refused d",
+                   "write z q0 m0", "sent z unkept"}));
+  EXPECT_EQ(f.out.queue.size(), 1u);
+  EXPECT_EQ(f.out.inflight.size(), 2u);
+  f.feed(codec::Puback{1, ReasonCode::kSuccess, {}});  // the queue moves as for publish(Entry)
+  EXPECT_EQ(f.sink.take(), (Lines{"acked a", "window c m3", "PUBLISH c q1 m3"}));
+}
+
+TEST(Endpoint, DescribedMessageWaitsBehindTheQueue) {
+  Fixture f(broker_policy(true));
+  f.describe("q0", 0);         // offline: QoS 0 too asks the owner (who may drop it)
+  f.describe("gone", 0, false);
+  f.describe("a", 1);
+  EXPECT_EQ(f.sink.take(), (Lines{"may-queue q0", "built q0", "admitted q0 m0", "refused gone",
+                                  "may-queue a", "built a", "admitted a m0"}));
+  // Connected but not yet pumped (the broker pumps after its own events): a QoS 1 message does
+  // not overtake the queue, though the window has room.
+  f.ep.on_connected(true, [] {}, false);
+  f.describe("b", 1);
+  EXPECT_EQ(f.sink.take(), (Lines{"may-queue b", "built b", "admitted b m0"}));
+  f.ep.pump();
+  EXPECT_EQ(f.sink.take(), (Lines{"PUBLISH q0 q0 m0", "sent q0", "window a m1", "PUBLISH a q1 m1",
+                                  "window b m2", "PUBLISH b q1 m2"}));
+}
+
+TEST(Endpoint, DescribedQos1TooLargeLeavesTheWindow) {
+  Fixture f(broker_policy(true));
+  f.link.peer_maximum_packet_size = 100;
+  f.connect();
+  f.describe("big", 1, true, 101);
+  f.describe("ok", 1);
+  EXPECT_EQ(f.sink.take(), (Lines{"built big", "admitted big m1", "too-large big", "built ok",
+                                  "admitted ok m2", "PUBLISH ok q1 m2"}));
+  EXPECT_EQ(f.out.inflight.size(), 1u);
 }
 
 TEST(Endpoint, PacketIdsWrapAndSkipThoseInFlight) {
