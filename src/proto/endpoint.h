@@ -12,9 +12,10 @@
 // per-connection LinkState likewise. An Endpoint is a view over both plus the sink: a few
 // references, cheap to build on the fly or to keep as a member.
 //
-// Outgoing PUBLISH packets leave as descriptors (the owner's entry plus a PublishOut): the sink
-// encodes them, so an owner that shares one encoded header between many receivers keeps doing
-// so. Other packets leave as codec::Packet values.
+// Outgoing PUBLISH packets leave as descriptors (the owner's entry, or for publish(const M&)
+// its description of the message, plus a PublishOut): the sink encodes them, so an owner that
+// shares one encoded header between many receivers keeps doing so. Other packets leave as
+// codec::Packet values.
 //
 // The roles differ on purpose, and only through EndpointPolicy (below), so the differences are
 // all in one place.
