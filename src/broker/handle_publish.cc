@@ -23,12 +23,32 @@ namespace {
 constexpr size_t kAdoptPayload = 32 * 1024;
 
 // The connection's side of a session's proto::Endpoint: what the calls the broker makes
-// read, from the connection's CONNECT terms. Read when asked, not when built: an incoming
-// PUBLISH builds one and never asks.
+// read, from the connection's CONNECT terms. The window and packet size are read when asked,
+// not when built: an incoming PUBLISH builds one and never asks, nor does a QoS 0 delivery.
 struct ConnectionLink {
+  // The connection's table of incoming topic aliases, made when the first alias arrives (most
+  // clients never send one, and an idle connection stays one small allocation).
+  struct InAliases {
+    Connection* conn;
+    proto::InboundAliases::Resolved resolve(uint16_t alias, std::string_view topic,
+                                            uint16_t maximum) {
+      return conn->topic_aliases().in.resolve(alias, topic, maximum);
+    }
+  };
+  // `c` null: the session is offline (a delivery to it is queued or dropped).
+  ConnectionLink(Connection* c, uint32_t max_inflight)
+      : connected(c && c->open()),
+        conn(c),
+        own_limit(max_inflight),
+        inbound_alias_maximum(c ? c->terms().topic_alias_max : 0),
+        in_aliases{c} {}
+  ConnectionLink(Connection& c, uint32_t max_inflight) : ConnectionLink(&c, max_inflight) {}
+
   bool connected;
-  const Connection* conn;  // not null when connected (the endpoint asks only then)
-  uint32_t own_limit;      // max_inflight_messages, 0 = none
+  Connection* conn;                // not null when connected (the endpoint asks only then)
+  uint32_t own_limit;              // max_inflight_messages, 0 = none
+  uint16_t inbound_alias_maximum;  // ours, announced in the CONNACK
+  InAliases in_aliases;
   uint32_t window() const {
     return proto::inflight_window(conn->terms().client_receive_max, own_limit);  // [MQTT-3.3.4-7]
   }
@@ -50,6 +70,17 @@ struct Delivery {
   uint32_t subscription_id;
 };
 
+// Why a PUBLISH refused for its topic alias closes the connection, for the debug log.
+const char* topic_error_text(proto::InboundTopic::Error e) {
+  switch (e) {
+    case proto::InboundTopic::Error::kAliasInvalid: return "topic alias out of range";
+    case proto::InboundTopic::Error::kAliasUnknown: return "unknown topic alias";
+    case proto::InboundTopic::Error::kNoTopic: return "empty topic without alias";
+    case proto::InboundTopic::Error::kNone: break;
+  }
+  return "";
+}
+
 }  // namespace
 
 // What a session's proto::Endpoint asks of the broker: packets for the connection (PUBLISH
@@ -69,7 +100,7 @@ struct Broker::FlowSink {
       : b(broker),
         conn(c),
         s(session),
-        link{c && c->open(), c, broker.config_.max_inflight_messages} {}
+        link(c, broker.config_.max_inflight_messages) {}
   proto::Endpoint<FlowSink, ConnectionLink> endpoint() {
     return {proto::broker_policy((conn ? conn->terms().version : s.version) ==
                                  ProtocolVersion::kV5),
@@ -148,23 +179,15 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   stats_.publish_received++;
   stats_.publish_bytes_received += p.payload.size();
 
-  // Topic aliases, client to broker [MQTT-3.3.2-7..12].
-  std::string_view topic = p.topic;
-  if (v5 && p.properties.topic_alias) {
-    auto r = conn.topic_aliases().in.resolve(*p.properties.topic_alias, topic,
-                                             conn.terms().topic_alias_max);
-    if (r.error != ReasonCode::kSuccess) {
-      protocol_close(conn, r.error,
-                     r.error == ReasonCode::kTopicAliasInvalid ? "topic alias out of range"
-                                                               : "unknown topic alias");
-      return;
-    }
-    topic = r.topic;
-  }
-  if (topic.empty()) {
-    protocol_close(conn, ReasonCode::kProtocolError, "empty topic without alias");
+  // Topic aliases, client to broker, by the endpoint's rules [MQTT-3.3.2-7..12] (a 3.1.1
+  // PUBLISH has no properties, so no alias).
+  ConnectionLink link(conn, config_.max_inflight_messages);
+  proto::InboundTopic resolved = proto::inbound_topic(proto::broker_policy(v5), link, p);
+  if (resolved.error != proto::InboundTopic::Error::kNone) {
+    protocol_close(conn, resolved.reason_code(), topic_error_text(resolved.error));
     return;
   }
+  std::string_view topic = resolved.topic;
   // mount_point: this listener's clients live under a topic prefix they do not see.
   std::string mounted;
   if (!lc.mount_point.empty()) {

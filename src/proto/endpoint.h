@@ -93,12 +93,16 @@ struct EndpointPolicy {
   // Method B: the held message is forwarded before the PUBCOMP goes (Mosquitto's broker), not
   // after it (libmosquitto delivers once PUBCOMP is queued).
   bool release_before_pubcomp = false;
+  // A Topic Alias from a peer we announced no Topic Alias Maximum to: 0x94 Topic Alias Invalid
+  // [MQTT-3.3.2-9] (Mosquitto's broker), not ignored (libmosquitto, so the clients and bridge).
+  bool unannounced_alias_invalid = false;
 };
 
 // The three roles, side by side. The broker runs its acknowledgements, queue pump and session
 // resume through an Endpoint, its deliveries to subscribers through publish(const M&), and its
 // incoming PUBLISH through on_publish_admit (the broker decides ACL, quotas and the reason
-// code of the PUBACK / PUBREC: broker/handle_publish.cc).
+// code of the PUBACK / PUBREC: broker/handle_publish.cc) after inbound_topic() has applied
+// its topic alias.
 inline constexpr EndpointPolicy kClientPolicy{UnknownPubrec::kPubrel, UnknownPubrel::kSuccess,
                                               Qos2Delivery::kOnPubrel, Resend::kAlwaysDup,
                                               KeepAliveRole::kPingWhenQuiet, true, false};
@@ -110,7 +114,7 @@ constexpr EndpointPolicy broker_policy(bool v5) {
   return EndpointPolicy{v5 ? UnknownPubrec::kPubrelNotFound : UnknownPubrec::kIgnore,
                         v5 ? UnknownPubrel::kNotFound : UnknownPubrel::kSuccess,
                         Qos2Delivery::kOnPubrel, Resend::kWithinWindow, KeepAliveRole::kServer,
-                        false, true};
+                        false, true, true};
 }
 
 // --- per-connection state --------------------------------------------------------------------
@@ -169,6 +173,44 @@ struct Admission {
   static Admission answer(codec::ReasonCode rc) { return {false, false, rc}; }
 };
 
+// The topic of an incoming PUBLISH once its Topic Alias is applied (inbound_topic()).
+struct InboundTopic {
+  enum class Error : uint8_t {
+    kNone,
+    kAliasInvalid,  // 0, or above the maximum we announced [MQTT-3.3.2-9, 3.3.2-10]
+    kAliasUnknown,  // an empty topic with an alias never set
+    kNoTopic,       // an empty topic and no alias (or one this side ignores)
+  };
+  Error error = Error::kNone;
+  std::string_view topic;  // when kNone: valid until the link's next PUBLISH
+  // What the DISCONNECT of a refused PUBLISH carries.
+  codec::ReasonCode reason_code() const {
+    return error == Error::kAliasInvalid ? codec::ReasonCode::kTopicAliasInvalid
+                                         : codec::ReasonCode::kProtocolError;
+  }
+};
+
+// The receiver's topic alias rules [MQTT-3.3.2-7..12], on `link`'s alias table (its members
+// inbound_alias_maximum and in_aliases, whose resolve() is InboundAliases'): an alias sets the
+// topic it comes with, an empty topic takes the one its alias was set to. Endpoint::on_publish
+// applies it; the broker calls it itself, before its session is looked up, and closes with a
+// log line of its own per Error.
+template <class Link>
+InboundTopic inbound_topic(const EndpointPolicy& policy, Link& link, const codec::Publish& p) {
+  using Error = InboundTopic::Error;
+  if (p.properties.topic_alias &&
+      (link.inbound_alias_maximum > 0 || policy.unannounced_alias_invalid)) {
+    auto r = link.in_aliases.resolve(*p.properties.topic_alias, p.topic,
+                                     link.inbound_alias_maximum);
+    if (r.error == codec::ReasonCode::kSuccess) return {Error::kNone, r.topic};
+    return {r.error == codec::ReasonCode::kTopicAliasInvalid ? Error::kAliasInvalid
+                                                             : Error::kAliasUnknown,
+            {}};
+  }
+  if (p.topic.empty()) return {Error::kNoTopic, {}};
+  return {Error::kNone, p.topic};
+}
+
 // Why an outgoing entry left for good.
 enum class Finish : uint8_t {
   kAcknowledged,  // PUBACK, PUBCOMP or an error PUBREC [MQTT-4.3.3-4]
@@ -181,7 +223,8 @@ enum class Finish : uint8_t {
 // --- the endpoint ----------------------------------------------------------------------------
 
 // Link is LinkState, or an owner's view with the members of it that the calls it makes use
-// (the broker's: connected, window(), max_packet_size()).
+// (the broker's: connected, window(), max_packet_size(), and for inbound_topic()
+// inbound_alias_maximum and an in_aliases that makes the connection's table on first use).
 template <class Sink, class Link = LinkState>
 class Endpoint {
  public:
@@ -290,19 +333,12 @@ class Endpoint {
   // acknowledgement is queued before the message is delivered, so a sink that closes the
   // connection from deliver() (a client that got what it waited for) has acknowledged it.
   void on_publish(const codec::Publish& p) {
-    std::string_view topic = p.topic;
-    if (p.properties.topic_alias && link_.inbound_alias_maximum > 0) {
-      auto r = link_.in_aliases.resolve(*p.properties.topic_alias, topic,
-                                        link_.inbound_alias_maximum);
-      if (r.error != codec::ReasonCode::kSuccess) {
-        sink_.protocol_error(r.error);  // [MQTT-3.3.2-9, 3.3.2-10]
-        return;
-      }
-      topic = r.topic;
-    } else if (topic.empty()) {  // an alias we never offered
-      sink_.protocol_error(codec::ReasonCode::kProtocolError);
+    InboundTopic resolved = inbound_topic(policy_, link_, p);
+    if (resolved.error != InboundTopic::Error::kNone) {
+      sink_.protocol_error(resolved.reason_code());
       return;
     }
+    std::string_view topic = resolved.topic;
     sink_.received(p, topic);
     switch (p.qos) {
       case 0:
