@@ -12,9 +12,10 @@
 // per-connection LinkState likewise. An Endpoint is a view over both plus the sink: a few
 // references, cheap to build on the fly or to keep as a member.
 //
-// Outgoing PUBLISH packets leave as descriptors (the owner's entry plus a PublishOut): the sink
-// encodes them, so an owner that shares one encoded header between many receivers keeps doing
-// so. Other packets leave as codec::Packet values.
+// Outgoing PUBLISH packets leave as descriptors (the owner's entry, or for publish(const M&)
+// its description of the message, plus a PublishOut): the sink encodes them, so an owner that
+// shares one encoded header between many receivers keeps doing so. Other packets leave as
+// codec::Packet values.
 //
 // The roles differ on purpose, and only through EndpointPolicy (below), so the differences are
 // all in one place.
@@ -38,12 +39,18 @@
 //   void finished(Entry&, Finish);  // e left for good (see Finish)
 //   bool expired(const Entry&);  // e waited in the queue past its expiry: drop it unsent
 //   void protocol_error(codec::ReasonCode);  // the peer broke the protocol: close (with rc)
+//   and for publish(const M& m), m an owner's description of a message (member uint8_t qos):
+//   bool send_publish(const M&, const PublishOut&);  // as for an Entry (QoS 0, nothing kept)
+//   void finished(const M&, Finish);  // kSent or kTooLarge: m went (or was dropped) unkept
+//   Entry entry(const M&);            // the entry to keep for m (window or queue)
+//   bool may_queue(const M&);         // false: the owner drops m (and counts it) instead
 // Not thread-safe: used on the owner's loop only.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "codec/packet.h"
@@ -92,9 +99,10 @@ struct EndpointPolicy {
 };
 
 // The three roles, side by side. The broker runs its acknowledgements, queue pump and session
-// resume through an Endpoint, its incoming PUBLISH through on_publish_admit (the broker
-// decides ACL, quotas and the reason code of the PUBACK / PUBREC: broker/handle_publish.cc)
-// after inbound_topic() has applied its topic alias.
+// resume through an Endpoint, its deliveries to subscribers through publish(const M&), and its
+// incoming PUBLISH through on_publish_admit (the broker decides ACL, quotas and the reason
+// code of the PUBACK / PUBREC: broker/handle_publish.cc) after inbound_topic() has applied
+// its topic alias.
 inline constexpr EndpointPolicy kClientPolicy{UnknownPubrec::kPubrel, UnknownPubrel::kSuccess,
                                               Qos2Delivery::kOnPubrel, Resend::kAlwaysDup,
                                               KeepAliveRole::kPingWhenQuiet, true, false};
@@ -441,6 +449,44 @@ class Endpoint {
     pump();
   }
 
+  // publish() for an owner that builds an entry only when it keeps one (the broker's fan-out).
+  // `m` describes the message: its member `qos`, and whatever the owner's sink needs to write
+  // it. A QoS 0 message while connected (most of a fan-out) is written from `m` at once and
+  // never becomes an entry: send_publish(m, out), then finished(m, kSent or kTooLarge). A QoS
+  // 1/2 one while connected, with room in the window and nothing queued ahead, enters the
+  // window as the entry `entry(m)` builds, with a new packet identifier. Anything else is
+  // queued if `may_queue(m)` agrees (the owner's limits, or its rule for QoS 0 while
+  // offline); one it refuses is the owner's to drop and count. Entries built here get
+  // admitted() as publish(Entry) gives them.
+  // Unlike publish(Entry) it does not pump: the queue holds something while connected only
+  // when the window is full or a resumed session has yet to re-send, and what frees the
+  // window (an acknowledgement, the re-send) pumps.
+  template <class M>
+    requires(!std::is_same_v<M, Entry>)
+  void publish(const M& m) {
+    if (link_.connected) {
+      if (m.qos == 0) {
+        bool sent = sink_.send_publish(m, PublishOut{0, 0, false, link_.max_packet_size()});
+        sink_.finished(m, sent ? Finish::kSent : Finish::kTooLarge);
+        return;
+      }
+      if (out_.queue.empty() && out_.has_room(link_.window())) {
+        uint16_t id = out_.next_packet_id();  // before the new entry joins the ones it scans
+        out_.inflight.push_back(sink_.entry(m));
+        Entry& e = out_.inflight.back();
+        e.packet_id = id;
+        sink_.admitted(e);
+        // transmit(), spelled out: the compiler keeps that one out of line, and a call here
+        // costs a fan-out a few percent.
+        if (!sink_.send_publish(e, describe(e))) drop_too_large(sink_, out_.inflight, id);
+        return;
+      }
+    }
+    if (!sink_.may_queue(m)) return;
+    out_.queue.push_back(sink_.entry(m));
+    sink_.admitted(out_.queue.back());
+  }
+
   // A message that skips the queue (the bridge's notification): into the window now, with a
   // new packet identifier. REQUIRES: connected, qos > 0.
   void publish_now(Entry e) {
@@ -544,15 +590,18 @@ class Endpoint {
   // Sends in-flight entry `e` (which is in `window`); one too large leaves the window (false).
   bool transmit(Fifo<Entry>& window, Entry& e) {
     if (sink_.send_publish(e, describe(e))) return true;
-    uint16_t id = e.packet_id;
+    drop_too_large(sink_, window, e.packet_id);
+    return false;
+  }
+  // Static, so that a caller need not build the endpoint in memory for this rare path.
+  static void drop_too_large(Sink& sink, Fifo<Entry>& window, uint16_t id) {
     for (auto it = window.begin(); it != window.end(); ++it) {
       if (it->packet_id != id) continue;
       Entry gone = std::move(*it);
       window.erase(it);
-      sink_.finished(gone, Finish::kTooLarge);
-      return false;
+      sink.finished(gone, Finish::kTooLarge);
+      return;
     }
-    return false;
   }
 
   void transmit_qos0(Entry& e) {
