@@ -397,6 +397,10 @@ bool Broker::write_publish(Connection& conn, const MessagePtr& msg, uint8_t flag
       (header_cache_.msg == &m ||
        (plain && header_cache_.plain && header_cache_.payload_size == m.payload.size() &&
         header_cache_.topic == m.topic))) {
+    // A plain hit: the next subscribers of this message skip the topic compare (only inside
+    // route(), which forgets the pointer when it ends, so a later message at the same address
+    // is never taken for this one).
+    if (publish_depth_ > 0) header_cache_.msg = &m;
     std::string& h = header_cache_.bytes;
     h[0] = char(flags);
     if (qos > 0) {
