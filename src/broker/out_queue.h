@@ -44,6 +44,22 @@ class OutQueue {
     }
     append_slow(bytes);
   }
+  // A packet's header (copied) and payload (as append_shared), with one test for room when
+  // both fit in the last chunk: the fan-out's per-subscriber append.
+  void append_packet(std::string_view header, const MessagePtr& owner, std::string_view payload) {
+    size_t n = header.size() + payload.size();
+    if (payload.size() < kShareThreshold && !segs_.empty() && n - 1 < segs_.back().room()) {
+      Segment& last = segs_.back();
+      char* p = last.chunk.get() + last.len;
+      std::memcpy(p, header.data(), header.size());
+      std::memcpy(p + header.size(), payload.data(), payload.size());
+      last.len += n;
+      bytes_ += n;
+      return;
+    }
+    append(header);
+    append_shared(owner, payload);
+  }
   // Appends `bytes`, which live inside `owner` (e.g. a Message payload).
   void append_shared(const MessagePtr& owner, std::string_view bytes) {
     if (bytes.size() < kShareThreshold) {

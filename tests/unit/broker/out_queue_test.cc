@@ -92,6 +92,29 @@ TEST(OutQueue, AppendsAfterSharedBytesAndEmptyAppendsGoToTheirOwnChunk) {
   EXPECT_TRUE(q.empty());
 }
 
+// append_packet is append(header) then append_shared(payload), whether both fit in the last
+// chunk, only the header does, or the payload is large enough to be shared.
+TEST(OutQueue, AppendPacketQueuesTheHeaderThenThePayload) {
+  OutQueue q;
+  auto small = std::make_shared<Message>();
+  small->payload.assign(100, 's');
+  auto large = std::make_shared<Message>();
+  large->payload.assign(OutQueue::kShareThreshold, 'L');
+  std::string want;
+  for (int i = 0; i < 50; i++) {  // 50 x 105 bytes: across the first chunks' ends
+    q.append_packet("h" + std::to_string(i % 10) + "...", small, small->payload.view());
+    want += "h" + std::to_string(i % 10) + "..." + std::string(100, 's');
+  }
+  q.append_packet("H", large, large->payload.view());
+  want += "H" + std::string(OutQueue::kShareThreshold, 'L');
+  EXPECT_EQ(q.size(), want.size());
+  iovec iov[64];
+  int n = q.fill_iov(iov, 64);
+  ASSERT_GE(n, 2);
+  EXPECT_EQ(iov[n - 1].iov_base, large->payload.data());  // referenced, not copied
+  EXPECT_EQ(drain(q, q.size()), want);
+}
+
 // A message payload adopted from a read buffer is the range it names, is written from that
 // buffer (no copy), and copies of the message copy only the range.
 TEST(Payload, AdoptedBufferIsSharedUntilTheLastSegmentIsWritten) {
