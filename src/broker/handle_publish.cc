@@ -313,25 +313,31 @@ size_t Broker::route(const MessagePtr& msg) {
   // the highest QoS of its matching subscriptions [MQTT-3.3.5-1]. Only sessions with more than
   // one subscription can be visited twice; the set is only touched for them.
   std::unordered_set<SessionId> once;
+  // Out of line (noinline), so that the visitor below, which runs once per subscriber, is
+  // a lookup and a tail call to deliver(): inlined, this rare case made it save and restore
+  // six registers per subscriber.
+  auto overlapping = [&](Session& s, const SubscriptionOptions& opts) __attribute__((noinline)) {
+    if (!once.insert(s.id()).second) {
+      // Mosquitto gives the dropped duplicate a packet identifier before dropping it; so
+      // does mq, so that the identifiers a client sees stay the same.
+      uint8_t qos = config_.upgrade_outgoing_qos ? opts.qos : std::min(msg->qos, opts.qos);
+      if (qos > 0) (void)s.flow.next_packet_id();
+      return;
+    }
+    SubscriptionOptions strongest = opts;
+    for (const auto& e : s.subscriptions()) {
+      const SessionSubscription& sub = e.sub();
+      if (sub.options.qos > strongest.qos && codec::topic_matches(sub.filter, msg->topic))
+        strongest.qos = sub.options.qos;
+    }
+    deliver(s, msg, strongest, false);
+  };
   subs_.match(msg->topic, [&](SessionId id, const SubscriptionOptions& opts, std::string_view) {
     matched++;
     Session* s = find_session(id);
     if (!s) return;
     if (s->several_subscriptions() && s->version != ProtocolVersion::kV5) {
-      if (!once.insert(id).second) {
-        // Mosquitto gives the dropped duplicate a packet identifier before dropping it; so
-        // does mq, so that the identifiers a client sees stay the same.
-        uint8_t qos = config_.upgrade_outgoing_qos ? opts.qos : std::min(msg->qos, opts.qos);
-        if (qos > 0) (void)s->flow.next_packet_id();
-        return;
-      }
-      SubscriptionOptions strongest = opts;
-      for (const auto& e : s->subscriptions()) {
-        const SessionSubscription& sub = e.sub();
-        if (sub.options.qos > strongest.qos && codec::topic_matches(sub.filter, msg->topic))
-          strongest.qos = sub.options.qos;
-      }
-      deliver(*s, msg, strongest, false);
+      overlapping(*s, opts);
       return;
     }
     deliver(*s, msg, opts, false);

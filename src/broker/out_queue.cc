@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <bit>
 #include <cassert>
-#include <string>
+#include <cstring>
+#include <memory>
 #include <vector>
 
 namespace mq::broker {
@@ -14,26 +15,15 @@ constexpr size_t kPoolMax = 64;  // 1 MiB of idle chunks per thread at most
 
 // Full-size chunks given back by drained segments, for the next busy connection: a fan-out
 // then reuses the same few chunks instead of a malloc and free per connection per turn.
-thread_local std::vector<std::string> chunk_pool;
+thread_local std::vector<std::unique_ptr<char[]>> chunk_pool;
 
-std::string take_chunk(size_t cap) {
-  std::string s;
-  if (cap >= OutQueue::kChunkSize && !chunk_pool.empty()) {
-    s = std::move(chunk_pool.back());
+std::unique_ptr<char[]> take_chunk(size_t cap) {
+  if (cap == OutQueue::kChunkSize && !chunk_pool.empty()) {
+    std::unique_ptr<char[]> c = std::move(chunk_pool.back());
     chunk_pool.pop_back();
-    return s;
+    return c;
   }
-  s.reserve(cap);
-  return s;
-}
-
-void give_chunk(std::string&& s) {
-  if (s.capacity() < OutQueue::kChunkSize || s.capacity() > 2 * OutQueue::kChunkSize ||
-      chunk_pool.size() >= kPoolMax) {
-    return;
-  }
-  s.clear();
-  chunk_pool.push_back(std::move(s));
+  return std::unique_ptr<char[]>(new char[cap]);  // uninitialised: only written bytes are read
 }
 }  // namespace
 
@@ -48,15 +38,20 @@ net::IoResult OutQueue::write_to(net::Transport& t) {
   return t.flush();
 }
 
-void OutQueue::append(std::string_view bytes) {
+void OutQueue::recycle(Segment& s) {
+  if (!s.chunk || s.cap != kChunkSize || chunk_pool.size() >= kPoolMax) return;
+  chunk_pool.push_back(std::move(s.chunk));
+}
+
+void OutQueue::append_slow(std::string_view bytes) {
   bytes_ += bytes.size();
   while (!bytes.empty()) {
-    if (segs_.size() > head_ && !segs_.back().keep) {
-      std::string& last = segs_.back().owned;
-      size_t room = last.capacity() - last.size();
-      if (room > 0) {
+    if (segs_.size() > head_) {
+      Segment& last = segs_.back();
+      if (size_t room = last.room()) {
         size_t n = std::min(room, bytes.size());
-        last.append(bytes.data(), n);
+        std::memcpy(last.chunk.get() + last.len, bytes.data(), n);
+        last.len += n;
         bytes.remove_prefix(n);
         continue;
       }
@@ -65,21 +60,19 @@ void OutQueue::append(std::string_view bytes) {
     // least what is left to append, within [kFirstChunk, kChunkSize].
     size_t cap = std::bit_ceil(std::max(bytes_, kFirstChunk));
     cap = std::min(cap, kChunkSize);
-    segs_.emplace_back();
-    segs_.back().owned = take_chunk(cap);
+    Segment& s = segs_.emplace_back();
+    s.chunk = take_chunk(cap);
+    s.data = s.chunk.get();
+    s.cap = cap;
   }
 }
 
-void OutQueue::append_shared(const MessagePtr& owner, std::string_view bytes) {
-  if (bytes.size() < kShareThreshold) {
-    append(bytes);
-    return;
-  }
-  Segment s;
+void OutQueue::append_reference(const MessagePtr& owner, std::string_view bytes) {
+  Segment& s = segs_.emplace_back();
   s.keep = owner;
   s.data = bytes.data();
   s.len = bytes.size();
-  segs_.push_back(std::move(s));
+  s.cap = bytes.size();
   bytes_ += bytes.size();
 }
 
@@ -87,9 +80,9 @@ int OutQueue::fill_iov(iovec* iov, int max) const {
   int n = 0;
   for (size_t i = head_; i < segs_.size() && n < max; i++) {
     const Segment& s = segs_[i];
-    size_t len = s.length() - s.off;
+    size_t len = s.len - s.off;
     if (len == 0) continue;
-    iov[n].iov_base = const_cast<char*>(s.begin() + s.off);
+    iov[n].iov_base = const_cast<char*>(s.data + s.off);
     iov[n].iov_len = len;
     n++;
   }
@@ -101,13 +94,13 @@ void OutQueue::consume(size_t n) {
   bytes_ -= n;
   while (n > 0) {
     Segment& s = segs_[head_];
-    size_t left = s.length() - s.off;
+    size_t left = s.len - s.off;
     if (n < left) {
       s.off += n;
       return;
     }
     n -= left;
-    if (!s.keep) give_chunk(std::move(s.owned));
+    recycle(s);
     s = Segment();
     head_++;
   }
@@ -124,7 +117,7 @@ void OutQueue::consume(size_t n) {
 
 void OutQueue::clear() {
   for (size_t i = head_; i < segs_.size(); i++) {
-    if (!segs_[i].keep) give_chunk(std::move(segs_[i].owned));
+    recycle(segs_[i]);
   }
   segs_.clear();
   segs_.shrink_to_fit();

@@ -10,9 +10,9 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <cstring>
 #include <vector>
 #include <memory>
-#include <string>
 #include <string_view>
 
 #include "broker/message.h"
@@ -27,9 +27,47 @@ class OutQueue {
   static constexpr size_t kChunkSize = 16 * 1024;
   static constexpr size_t kFirstChunk = 256;
 
-  void append(std::string_view bytes);
+  // Inline for its common case, a packet that fits in the last chunk (one memcpy): a fan-out
+  // appends a header and a payload per subscriber.
+  void append(std::string_view bytes) {
+    size_t n = bytes.size();
+    // `n - 1 < room` is false for n == 0 too (the slow path then does nothing), and room is 0
+    // for a shared segment, so the copy only ever goes into an owned chunk. A non-empty segs_
+    // has its last segment pending (consume() empties it once all are written); testing that
+    // rather than head_ < size() spares a division by sizeof(Segment).
+    if (!segs_.empty() && n - 1 < segs_.back().room()) {
+      Segment& last = segs_.back();
+      std::memcpy(last.chunk.get() + last.len, bytes.data(), n);
+      last.len += n;
+      bytes_ += n;
+      return;
+    }
+    append_slow(bytes);
+  }
+  // A packet's header (copied) and payload (as append_shared), with one test for room when
+  // both fit in the last chunk: the fan-out's per-subscriber append.
+  void append_packet(std::string_view header, const MessagePtr& owner, std::string_view payload) {
+    size_t n = header.size() + payload.size();
+    if (payload.size() < kShareThreshold && !segs_.empty() && n - 1 < segs_.back().room()) {
+      Segment& last = segs_.back();
+      char* p = last.chunk.get() + last.len;
+      std::memcpy(p, header.data(), header.size());
+      std::memcpy(p + header.size(), payload.data(), payload.size());
+      last.len += n;
+      bytes_ += n;
+      return;
+    }
+    append(header);
+    append_shared(owner, payload);
+  }
   // Appends `bytes`, which live inside `owner` (e.g. a Message payload).
-  void append_shared(const MessagePtr& owner, std::string_view bytes);
+  void append_shared(const MessagePtr& owner, std::string_view bytes) {
+    if (bytes.size() < kShareThreshold) {
+      append(bytes);
+    } else {
+      append_reference(owner, bytes);
+    }
+  }
 
   size_t size() const { return bytes_; }
   bool empty() const { return bytes_ == 0; }
@@ -46,15 +84,24 @@ class OutQueue {
   net::IoResult write_to(net::Transport& t);
 
  private:
+  // A chunk of copied bytes (`chunk` set, `cap` bytes long, `len` used), or bytes shared with
+  // `keep` (cap == len: no room). A raw buffer rather than a std::string: the append above is
+  // then a bounds check and a memcpy, with no out-of-line string growth logic.
   struct Segment {
-    std::string owned;     // used when `keep` is null
-    MessagePtr keep;       // holds the shared bytes alive
-    const char* data = nullptr;  // shared bytes (when keep is set)
-    size_t len = 0;        // shared length
-    size_t off = 0;        // bytes of this segment already written
-    size_t length() const { return keep ? len : owned.size(); }
-    const char* begin() const { return keep ? data : owned.data(); }
+    std::unique_ptr<char[]> chunk;
+    MessagePtr keep;             // holds the shared bytes alive
+    const char* data = nullptr;  // chunk.get() or the shared bytes
+    size_t len = 0;              // bytes held
+    size_t cap = 0;              // the chunk's size; len for shared bytes
+    size_t off = 0;              // bytes of this segment already written
+    size_t room() const { return cap - len; }
   };
+
+  void append_slow(std::string_view bytes);
+  void append_reference(const MessagePtr& owner, std::string_view bytes);
+  // Gives a drained segment's chunk back to the pool.
+  static void recycle(Segment& s);
+
   std::vector<Segment> segs_;  // segs_[head_..] are pending; an idle queue allocates nothing
   size_t head_ = 0;
   size_t bytes_ = 0;

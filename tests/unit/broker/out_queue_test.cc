@@ -68,6 +68,53 @@ TEST(OutQueue, SmallPacketsShareOneChunk) {
   EXPECT_EQ(total, q.size());
 }
 
+// The inline append only copies into a chunk with room: never after a shared segment, never
+// for nothing, and what does not fit continues in a new chunk.
+TEST(OutQueue, AppendsAfterSharedBytesAndEmptyAppendsGoToTheirOwnChunk) {
+  OutQueue q;
+  auto msg = std::make_shared<Message>();
+  msg->payload.assign(2000, 's');
+  q.append_shared(msg, msg->payload);
+  q.append("");
+  EXPECT_EQ(q.size(), 2000u);
+  iovec iov[8];
+  EXPECT_EQ(q.fill_iov(iov, 8), 1);
+  EXPECT_EQ(iov[0].iov_base, msg->payload.data());  // referenced, not copied
+  q.append("h");  // a new chunk of 2 KiB, the power of two above what is queued
+  std::string f(3000, 'f');
+  q.append(f);  // fills it, the rest in a further chunk
+  q.append("n");
+  ASSERT_EQ(q.fill_iov(iov, 8), 3);
+  EXPECT_EQ(iov[1].iov_len, 2048u);
+  EXPECT_EQ(iov[2].iov_len, 3000u - 2047u + 1u);  // the rest of f, then "n"
+  std::string got = drain(q, q.size());
+  EXPECT_EQ(got, std::string(2000, 's') + "h" + f + "n");
+  EXPECT_TRUE(q.empty());
+}
+
+// append_packet is append(header) then append_shared(payload), whether both fit in the last
+// chunk, only the header does, or the payload is large enough to be shared.
+TEST(OutQueue, AppendPacketQueuesTheHeaderThenThePayload) {
+  OutQueue q;
+  auto small = std::make_shared<Message>();
+  small->payload.assign(100, 's');
+  auto large = std::make_shared<Message>();
+  large->payload.assign(OutQueue::kShareThreshold, 'L');
+  std::string want;
+  for (int i = 0; i < 50; i++) {  // 50 x 105 bytes: across the first chunks' ends
+    q.append_packet("h" + std::to_string(i % 10) + "...", small, small->payload.view());
+    want += "h" + std::to_string(i % 10) + "..." + std::string(100, 's');
+  }
+  q.append_packet("H", large, large->payload.view());
+  want += "H" + std::string(OutQueue::kShareThreshold, 'L');
+  EXPECT_EQ(q.size(), want.size());
+  iovec iov[64];
+  int n = q.fill_iov(iov, 64);
+  ASSERT_GE(n, 2);
+  EXPECT_EQ(iov[n - 1].iov_base, large->payload.data());  // referenced, not copied
+  EXPECT_EQ(drain(q, q.size()), want);
+}
+
 // A message payload adopted from a read buffer is the range it names, is written from that
 // buffer (no copy), and copies of the message copy only the range.
 TEST(Payload, AdoptedBufferIsSharedUntilTheLastSegmentIsWritten) {
