@@ -457,8 +457,7 @@ bool Broker::write_publish(Connection& conn, const MessagePtr& msg, uint8_t flag
 
 void Broker::queue_publish(Connection& conn, const MessagePtr& msg, std::string_view header) {
   const Message& m = *msg;
-  conn.out().append(header);
-  conn.out().append_shared(msg, m.payload);
+  conn.out().append_packet(header, msg, m.payload);
   stats_.packets_sent++;
   stats_.publish_sent++;
   stats_.publish_bytes_sent += m.payload.size();

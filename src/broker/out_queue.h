@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <utility>
 #include <vector>
 #include <memory>
 #include <string_view>
@@ -26,6 +27,20 @@ class OutQueue {
   static constexpr size_t kShareThreshold = 1024;
   static constexpr size_t kChunkSize = 16 * 1024;
   static constexpr size_t kFirstChunk = 256;
+
+  OutQueue() = default;
+  // A moved-from queue is empty and usable (head_ and bytes_ go back to 0 with segs_).
+  OutQueue(OutQueue&& o) noexcept
+      : segs_(std::move(o.segs_)), head_(std::exchange(o.head_, 0)), bytes_(std::exchange(o.bytes_, 0)) {
+    o.segs_.clear();
+  }
+  OutQueue& operator=(OutQueue&& o) noexcept {
+    segs_ = std::move(o.segs_);
+    o.segs_.clear();
+    head_ = std::exchange(o.head_, 0);
+    bytes_ = std::exchange(o.bytes_, 0);
+    return *this;
+  }
 
   // Inline for its common case, a packet that fits in the last chunk (one memcpy): a fan-out
   // appends a header and a payload per subscriber.

@@ -154,5 +154,28 @@ TEST(Payload, AdoptedBufferIsSharedUntilTheLastSegmentIsWritten) {
   EXPECT_EQ(empty.str(), "now");
 }
 
+// A queue moved from, part-drained, is empty and takes new bytes like a new one; the moved-to
+// queue keeps the pending bytes where they were.
+TEST(OutQueue, MovedFromQueueIsEmptyAndUsable) {
+  OutQueue a;
+  for (int i = 0; i < 300; i++) a.append("0123456789");  // several chunks
+  std::string head = drain(a, 1000);
+  ASSERT_EQ(head.size(), 1000u);
+  OutQueue b(std::move(a));
+  EXPECT_TRUE(a.empty());
+  a.append("again");
+  EXPECT_EQ(drain(a, 100), "again");
+  std::string rest;
+  while (!b.empty()) rest += drain(b, 4096);
+  EXPECT_EQ(rest.size(), 2000u);
+  EXPECT_EQ(rest.substr(0, 10), "0123456789");
+  OutQueue c;
+  c.append("x");
+  c = std::move(b);
+  EXPECT_TRUE(c.empty());
+  b.append("y");
+  EXPECT_EQ(drain(b, 10), "y");
+}
+
 }  // namespace
 }  // namespace mq::broker
