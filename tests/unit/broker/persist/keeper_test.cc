@@ -18,6 +18,7 @@
 #include "base/log.h"
 #include "broker/persist/persist_journal.h"
 #include "broker/persist/persist_snapshot.h"
+#include "temp_dir.h"
 #include "broker/sessions/sessions.h"
 #include "net/loop.h"
 
@@ -29,20 +30,6 @@ namespace {
 using persist::Keeper;
 using persist::State;
 using persist::StoredBridgeOut;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mq-keeper-XXXXXX";
-    EXPECT_NE(mkdtemp(tmpl), nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 MessagePtr message(std::string_view topic, std::string_view payload, uint8_t qos, bool retain,
                    uint64_t store_id) {
@@ -116,7 +103,9 @@ class KeeperTest : public ::testing::Test {
   KeeperTest() {
     saved_mask_ = logger().mask();
     logger().set_mask(0);
-    loop_ = std::move(*net::EventLoop::create(clock_));
+    auto loop = net::EventLoop::create(clock_);
+    EXPECT_TRUE(loop.ok());
+    loop_ = std::move(*loop);
     config_.persistence = true;
     config_.persistence_filepath = dir_.path() + "/mosquitto.db";
   }
@@ -138,7 +127,7 @@ class KeeperTest : public ::testing::Test {
     return r;
   }
 
-  TempDir dir_;
+  TempDir dir_{"keeper"};
   FakeClock clock_;
   std::unique_ptr<net::EventLoop> loop_;
   Config config_;
