@@ -79,7 +79,8 @@ Status Keeper::load(State& state, bool dry_run) {
   auto snap = read_file(p.snapshot_path);
   if (snap.ok()) {
     const bool from_mosquitto = is_mosquitto_db(*snap);
-    auto parsed = from_mosquitto ? import_mosquitto(p.snapshot_path, *snap, loop_.clock().unix_time(), dry_run)
+    const int64_t now_unix_s = loop_.clock().unix_time();
+    auto parsed = from_mosquitto ? import_mosquitto(p.snapshot_path, *snap, now_unix_s, dry_run)
                                  : parse_snapshot(*snap, &gen);
     if (parsed.ok()) {
       state = std::move(*parsed);
