@@ -235,7 +235,7 @@ class Broker : private SessionEvents, private persist::KeeperHost {
 
   // Persistence (persist/keeper.h) reaching the broker (persist/keeper_host.cc).
   uint64_t next_store_id() const override { return next_store_id_; }
-  void for_each_retained(const std::function<void(const MessagePtr&)>& fn) override;
+  void for_each_retained(const std::function<void(const std::vector<MessagePtr>&)>& fn) override;
   void for_each_session(const std::function<void(Session&)>& fn) override;
   void for_each_bridge_entry(
       const std::function<void(const std::string&, const persist::StoredBridgeOut&)>& fn) override;

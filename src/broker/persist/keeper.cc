@@ -114,11 +114,13 @@ std::string Keeper::serialize(uint64_t generation, uint64_t tag) {
     m->persist_gen = tag;
     n++;
   };
-  host_.for_each_retained([&](const MessagePtr& m) {
-    if (is_sys_topic(m->topic)) return;
-    put_msg(m);
-    put_retain_set(out, m->topic, m->store_id);
-    n++;
+  host_.for_each_retained([&](const std::vector<MessagePtr>& batch) {
+    for (const MessagePtr& m : batch) {
+      if (is_sys_topic(m->topic)) continue;
+      put_msg(m);
+      put_retain_set(out, m->topic, m->store_id);
+      n++;
+    }
   });
   host_.for_each_session([&](Session& s) {
     const std::string& cid = s.client_id();

@@ -32,7 +32,9 @@ class KeeperHost {
  public:
   // --- what a snapshot holds, read in this order ---------------------------------------------
   virtual uint64_t next_store_id() const = 0;
-  virtual void for_each_retained(const std::function<void(const MessagePtr&)>& fn) = 0;
+  // Retained messages in batches: one call per batch, not per message, for large stores.
+  virtual void for_each_retained(
+      const std::function<void(const std::vector<MessagePtr>&)>& fn) = 0;
   virtual void for_each_session(const std::function<void(Session&)>& fn) = 0;
   // Every entry queued for a bridge's remote, by bridge name.
   virtual void for_each_bridge_entry(

@@ -8,13 +8,13 @@
 
 namespace mq::broker {
 
-void Broker::for_each_retained(const std::function<void(const MessagePtr&)>& fn) {
+void Broker::for_each_retained(const std::function<void(const std::vector<MessagePtr>&)>& fn) {
   std::vector<MessagePtr> batch;
   RetainedCursor cursor = retained_.cursor_all();
   while (!cursor.done()) {
     batch.clear();
     cursor.next(batch, 4096);
-    for (const MessagePtr& m : batch) fn(m);
+    fn(batch);
   }
 }
 

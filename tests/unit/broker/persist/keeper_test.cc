@@ -50,8 +50,8 @@ class FakeHost final : public persist::KeeperHost, private SessionEvents {
   std::vector<uint64_t> waiting;             // connections with output waiting
 
   uint64_t next_store_id() const override { return next_id; }
-  void for_each_retained(const std::function<void(const MessagePtr&)>& fn) override {
-    for (const MessagePtr& m : retained) fn(m);
+  void for_each_retained(const std::function<void(const std::vector<MessagePtr>&)>& fn) override {
+    fn(retained);
   }
   void for_each_session(const std::function<void(Session&)>& fn) override {
     sessions.for_each([&](Session& s) { fn(s); });
