@@ -173,7 +173,9 @@ void Broker::check_keepalives() {
       if (now - c.connected_ms() > kConnectTimeoutMs) c.close("did not send CONNECT in time.");
       return;
     }
-    // [MQTT-3.1.2-22] one and a half times the keep alive without a packet: disconnect.
+    // [MQTT-3.1.2-22] one and a half times the keep alive without a packet: disconnect. The
+    // rule is proto::keepalive_expired, as in Endpoint::keepalive_expired; no Endpoint here,
+    // since one is a view over a session's state and this sweep walks connections.
     if (proto::keepalive_expired(now, c.last_rx_ms(), c.terms().keep_alive)) {
       if (c.terms().version == codec::ProtocolVersion::kV5) {
         codec::Disconnect d;

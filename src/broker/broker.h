@@ -207,12 +207,12 @@ class Broker : private SessionEvents, private persist::KeeperHost {
   void deliver(Session& session, const MessagePtr& msg, const SubscriptionOptions& options,
                bool retained_on_subscribe);
   void pump(Session& session);  // moves queued messages into the in-flight window
-  void send_publish(Connection& conn, Outgoing& out);
-  bool write_publish(Connection& conn, Outgoing& out);  // false: too large, nothing written
-  void queue_publish(Connection& conn, const Outgoing& out, std::string_view header);
-  void discard_too_large(Connection& conn, Outgoing& out);
+  // A PUBLISH of `msg` with first byte `flags` (DUP, QoS, RETAIN), as the session's endpoint
+  // describes it. False: larger than the client's Maximum Packet Size, nothing written.
+  bool write_publish(Connection& conn, const MessagePtr& msg, uint8_t flags, uint16_t packet_id,
+                     uint32_t subscription_id);
+  void queue_publish(Connection& conn, const MessagePtr& msg, std::string_view header);
   void resume_session(Session& session);
-  uint32_t inflight_window(const Connection& conn) const;
   struct FlowSink;  // what a session's proto::Endpoint asks of the broker (handle_publish.cc)
 
   // Handlers (handle_subscribe.cc).

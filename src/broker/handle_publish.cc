@@ -23,45 +23,127 @@ namespace {
 constexpr size_t kAdoptPayload = 32 * 1024;
 
 // The connection's side of a session's proto::Endpoint: what the calls the broker makes
-// read, from the connection's CONNECT terms. Read when asked, not when built: an incoming
-// PUBLISH builds one and never asks.
+// read, from the connection's CONNECT terms. The window and packet size are read when asked,
+// not when built: an incoming PUBLISH builds one and never asks, nor does a QoS 0 delivery.
 struct ConnectionLink {
+  // The connection's table of incoming topic aliases, made when the first alias arrives (most
+  // clients never send one, and an idle connection stays one small allocation).
+  struct InAliases {
+    Connection* conn;
+    proto::InboundAliases::Resolved resolve(uint16_t alias, std::string_view topic,
+                                            uint16_t maximum) {
+      return conn->topic_aliases().in.resolve(alias, topic, maximum);
+    }
+  };
+  // `c` null: the session is offline (a delivery to it is queued or dropped).
+  ConnectionLink(Connection* c, uint32_t max_inflight)
+      : connected(c && c->open()),
+        conn(c),
+        own_limit(max_inflight),
+        inbound_alias_maximum(c ? c->terms().topic_alias_max : 0),
+        in_aliases{c} {}
+  ConnectionLink(Connection& c, uint32_t max_inflight) : ConnectionLink(&c, max_inflight) {}
+
   bool connected;
-  const Connection* conn;
-  uint32_t own_limit;  // max_inflight_messages, 0 = none
+  Connection* conn;                // not null when connected (the endpoint asks only then)
+  uint32_t own_limit;              // max_inflight_messages, 0 = none
+  uint16_t inbound_alias_maximum;  // ours, announced in the CONNACK
+  InAliases in_aliases;
   uint32_t window() const {
     return proto::inflight_window(conn->terms().client_receive_max, own_limit);  // [MQTT-3.3.4-7]
   }
   uint32_t max_packet_size() const { return conn->terms().client_max_packet; }
 };
 
+// The first byte of a PUBLISH: type, DUP, QoS, RETAIN. write_publish takes the flags in one
+// byte rather than a struct so that a delivery passes everything in registers.
+uint8_t publish_flags(const proto::PublishOut& out, bool retain) {
+  return uint8_t(0x30 | (out.dup && out.qos > 0 ? 0x08 : 0) | (out.qos << 1) | (retain ? 1 : 0));
+}
+
+// A routed message for one subscriber as the endpoint first sees it: an Outgoing is built from
+// it only when the session keeps it (window or queue), not for a QoS 0 one written at once.
+struct Delivery {
+  const MessagePtr& msg;
+  uint8_t qos;
+  bool retain;  // the RETAIN flag to send
+  uint32_t subscription_id;
+};
+
+// Why a PUBLISH refused for its topic alias closes the connection, for the debug log.
+const char* topic_error_text(proto::InboundTopic::Error e) {
+  switch (e) {
+    case proto::InboundTopic::Error::kAliasInvalid: return "topic alias out of range";
+    case proto::InboundTopic::Error::kAliasUnknown: return "unknown topic alias";
+    case proto::InboundTopic::Error::kNoTopic: return "empty topic without alias";
+    case proto::InboundTopic::Error::kNone: break;
+  }
+  return "";
+}
+
 }  // namespace
 
 // What a session's proto::Endpoint asks of the broker: packets for the connection (PUBLISH
 // through the fan-out's header cache), the journal and counters as entries move, the held
-// QoS 2 message forwarded on PUBREL. Built on the stack for one call, with the endpoint
-// (a view over the session's state and this) that endpoint() gives.
+// QoS 2 message forwarded on PUBREL, the session's queue limits. Built on the stack for one
+// call, with the endpoint (a view over the session's state and this) that endpoint() gives.
 struct Broker::FlowSink {
   using Entry = Outgoing;
   using Held = MessagePtr;
   Broker& b;
-  Connection& conn;
+  Connection* conn;  // null while the session is offline (nothing is sent then)
   Session& s;
   ConnectionLink link;
   int64_t now_unix_ms = -1;  // read once per call, and only when a queued message can expire
 
-  FlowSink(Broker& broker, Connection& c, Session& session)
+  FlowSink(Broker& broker, Connection* c, Session& session)
       : b(broker),
         conn(c),
         s(session),
-        link{c.open(), &c, broker.config_.max_inflight_messages} {}
+        link(c, broker.config_.max_inflight_messages) {}
   proto::Endpoint<FlowSink, ConnectionLink> endpoint() {
-    return {proto::broker_policy(conn.terms().version == ProtocolVersion::kV5), s.flow,
-            s.incoming_qos2, link, *this};
+    return {proto::broker_policy((conn ? conn->terms().version : s.version) ==
+                                 ProtocolVersion::kV5),
+            s.flow, s.incoming_qos2, link, *this};
   }
 
-  void send(const codec::Packet& p) { b.send_packet(conn, p); }
-  bool send_publish(Outgoing& o, const proto::PublishOut&) { return b.write_publish(conn, o); }
+  void send(const codec::Packet& p) { b.send_packet(*conn, p); }
+  // The size limit write_publish applies is the client's Maximum Packet Size, which is what
+  // ConnectionLink gives the endpoint for out.max_packet_size.
+  bool send_publish(Outgoing& o, const proto::PublishOut& out) {
+    return b.write_publish(*conn, o.msg, publish_flags(out, o.retain), out.packet_id,
+                           o.subscription_id);
+  }
+  bool send_publish(const Delivery& d, const proto::PublishOut& out) {
+    return b.write_publish(*conn, d.msg, publish_flags(out, d.retain), out.packet_id,
+                           d.subscription_id);
+  }
+  Outgoing entry(const Delivery& d) {
+    return Outgoing{.msg = d.msg,
+                    .qos = d.qos,
+                    .retain = d.retain,
+                    .subscription_id = d.subscription_id,
+                    .seq = s.next_seq++};
+  }
+  // Queued past this broker's limits, or QoS 0 for an offline client without
+  // queue_qos0_messages: dropped.
+  bool may_queue(const Delivery& d) {
+    size_t size = d.msg->payload.size();
+    if (d.qos == 0 && !b.config_.queue_qos0_messages) {
+      b.stats_.publish_dropped++;
+      return false;
+    }
+    if ((b.config_.max_queued_messages > 0 &&
+         s.flow.queue.size() >= size_t(b.config_.max_queued_messages)) ||
+        (b.config_.max_queued_bytes > 0 && s.queued_bytes + size > b.config_.max_queued_bytes)) {
+      s.dropped++;
+      b.stats_.publish_dropped++;
+      return false;
+    }
+    s.queued_bytes += size;
+    return true;
+  }
+  void admitted(Outgoing& o) { b.keeper_.outgoing(s, o); }
   void deliver_held(uint16_t packet_id, MessagePtr& held) {
     if (std::string* j = b.keeper_.journal(s)) persist::put_qos2_rel(*j, s.client_id(), packet_id);
     if (held) b.publish(held);  // the forwarded PUBLISH goes before the PUBCOMP, as Mosquitto's
@@ -74,6 +156,9 @@ struct Broker::FlowSink {
   void released(Outgoing& o) {
     if (std::string* j = b.keeper_.journal(s)) persist::put_out_pubrec(*j, s.client_id(), o.seq);
     o.msg = std::make_shared<Message>();  // the payload is no longer needed [MQTT-4.3.3-5]
+  }
+  void finished(const Delivery&, proto::Finish why) {
+    if (why == proto::Finish::kTooLarge) b.stats_.publish_dropped++;  // [MQTT-3.1.2-25]
   }
   void finished(Outgoing& o, proto::Finish why) {
     // Dropped unsent: expired while queued [MQTT-3.3.2-5], or too large for this client
@@ -94,23 +179,15 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
   stats_.publish_received++;
   stats_.publish_bytes_received += p.payload.size();
 
-  // Topic aliases, client to broker [MQTT-3.3.2-7..12].
-  std::string_view topic = p.topic;
-  if (v5 && p.properties.topic_alias) {
-    auto r = conn.topic_aliases().in.resolve(*p.properties.topic_alias, topic,
-                                             conn.terms().topic_alias_max);
-    if (r.error != ReasonCode::kSuccess) {
-      protocol_close(conn, r.error,
-                     r.error == ReasonCode::kTopicAliasInvalid ? "topic alias out of range"
-                                                               : "unknown topic alias");
-      return;
-    }
-    topic = r.topic;
-  }
-  if (topic.empty()) {
-    protocol_close(conn, ReasonCode::kProtocolError, "empty topic without alias");
+  // Topic aliases, client to broker, by the endpoint's rules [MQTT-3.3.2-7..12] (a 3.1.1
+  // PUBLISH has no properties, so no alias).
+  ConnectionLink link(conn, config_.max_inflight_messages);
+  proto::InboundTopic resolved = proto::inbound_topic(proto::broker_policy(v5), link, p);
+  if (resolved.error != proto::InboundTopic::Error::kNone) {
+    protocol_close(conn, resolved.reason_code(), topic_error_text(resolved.error));
     return;
   }
+  std::string_view topic = resolved.topic;
   // mount_point: this listener's clients live under a topic prefix they do not see.
   std::string mounted;
   if (!lc.mount_point.empty()) {
@@ -184,7 +261,7 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
     return proto::Admission::answer(v5 ? rc : ReasonCode::kSuccess);
   };
   if (s) {
-    FlowSink(*this, conn, *s).endpoint().on_publish_admit(p, admit);
+    FlowSink(*this, &conn, *s).endpoint().on_publish_admit(p, admit);
     return;
   }
   // No session (none is expected once connected): no QoS 2 state to keep, so a QoS 2 message
@@ -264,11 +341,6 @@ size_t Broker::route(const MessagePtr& msg) {
   return matched;
 }
 
-uint32_t Broker::inflight_window(const Connection& conn) const {
-  return proto::inflight_window(conn.terms().client_receive_max,  // [MQTT-3.3.4-7]
-                                config_.max_inflight_messages);
-}
-
 void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOptions& opts,
                      bool retained_on_subscribe) {
   // [MQTT-3.8.3-3] No Local: not back to the connection that published it (also set on the
@@ -280,50 +352,21 @@ void Broker::deliver(Session& s, const MessagePtr& msg, const SubscriptionOption
     if (!acl_allows(s.acl.get(), AclClient{s.client_id(), user}, msg->topic, AclAccess::kRead))
       return;
   }
-  Outgoing out;
-  out.msg = msg;
-  out.qos = config_.upgrade_outgoing_qos ? opts.qos : std::min(msg->qos, opts.qos);
-  // [MQTT-3.3.1-8] retained on subscribe: flag set; otherwise only with Retain As Published
-  // [MQTT-3.3.1-12/13] (3.1.1 clients always get 0 for live messages [MQTT-3.3.1-9]).
-  out.retain = retained_on_subscribe || (opts.retain_as_published && msg->retain);
-  out.subscription_id = opts.subscription_id;
-  out.seq = s.next_seq++;
-  Connection* conn = connection_of(s);
-
-  if (out.qos == 0) {
-    if (conn && conn->open()) {
-      send_publish(*conn, out);
-    } else if (config_.queue_qos0_messages) {
-      goto enqueue;
-    } else {
-      stats_.publish_dropped++;
-    }
-    return;
-  }
-  if (conn && conn->open() && s.flow.queue.empty() && s.flow.inflight.size() < inflight_window(*conn)) {
-    out.packet_id = s.flow.next_packet_id();
-    s.flow.inflight.push_back(out);
-    keeper_.outgoing(s, s.flow.inflight.back());
-    send_publish(*conn, s.flow.inflight.back());
-    return;
-  }
-enqueue:
-  if ((config_.max_queued_messages > 0 && s.flow.queue.size() >= size_t(config_.max_queued_messages)) ||
-      (config_.max_queued_bytes > 0 &&
-       s.queued_bytes + msg->payload.size() > config_.max_queued_bytes)) {
-    s.dropped++;
-    stats_.publish_dropped++;
-    return;
-  }
-  s.queued_bytes += msg->payload.size();
-  s.flow.queue.push_back(std::move(out));
-  keeper_.outgoing(s, s.flow.queue.back());
+  // The session's endpoint writes it now (QoS 0, or QoS 1/2 with a packet identifier and room
+  // in the window the client's Receive Maximum allows) or queues it (FlowSink::may_queue).
+  FlowSink sink(*this, connection_of(s), s);
+  sink.endpoint().publish(Delivery{
+      msg, config_.upgrade_outgoing_qos ? opts.qos : std::min(msg->qos, opts.qos),
+      // [MQTT-3.3.1-8] retained on subscribe: flag set; otherwise only with Retain As
+      // Published [MQTT-3.3.1-12/13] (3.1.1 clients always get 0 for live messages
+      // [MQTT-3.3.1-9]).
+      retained_on_subscribe || (opts.retain_as_published && msg->retain), opts.subscription_id});
 }
 
 void Broker::pump(Session& s) {
   Connection* conn = connection_of(s);
   if (!conn || !conn->open()) return;
-  FlowSink(*this, *conn, s).endpoint().pump();
+  FlowSink(*this, conn, s).endpoint().pump();
 }
 
 void Broker::resume_session(Session& s) {
@@ -333,15 +376,13 @@ void Broker::resume_session(Session& s) {
   // keeping their packet identifiers; no more at once than the new Receive Maximum allows
   // [MQTT-3.3.4-7]: the rest go out as acknowledgements free the window
   // (proto::Resend::kWithinWindow).
-  FlowSink(*this, *conn, s).endpoint().on_connected(true, [] {}, conn->open());
+  FlowSink(*this, conn, s).endpoint().on_connected(true, [] {}, conn->open());
 }
 
-void Broker::send_publish(Connection& conn, Outgoing& out) {
-  if (!write_publish(conn, out)) discard_too_large(conn, out);
-}
-
-bool Broker::write_publish(Connection& conn, Outgoing& out) {
-  const Message& m = *out.msg;
+bool Broker::write_publish(Connection& conn, const MessagePtr& msg, uint8_t flags,
+                           uint16_t packet_id, uint32_t subscription_id) {
+  const Message& m = *msg;
+  const uint8_t qos = (flags >> 1) & 3;
   const std::string& mount = conn.listener().config->mount_point;
   const ConnectTerms& t = conn.terms();
   bool v5 = t.version == ProtocolVersion::kV5;
@@ -349,27 +390,30 @@ bool Broker::write_publish(Connection& conn, Outgoing& out) {
   // subscriber with the same layout and nothing per delivery (subscription identifier,
   // remaining expiry, topic alias, mount point) changes it.
   bool per_delivery =
-      (v5 && (out.subscription_id || m.expiry_unix_ms || t.out_alias_max)) || !mount.empty();
-  uint8_t layout = uint8_t(1 + (v5 ? 2 : 0) + (out.qos > 0 ? 1 : 0));
-  uint8_t flags = uint8_t(0x30 | (out.dup && out.qos > 0 ? 0x08 : 0) | (out.qos << 1) | (out.retain ? 1 : 0));
+      (v5 && (subscription_id || m.expiry_unix_ms || t.out_alias_max)) || !mount.empty();
+  uint8_t layout = uint8_t(1 + (v5 ? 2 : 0) + (qos > 0 ? 1 : 0));
   const bool plain = !m.has_properties() && m.expiry_unix_ms == 0;
   if (!per_delivery && header_cache_.layout == layout &&
       (header_cache_.msg == &m ||
        (plain && header_cache_.plain && header_cache_.payload_size == m.payload.size() &&
         header_cache_.topic == m.topic))) {
+    // A plain hit: the next subscribers of this message skip the topic compare (only inside
+    // route(), which forgets the pointer when it ends, so a later message at the same address
+    // is never taken for this one).
+    if (publish_depth_ > 0) header_cache_.msg = &m;
     std::string& h = header_cache_.bytes;
     h[0] = char(flags);
-    if (out.qos > 0) {
-      h[header_cache_.pid_offset] = char(out.packet_id >> 8);
-      h[header_cache_.pid_offset + 1] = char(out.packet_id & 0xFF);
+    if (qos > 0) {
+      h[header_cache_.pid_offset] = char(packet_id >> 8);
+      h[header_cache_.pid_offset + 1] = char(packet_id & 0xFF);
     }
     if (t.client_max_packet && h.size() + m.payload.size() > t.client_max_packet) return false;
-    queue_publish(conn, out, h);
+    queue_publish(conn, msg, h);
     return true;
   }
-  codec::Publish p = publish_for(m, m.topic, out.qos, out.retain, out.dup, out.packet_id, t.version,
+  codec::Publish p = publish_for(m, m.topic, qos, flags & 1, flags & 0x08, packet_id, t.version,
                                  m.expiry_unix_ms ? clock_.unix_time() * 1000 : 0);
-  if (v5 && out.subscription_id) p.properties.subscription_identifiers.push_back(out.subscription_id);
+  if (v5 && subscription_id) p.properties.subscription_identifiers.push_back(subscription_id);
   if (!mount.empty() && p.topic.starts_with(mount)) p.topic.remove_prefix(mount.size());
   // Broker->client topic aliases [MQTT-3.3.2-7..12]: the first out_alias_max topics sent get
   // one each, for the life of the connection; a topic with an alias goes out empty.
@@ -401,27 +445,14 @@ bool Broker::write_publish(Connection& conn, Outgoing& out) {
     while (uint8_t(h[i]) & 0x80) i++;  // the Remaining Length
     header_cache_.pid_offset = i + 1 + 2 + p.topic.size();
   }
-  queue_publish(conn, out, h);
+  queue_publish(conn, msg, h);
   return true;
 }
 
-void Broker::discard_too_large(Connection& conn, Outgoing& out) {
-  // [MQTT-3.1.2-25] too large for this client: discard it as if it had been sent.
-  stats_.publish_dropped++;
-  if (out.qos == 0) return;
-  if (Session* s = find_session(conn.session())) {
-    auto it = s->flow.find(out.packet_id);
-    if (it != s->flow.inflight.end()) {
-      if (std::string* j = keeper_.journal(*s)) persist::put_out_del(*j, s->client_id(), it->seq);
-      s->flow.inflight.erase(it);
-    }
-  }
-}
-
-void Broker::queue_publish(Connection& conn, const Outgoing& out, std::string_view header) {
-  const Message& m = *out.msg;
+void Broker::queue_publish(Connection& conn, const MessagePtr& msg, std::string_view header) {
+  const Message& m = *msg;
   conn.out().append(header);
-  conn.out().append_shared(out.msg, m.payload);
+  conn.out().append_shared(msg, m.payload);
   stats_.packets_sent++;
   stats_.publish_sent++;
   stats_.publish_bytes_sent += m.payload.size();
@@ -434,7 +465,7 @@ void Broker::queue_publish(Connection& conn, const Outgoing& out, std::string_vi
 void Broker::handle_ack(Connection& conn, codec::PacketType type, const codec::Puback& a) {
   Session* s = find_session(conn.session());
   if (!s) return;
-  FlowSink sink(*this, conn, *s);
+  FlowSink sink(*this, &conn, *s);
   auto ep = sink.endpoint();
   switch (type) {
     case codec::PacketType::kPuback:

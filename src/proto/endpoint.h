@@ -12,12 +12,13 @@
 // per-connection LinkState likewise. An Endpoint is a view over both plus the sink: a few
 // references, cheap to build on the fly or to keep as a member.
 //
-// Outgoing PUBLISH packets leave as descriptors (the owner's entry plus a PublishOut): the sink
-// encodes them, so an owner that shares one encoded header between many receivers keeps doing
-// so. Other packets leave as codec::Packet values.
+// Outgoing PUBLISH packets leave as descriptors (the owner's entry, or for publish(const M&)
+// its description of the message, plus a PublishOut): the sink encodes them, so an owner that
+// shares one encoded header between many receivers keeps doing so. Other packets leave as
+// codec::Packet values.
 //
-// The roles differ on purpose, and only through EndpointPolicy (below), so the differences are
-// all in one place.
+// The roles differ on purpose, and only through EndpointPolicy (proto/endpoint_types.h), so
+// the differences are all in one place.
 //
 // Sink requirements (S is the sink type, e an Entry, h a Held, p a codec::Publish); a member
 // function of the endpoint that is never called needs none of what only it uses:
@@ -38,15 +39,22 @@
 //   void finished(Entry&, Finish);  // e left for good (see Finish)
 //   bool expired(const Entry&);  // e waited in the queue past its expiry: drop it unsent
 //   void protocol_error(codec::ReasonCode);  // the peer broke the protocol: close (with rc)
+//   and for publish(const M& m), m an owner's description of a message (member uint8_t qos):
+//   bool send_publish(const M&, const PublishOut&);  // as for an Entry (QoS 0, nothing kept)
+//   void finished(const M&, Finish);  // kSent or kTooLarge: m went (or was dropped) unkept
+//   Entry entry(const M&);            // the entry to keep for m (window or queue)
+//   bool may_queue(const M&);         // false: the owner drops m (and counts it) instead
 // Not thread-safe: used on the owner's loop only.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 #include "codec/packet.h"
+#include "proto/endpoint_types.h"
 #include "proto/fifo.h"
 #include "proto/inbound_qos2.h"
 #include "proto/keepalive.h"
@@ -55,125 +63,11 @@
 
 namespace mq::proto {
 
-// --- role policy -----------------------------------------------------------------------------
-
-// A PUBREC for a packet identifier not in flight: libmosquitto answers PUBREL anyway (kPubrel);
-// the bridge ignores it (kIgnore); the broker answers PUBREL 0x92 to an MQTT 5 peer
-// (kPubrelNotFound) and ignores it on 3.1.1.
-enum class UnknownPubrec : uint8_t { kIgnore, kPubrel, kPubrelNotFound };
-// When an incoming QoS 2 message is delivered [MQTT-4.3.3]: on PUBLISH (method A, the bridge)
-// or on PUBREL, held until then (method B, the broker and the clients).
-enum class Qos2Delivery : uint8_t { kOnPublish, kOnPubrel };
-// On a new connection, what was in flight: all again at once with DUP / PUBREL (libmosquitto,
-// whether or not the server kept the session: kAlwaysDup); so only when the peer kept the
-// session, else from scratch ahead of the queue (PUBRECed ones are forgotten) and the inbound
-// QoS 2 state is forgotten too (kDupIfSessionPresent, the bridge); or again with DUP / PUBREL
-// ahead of the queue but no more at once than the new window holds, the rest as
-// acknowledgements free it [MQTT-3.3.4-7] (kWithinWindow, the broker resuming a session).
-enum class Resend : uint8_t { kAlwaysDup, kDupIfSessionPresent, kWithinWindow };
-// Keep alive: a client pings once it has sent nothing for a period (libmosquitto); the bridge
-// pings every period (Mosquitto's bridge); a server only expires silent peers (1.5x).
-enum class KeepAliveRole : uint8_t { kPingWhenQuiet, kPingEveryPeriod, kServer };
-
-struct EndpointPolicy {
-  UnknownPubrec unknown_pubrec = UnknownPubrec::kIgnore;
-  UnknownPubrel unknown_pubrel = UnknownPubrel::kSuccess;
-  Qos2Delivery qos2_delivery = Qos2Delivery::kOnPubrel;
-  Resend resend = Resend::kAlwaysDup;
-  KeepAliveRole keep_alive = KeepAliveRole::kServer;
-  // The inbound QoS 2 state ends with the network connection (libmosquitto forgets it).
-  bool inbound_qos2_per_connection = false;
-  // Method B: the held message is forwarded before the PUBCOMP goes (Mosquitto's broker), not
-  // after it (libmosquitto delivers once PUBCOMP is queued).
-  bool release_before_pubcomp = false;
-};
-
-// The three roles, side by side. The broker runs its acknowledgements, queue pump and session
-// resume through an Endpoint, and its incoming PUBLISH through on_publish_admit (the broker
-// decides ACL, quotas and the reason code of the PUBACK / PUBREC: broker/handle_publish.cc).
-inline constexpr EndpointPolicy kClientPolicy{UnknownPubrec::kPubrel, UnknownPubrel::kSuccess,
-                                              Qos2Delivery::kOnPubrel, Resend::kAlwaysDup,
-                                              KeepAliveRole::kPingWhenQuiet, true, false};
-inline constexpr EndpointPolicy kBridgePolicy{UnknownPubrec::kIgnore, UnknownPubrel::kSuccess,
-                                              Qos2Delivery::kOnPublish,
-                                              Resend::kDupIfSessionPresent,
-                                              KeepAliveRole::kPingEveryPeriod, false, false};
-constexpr EndpointPolicy broker_policy(bool v5) {
-  return EndpointPolicy{v5 ? UnknownPubrec::kPubrelNotFound : UnknownPubrec::kIgnore,
-                        v5 ? UnknownPubrel::kNotFound : UnknownPubrel::kSuccess,
-                        Qos2Delivery::kOnPubrel, Resend::kWithinWindow, KeepAliveRole::kServer,
-                        false, true};
-}
-
-// --- per-connection state --------------------------------------------------------------------
-
-// What one network connection knows: the peer's limits, the incoming alias table and the
-// keep-alive clock. reset() when a new connection starts.
-struct LinkState {
-  bool connected = false;               // CONNACK accepted: PUBLISH may flow
-  uint32_t peer_receive_maximum = 65535;
-  uint32_t own_inflight_limit = 0;      // ours, 0 = none (the window is the smaller)
-  uint32_t peer_maximum_packet_size = 0;  // 0 = none
-  uint32_t own_maximum_packet_size = 0;   // 0 = none; also applied to what we send
-  // The Topic Alias Maximum this side announced. 0: none, and then an alias the peer sends
-  // anyway is ignored and the PUBLISH must carry its topic.
-  uint16_t inbound_alias_maximum = 0;
-  uint16_t keep_alive_s = 0;  // 0 = none
-  int64_t last_send_ms = 0;   // keep-alive clock (monotonic milliseconds)
-  int64_t last_rx_ms = 0;
-  PingState ping;
-  InboundAliases in_aliases;
-
-  // A new connection: the limits and aliases of the last one are gone [MQTT-3.3.2-7].
-  void reset() {
-    connected = false;
-    peer_receive_maximum = 65535;
-    peer_maximum_packet_size = 0;
-    ping.reset();
-    in_aliases.clear();
-  }
-  uint32_t window() const { return inflight_window(peer_receive_maximum, own_inflight_limit); }
-  // The largest packet we may send, 0 = no limit.
-  uint32_t max_packet_size() const {
-    uint32_t a = peer_maximum_packet_size, b = own_maximum_packet_size;
-    return a && b ? (a < b ? a : b) : (a ? a : b);
-  }
-};
-
-// How the sink is to send an outgoing PUBLISH.
-struct PublishOut {
-  uint16_t packet_id = 0;  // 0 for QoS 0
-  uint8_t qos = 0;
-  bool dup = false;
-  uint32_t max_packet_size = 0;  // 0 = none
-  // Whether a packet of `total` bytes may go [MQTT-3.1.2-25]; one that may not is dropped as if
-  // it had been sent.
-  bool fits(size_t total) const { return max_packet_size == 0 || total <= max_packet_size; }
-};
-
-// What an owner decided about an incoming PUBLISH (Endpoint::on_publish_admit).
-struct Admission {
-  bool closed = false;  // the connection was closed: nothing is sent
-  bool held = false;    // QoS 2: accepted and held until PUBREL; PUBREC success
-  codec::ReasonCode reason_code = codec::ReasonCode::kSuccess;  // of the PUBACK / PUBREC
-  static Admission close() { return {true, false, codec::ReasonCode::kSuccess}; }
-  static Admission hold() { return {false, true, codec::ReasonCode::kSuccess}; }
-  static Admission answer(codec::ReasonCode rc) { return {false, false, rc}; }
-};
-
-// Why an outgoing entry left for good.
-enum class Finish : uint8_t {
-  kAcknowledged,  // PUBACK, PUBCOMP or an error PUBREC [MQTT-4.3.3-4]
-  kSent,          // QoS 0: written
-  kTooLarge,      // over the peer's Maximum Packet Size: dropped as if sent [MQTT-3.1.2-25]
-  kExpired,       // its Message Expiry Interval passed while queued [MQTT-3.3.2-5]
-  kForgotten,     // PUBRECed, and the peer did not keep the session (Resend::kDupIfSessionPresent)
-};
-
 // --- the endpoint ----------------------------------------------------------------------------
 
 // Link is LinkState, or an owner's view with the members of it that the calls it makes use
-// (the broker's: connected, window(), max_packet_size()).
+// (the broker's: connected, window(), max_packet_size(), and for inbound_topic()
+// inbound_alias_maximum and an in_aliases that makes the connection's table on first use).
 template <class Sink, class Link = LinkState>
 class Endpoint {
  public:
@@ -282,19 +176,12 @@ class Endpoint {
   // acknowledgement is queued before the message is delivered, so a sink that closes the
   // connection from deliver() (a client that got what it waited for) has acknowledged it.
   void on_publish(const codec::Publish& p) {
-    std::string_view topic = p.topic;
-    if (p.properties.topic_alias && link_.inbound_alias_maximum > 0) {
-      auto r = link_.in_aliases.resolve(*p.properties.topic_alias, topic,
-                                        link_.inbound_alias_maximum);
-      if (r.error != codec::ReasonCode::kSuccess) {
-        sink_.protocol_error(r.error);  // [MQTT-3.3.2-9, 3.3.2-10]
-        return;
-      }
-      topic = r.topic;
-    } else if (topic.empty()) {  // an alias we never offered
-      sink_.protocol_error(codec::ReasonCode::kProtocolError);
+    InboundTopic resolved = inbound_topic(policy_, link_, p);
+    if (resolved.error != InboundTopic::Error::kNone) {
+      sink_.protocol_error(resolved.reason_code());
       return;
     }
+    std::string_view topic = resolved.topic;
     sink_.received(p, topic);
     switch (p.qos) {
       case 0:
@@ -405,6 +292,44 @@ class Endpoint {
     pump();
   }
 
+  // publish() for an owner that builds an entry only when it keeps one (the broker's fan-out).
+  // `m` describes the message: its member `qos`, and whatever the owner's sink needs to write
+  // it. A QoS 0 message while connected (most of a fan-out) is written from `m` at once and
+  // never becomes an entry: send_publish(m, out), then finished(m, kSent or kTooLarge). A QoS
+  // 1/2 one while connected, with room in the window and nothing queued ahead, enters the
+  // window as the entry `entry(m)` builds, with a new packet identifier. Anything else is
+  // queued if `may_queue(m)` agrees (the owner's limits, or its rule for QoS 0 while
+  // offline); one it refuses is the owner's to drop and count. Entries built here get
+  // admitted() as publish(Entry) gives them.
+  // Unlike publish(Entry) it does not pump: the queue holds something while connected only
+  // when the window is full or a resumed session has yet to re-send, and what frees the
+  // window (an acknowledgement, the re-send) pumps.
+  template <class M>
+    requires(!std::is_same_v<M, Entry>)
+  void publish(const M& m) {
+    if (link_.connected) {
+      if (m.qos == 0) {
+        bool sent = sink_.send_publish(m, PublishOut{0, 0, false, link_.max_packet_size()});
+        sink_.finished(m, sent ? Finish::kSent : Finish::kTooLarge);
+        return;
+      }
+      if (out_.queue.empty() && out_.has_room(link_.window())) {
+        uint16_t id = out_.next_packet_id();  // before the new entry joins the ones it scans
+        out_.inflight.push_back(sink_.entry(m));
+        Entry& e = out_.inflight.back();
+        e.packet_id = id;
+        sink_.admitted(e);
+        // transmit(), spelled out: the compiler keeps that one out of line, and a call here
+        // costs a fan-out a few percent.
+        if (!sink_.send_publish(e, describe(e))) drop_too_large(sink_, out_.inflight, id);
+        return;
+      }
+    }
+    if (!sink_.may_queue(m)) return;
+    out_.queue.push_back(sink_.entry(m));
+    sink_.admitted(out_.queue.back());
+  }
+
   // A message that skips the queue (the bridge's notification): into the window now, with a
   // new packet identifier. REQUIRES: connected, qos > 0.
   void publish_now(Entry e) {
@@ -508,15 +433,18 @@ class Endpoint {
   // Sends in-flight entry `e` (which is in `window`); one too large leaves the window (false).
   bool transmit(Fifo<Entry>& window, Entry& e) {
     if (sink_.send_publish(e, describe(e))) return true;
-    uint16_t id = e.packet_id;
+    drop_too_large(sink_, window, e.packet_id);
+    return false;
+  }
+  // Static, so that a caller need not build the endpoint in memory for this rare path.
+  static void drop_too_large(Sink& sink, Fifo<Entry>& window, uint16_t id) {
     for (auto it = window.begin(); it != window.end(); ++it) {
       if (it->packet_id != id) continue;
       Entry gone = std::move(*it);
       window.erase(it);
-      sink_.finished(gone, Finish::kTooLarge);
-      return false;
+      sink.finished(gone, Finish::kTooLarge);
+      return;
     }
-    return false;
   }
 
   void transmit_qos0(Entry& e) {
