@@ -36,7 +36,6 @@ Broker::~Broker() {
   log_topic_.reset();  // no more log lines for this broker
   bridges_.clear();  // their fds and timers are on loop_
   if (flush_hook_) loop_.remove_before_sleep(flush_hook_);
-  if (autosave_timer_) loop_.cancel_timer(autosave_timer_);
   if (keepalive_timer_) loop_.cancel_timer(keepalive_timer_);
   // Pending retained deliveries hold cursors into retained_: drop them while it lives.
   for (net::TimerId t : retained_timers_) loop_.cancel_timer(t);
@@ -46,7 +45,7 @@ Broker::~Broker() {
 Result<std::vector<uint16_t>> Broker::start() {
   persist::State stored;
   if (config_.persistence) {
-    if (Status st = persist_load(stored); !st.ok()) return st.error();
+    if (Status st = keeper_.load(stored); !st.ok()) return st.error();
   }
   // Bridge TLS contexts first: a bad certificate stops start-up before any socket is bound.
   std::vector<std::shared_ptr<const net::TlsContext>> bridge_tls;
@@ -67,7 +66,7 @@ Result<std::vector<uint16_t>> Broker::start() {
     bridges_.push_back(std::make_unique<Bridge>(*this, loop_, config_.bridges[i], bridge_tls[i]));
   }
   // Stored state is installed before the loop runs, so before any client is accepted.
-  if (persist_) persist_start(stored);
+  if (keeper_.enabled()) keeper_.start(stored);
   install_loop_hooks();
   sys_ = std::make_unique<SysTree>(*this);
   sys_->start();
@@ -80,7 +79,7 @@ Result<std::vector<uint16_t>> Broker::start() {
 
 void Broker::install_loop_hooks() {
   flush_hook_ = loop_.add_before_sleep([this] {
-    persist_commit();  // journal records reach the kernel before the acks that depend on them
+    keeper_.commit();  // journal records reach the kernel before the acks that depend on them
     for (auto& b : bridges_) b->flush();
     if (shards_) send_forwarded();
     flush_dirty();
@@ -91,9 +90,7 @@ void Broker::install_loop_hooks() {
 
 Status Broker::check_startup() {
   if (config_.persistence) {
-    persist::State stored;
-    if (Status st = persist_load(stored, /*dry_run=*/true); !st.ok()) return st;
-    persist_.reset();
+    if (Status st = keeper_.check(); !st.ok()) return st;
   }
   for (const BridgeConfig& bc : config_.bridges) {
     auto tls = Bridge::make_tls(bc);
@@ -232,16 +229,11 @@ void Broker::shutdown() {
     }
     conn.close_gracefully(nullptr);  // no wills on a clean broker shutdown, as Mosquitto
   });
-  persist_commit();
-  if (persist_ && !held_.empty()) {
-    // Acknowledgements still waiting for the sync worker: sync here, then let them go.
-    bool ok = persist_->journal.is_open() && ::fdatasync(persist_->journal.fd()) == 0;
-    persist_synced(persist_->sync_requested, ok, ok ? 0 : errno);
-  }
+  keeper_.shutdown();  // the journal committed and synced before the last output leaves
   flush_dirty();
   reap_closed();
   linger_.close_all();
-  if (persist_) (void)persist_save("shutdown");
+  keeper_.save_now("shutdown");
 }
 
 void Broker::on_frame_error(Connection& conn, const Error& error) {
@@ -379,7 +371,7 @@ void Broker::send_packet(Connection& conn, const codec::Packet& packet,
 void Broker::publish_will_message(const MessagePtr& msg) { publish(msg); }
 
 void Broker::session_offline(Session& s) {
-  if (std::string* j = journal_for(s))
+  if (std::string* j = keeper_.journal(s))
     persist::put_session_disconnect(*j, s.client_id(), s.expiry_interval,
                                     s.disconnected_unix_ms);
 }
@@ -389,7 +381,7 @@ void Broker::session_ending(Session& s) {
     if (subs_.unsubscribe(e.sub().filter, s.id(), e.sub().share_group()) && shards_)
       interest_changed(e.sub().filter, -1);
   }
-  if (std::string* j = journal_for(s)) persist::put_session_del(*j, s.client_id());
+  if (std::string* j = keeper_.journal(s)) persist::put_session_del(*j, s.client_id());
 }
 
 bool Broker::reload(const Config& fresh) {

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,8 +31,7 @@
 #include "broker/listener.h"
 #include "broker/message.h"
 #include "broker/auth/password_db.h"
-#include "broker/persist/persist_records.h"
-#include "broker/persist/persist_store.h"
+#include "broker/persist/keeper.h"
 #include "broker/routing/retained_store.h"
 #include "broker/session.h"
 #include "broker/sessions/sessions.h"
@@ -48,7 +49,8 @@ struct ShardSet;
 struct ConnectAdmission;  // what the steps of handle_connect settle about one CONNECT
 
 // SessionEvents (private): what the session table asks of the broker (wills, routing, journal).
-class Broker : private SessionEvents {
+// persist::KeeperHost (private): what persistence reads of the broker and asks of it.
+class Broker : private SessionEvents, private persist::KeeperHost {
  public:
   Broker(Config config, net::EventLoop& loop);
   ~Broker();
@@ -74,7 +76,7 @@ class Broker : private SessionEvents {
   // SIGUSR2: logs the subscription tree and retained topics.
   void dump_state();
   // SIGUSR1: writes a snapshot now (and compacts the journal). No-op without persistence.
-  void save_now();
+  void save_now() { keeper_.save_now("SIGUSR1"); }
 
   // --- what it runs with and what it counts ($SYS, sys_tree.h) ------------------------------
   const Config& config() const { return config_; }
@@ -231,39 +233,24 @@ class Broker : private SessionEvents {
   // `client_max_packet` 0: no limit (the CONNACK, sent before the client's limits apply).
   void send_packet(Connection& conn, const codec::Packet& packet, uint32_t client_max_packet);
 
-  // Persistence (persist_broker.cc). persist_ is null when `persistence false`.
-  // Start-up: persist_load reads the snapshot and replays the journal (before any socket is
-  // bound, so a corrupt file stops start-up early); persist_start installs the state and
-  // writes a fresh snapshot, before the loop runs.
-  // `dry_run` (--test-config) reads and parses but renames nothing.
-  [[nodiscard]] Status persist_load(persist::State& state, bool dry_run = false);
-  void persist_start(persist::State& state);
-  void persist_install(persist::State& state);
-  Status persist_save(const char* why);
-  std::string persist_serialize(uint64_t generation, uint64_t tag);
-  void persist_commit();  // before-sleep hook, before any output is flushed (group commit)
-  void persist_tick();    // autosave
-  void persist_refuse_unkept();
-  // persistence_fsync off the loop thread: holds the output of this iteration's dirty
-  // connections until the sync worker's fdatasync of the journal completes.
-  void persist_hold_for_sync();
-  void persist_start_sync();
-  void persist_synced(uint64_t seq, bool ok, int err);
-  // The journal buffer for a change to session `s`, or null when it is not stored.
-  std::string* journal_for(const Session& s) {
-    if (!persist_ || !s.persisted) return nullptr;
-    persist_->changes++;
-    return &persist_->journal.pending();
-  }
-  std::string* journal_any() {
-    if (!persist_) return nullptr;
-    persist_->changes++;
-    return &persist_->journal.pending();
-  }
-  void persist_message(std::string& out, const MessagePtr& msg);
-  void persist_outgoing(Session& s, const Outgoing& out);
-  void persist_session_attached(Session& s);
-  void persist_retained(const MessagePtr& msg, bool erased);
+  // Persistence (persist/keeper.h) reaching the broker (persist/keeper_host.cc).
+  uint64_t next_store_id() const override { return next_store_id_; }
+  void for_each_retained(const std::function<void(const std::vector<MessagePtr>&)>& fn) override;
+  void for_each_session(const std::function<void(Session&)>& fn) override;
+  void for_each_bridge_entry(
+      const std::function<void(const std::string&, const persist::StoredBridgeOut&)>& fn) override;
+  void raise_next_store_id(uint64_t at_least) override;
+  void restore_retained(const std::string& topic, const MessagePtr& msg) override;
+  Session& restore_session(const std::string& client_id) override;
+  void restore_subscription(Session& s, const std::string& key,
+                            const SessionSubscription& sub) override;
+  void arm_session_expiry(Session& s, int64_t left_ms) override;
+  bool restore_bridge_queue(const std::string& bridge,
+                            std::map<uint64_t, persist::StoredBridgeOut>& queue) override;
+  void refuse_unkept_output() override;
+  void hold_waiting_output(std::vector<uint64_t>& held) override;
+  void release_output(uint64_t connection_id) override;
+  void drop_held_output(uint64_t connection_id) override;
 
   // Checked handles: a stale id finds nothing.
   Session* find_session(SessionId id) const { return sessions_.find(id); }
@@ -322,19 +309,13 @@ class Broker : private SessionEvents {
   bool shutting_down_ = false;
   int start_failure_status_ = 1;
 
-  std::unique_ptr<persist::Store> persist_;
-  net::TimerId autosave_timer_ = 0;
+  // Disabled when `persistence false`: then every journal call is a no-op.
+  persist::Keeper keeper_{config_, loop_, *this};
 
   std::unique_ptr<class SysTree> sys_;
   std::unique_ptr<class LogTopic> log_topic_;  // log_dest topic
   // One per `connection` (bridge.h); not reloaded on SIGHUP (Mosquitto 2.0).
   std::vector<std::unique_ptr<Bridge>> bridges_;
-  struct HeldOutput {
-    uint64_t connection_id;
-    uint64_t sync_seq;  // released once Store::sync_done reaches it
-  };
-  std::vector<HeldOutput> held_;
-  std::unique_ptr<AuthWorker> sync_worker_;  // one thread: journal fdatasync
   std::unique_ptr<AuthWorker> auth_worker_;  // declared last: joined first on destruction
 };
 

@@ -341,7 +341,7 @@ Sessions::Attached Broker::attach_session(Connection& conn, const ConnectAdmissi
   // Built after the takeover: the old connection's will is published first, as before.
   req.will = make_will(conn, p);
   Sessions::Attached attached = sessions_.attach(std::move(req));
-  persist_session_attached(attached.session);  // journaled before the CONNACK leaves
+  keeper_.session_attached(attached.session);  // journaled before the CONNACK leaves
   conn.set_connected(attached.session.id());
   stats_.clients_connected++;
   stats_.clients_maximum = std::max<uint64_t>(stats_.clients_maximum, stats_.clients_connected);

@@ -143,18 +143,18 @@ struct Broker::FlowSink {
     s.queued_bytes += size;
     return true;
   }
-  void admitted(Outgoing& o) { b.persist_outgoing(s, o); }
+  void admitted(Outgoing& o) { b.keeper_.outgoing(s, o); }
   void deliver_held(uint16_t packet_id, MessagePtr& held) {
-    if (std::string* j = b.journal_for(s)) persist::put_qos2_rel(*j, s.client_id(), packet_id);
+    if (std::string* j = b.keeper_.journal(s)) persist::put_qos2_rel(*j, s.client_id(), packet_id);
     if (held) b.publish(held);  // the forwarded PUBLISH goes before the PUBCOMP, as Mosquitto's
   }
   void dequeued(Outgoing& o) { s.queued_bytes -= o.msg->payload.size(); }
   void entered_window(Outgoing& o) {
-    if (std::string* j = b.journal_for(s))
+    if (std::string* j = b.keeper_.journal(s))
       persist::put_out_packet_id(*j, s.client_id(), o.seq, o.packet_id);
   }
   void released(Outgoing& o) {
-    if (std::string* j = b.journal_for(s)) persist::put_out_pubrec(*j, s.client_id(), o.seq);
+    if (std::string* j = b.keeper_.journal(s)) persist::put_out_pubrec(*j, s.client_id(), o.seq);
     o.msg = std::make_shared<Message>();  // the payload is no longer needed [MQTT-4.3.3-5]
   }
   void finished(const Delivery&, proto::Finish why) {
@@ -164,7 +164,7 @@ struct Broker::FlowSink {
     // Dropped unsent: expired while queued [MQTT-3.3.2-5], or too large for this client
     // [MQTT-3.1.2-25] (discarded as if sent).
     if (why == proto::Finish::kExpired || why == proto::Finish::kTooLarge) b.stats_.publish_dropped++;
-    if (std::string* j = b.journal_for(s)) persist::put_out_del(*j, s.client_id(), o.seq);
+    if (std::string* j = b.keeper_.journal(s)) persist::put_out_del(*j, s.client_id(), o.seq);
   }
   bool expired(const Outgoing& o) {
     if (!o.msg->expiry_unix_ms) return false;
@@ -249,8 +249,8 @@ void Broker::handle_publish(Connection& conn, codec::Publish& p) {
         // Held until PUBREL releases it, then forwarded ([MQTT-4.3.3] method B, as Mosquitto
         // 2.0): the PUBREC says nothing about subscribers yet. Journaled with the message, so a
         // PUBREL after a restart still forwards it [MQTT-4.3.3-9].
-        if (std::string* j = journal_for(*s)) {
-          persist_message(*j, msg);
+        if (std::string* j = keeper_.journal(*s)) {
+          keeper_.put_message(*j, msg);
           persist::put_qos2_in(*j, s->client_id(), p.packet_id, msg->store_id);
         }
         *held = std::move(msg);
@@ -297,11 +297,11 @@ size_t Broker::route(const MessagePtr& msg) {
     // [MQTT-3.3.1-6] store, [MQTT-3.3.1-10] an empty payload clears, [MQTT-3.3.1-11].
     if (msg->payload.empty()) {
       bool erased = retained_.erase(msg->topic);
-      persist_retained(msg, erased);
+      keeper_.retained(msg, erased);
       if (shards_) retained_cleared_[msg->topic] = {msg->store_id, loop_.now_ms()};
     } else {
       retained_.set(msg->topic, msg);
-      persist_retained(msg, false);
+      keeper_.retained(msg, false);
       if (shards_ && !retained_cleared_.empty()) retained_cleared_.erase(msg->topic);
     }
   }

@@ -79,7 +79,7 @@ void Broker::handle_subscribe(Connection& conn, const codec::Subscribe& p) {
     if (shards_ && outcome == SubscribeOutcome::kNew) interest_changed(filter, +1);
     const SessionSubscription& stored =
         s->put_subscription(sub.filter, SessionSubscription(std::string(filter), group, opts));
-    if (std::string* j = journal_for(*s)) persist::put_sub_add(*j, s->client_id(), sub.filter, stored);
+    if (std::string* j = keeper_.journal(*s)) persist::put_sub_add(*j, s->client_id(), sub.filter, stored);
     ack.reason_codes.push_back(ReasonCode(opts.qos));
     if (config_.connection_messages && logger().enabled(kLogSubscribe)) {
       MQ_LOG(kLogSubscribe, "%s %u %.*s", conn.terms().client_id.c_str(), unsigned(opts.qos),
@@ -159,7 +159,7 @@ void Broker::handle_unsubscribe(Connection& conn, const codec::Unsubscribe& p) {
     }
     if (subs_.unsubscribe(removed.filter, s->id(), removed.share_group()) && shards_)
       interest_changed(removed.filter, -1);
-    if (std::string* j = journal_for(*s)) persist::put_sub_del(*j, s->client_id(), f);
+    if (std::string* j = keeper_.journal(*s)) persist::put_sub_del(*j, s->client_id(), f);
     ack.reason_codes.push_back(ReasonCode::kSuccess);
     if (logger().enabled(kLogUnsubscribe))
       MQ_LOG(kLogUnsubscribe, "%s %.*s", conn.terms().client_id.c_str(), int(f.size()), f.data());

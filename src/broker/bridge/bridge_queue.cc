@@ -43,10 +43,10 @@ void Bridge::hold(Out& o) {
   held_msgs_++;
   held_bytes_ += o.bytes;
   if (o.qos == 0 || !o.msg || o.msg->store_id == 0) return;  // QoS 0 is never stored
-  std::string* j = broker_.journal_any();
+  std::string* j = broker_.keeper_.journal_any();
   if (!j) return;
   o.seq = next_seq_++;
-  broker_.persist_message(*j, o.msg);
+  broker_.keeper_.put_message(*j, o.msg);
   persist::put_bridge_add(*j, cfg_.name,
                           stored_of(o.seq, o.msg, o.topic, o.qos, o.retain, false, o.packet_id));
 }
@@ -56,18 +56,19 @@ void Bridge::release(const Out& o) {
   held_msgs_--;
   held_bytes_ -= o.bytes;
   if (o.seq == 0) return;
-  if (std::string* j = broker_.journal_any()) persist::put_bridge_del(*j, cfg_.name, o.seq);
+  if (std::string* j = broker_.keeper_.journal_any()) persist::put_bridge_del(*j, cfg_.name, o.seq);
 }
 
 void Bridge::journal_packet_id(const Out& o) {
   if (o.seq == 0) return;
-  if (std::string* j = broker_.journal_any())
+  if (std::string* j = broker_.keeper_.journal_any())
     persist::put_bridge_packet_id(*j, cfg_.name, o.seq, o.packet_id);
 }
 
 void Bridge::journal_pubrec(const Out& o) {
   if (o.seq == 0) return;
-  if (std::string* j = broker_.journal_any()) persist::put_bridge_pubrec(*j, cfg_.name, o.seq);
+  if (std::string* j = broker_.keeper_.journal_any())
+    persist::put_bridge_pubrec(*j, cfg_.name, o.seq);
 }
 
 bool Bridge::make_room(const Out& o) {

@@ -1,7 +1,7 @@
 // The broker's persistence state: the live journal, the file paths and generation, and the
-// counters that decide when to take the next snapshot. The broker logic that uses it (what to
-// journal, recovery, snapshots) is in persist_broker.cc.
-// Owned by the Broker (null when `persistence false`); loop thread only.
+// counters that decide when to take the next snapshot. The logic that uses it (what to
+// journal, recovery, snapshots) is persist::Keeper's (keeper.h).
+// Owned by the Keeper (null when `persistence false`); loop thread only.
 #pragma once
 
 #include <cstdint>
@@ -28,7 +28,7 @@ struct Store {
   bool broken = false;
   int64_t last_attempt_ms = -1'000'000;
   // persistence_fsync: commits written (numbered) and the highest one known synced. The
-  // fdatasync runs on the sync worker; acknowledgements wait for it (Broker::held_).
+  // fdatasync runs on the sync worker; acknowledgements wait for it (Keeper::held_).
   uint64_t sync_requested = 0;
   uint64_t sync_done = 0;
   bool sync_in_flight = false;

@@ -18,6 +18,7 @@
 #include "broker/persist/persist_journal.h"
 #include "broker/persist/persist_records.h"
 #include "broker/persist/persist_snapshot.h"
+#include "temp_dir.h"
 #include "../broker_harness.h"
 
 // A namespace of its own: CI's unity builds compile this file together with others of the
@@ -119,20 +120,6 @@ TEST(PersistBridgeRecords, QosZeroIsMalformed) {
   EXPECT_TRUE(st.bridges.empty());
 }
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mq-persist-bridge-XXXXXX";
-    EXPECT_NE(mkdtemp(tmpl), nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 persist::State on_disk(const TempDir& d) {
   uint64_t gen = 0;
   auto snap = persist::read_file(d.path() + "/mosquitto.db");
@@ -186,7 +173,7 @@ uint16_t unused_port() {
 }
 
 TEST(PersistBridge, QueuedForTheRemoteBeforeThePubackAndAfterAnUncleanStop) {
-  TempDir dir;
+  TempDir dir("persist-bridge");
   const uint16_t dead = unused_port();
   {
     BrokerHarness h(edge(dir, dead));
@@ -231,7 +218,7 @@ TEST(PersistBridge, QueuedForTheRemoteBeforeThePubackAndAfterAnUncleanStop) {
 
 TEST(PersistBridge, QueueBoundsRefuseNewOrDropOldest) {
   for (BridgeQueuePolicy policy : {BridgeQueuePolicy::kRefuseNew, BridgeQueuePolicy::kDropOldest}) {
-    TempDir dir;
+    TempDir dir("persist-bridge");
     auto tweak = edge(dir, unused_port());
     BrokerHarness h([&](Config& c) {
       tweak(c);

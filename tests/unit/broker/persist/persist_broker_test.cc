@@ -12,6 +12,7 @@
 #include "broker/config/config.h"
 #include "broker/persist/persist_journal.h"
 #include "broker/persist/persist_snapshot.h"
+#include "temp_dir.h"
 #include "../broker_harness.h"
 
 // A namespace of its own: CI's unity builds compile this file together with others of the
@@ -20,20 +21,6 @@ namespace mq::broker::testing::persist_broker_test {
 namespace {
 
 using codec::ProtocolVersion;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/mq-persist-broker-XXXXXX";
-    EXPECT_NE(mkdtemp(tmpl), nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::function<void(Config&)> persistent(const TempDir& d) {
   return [&d](Config& c) {
@@ -56,7 +43,7 @@ persist::State journal_now(const TempDir& d) {
 }
 
 TEST(PersistBroker, JournalHoldsTheChangeBeforeTheAckArrives) {
-  TempDir dir;
+  TempDir dir("persist-broker");
   BrokerHarness h(persistent(dir));
   TestClient sub(h, ProtocolVersion::kV311);
   EXPECT_FALSE(sub.connect_ok(make_connect("keeper", false)));
@@ -85,7 +72,7 @@ TEST(PersistBroker, JournalHoldsTheChangeBeforeTheAckArrives) {
 }
 
 TEST(PersistBroker, RestoresEverythingAfterAnUncleanStop) {
-  TempDir dir;
+  TempDir dir("persist-broker");
   {
     BrokerHarness h(persistent(dir));
     TestClient sub(h, ProtocolVersion::kV311);
@@ -119,7 +106,7 @@ TEST(PersistBroker, RestoresEverythingAfterAnUncleanStop) {
 }
 
 TEST(PersistBroker, CorruptSnapshotStopsStartUp) {
-  TempDir dir;
+  TempDir dir("persist-broker");
   { BrokerHarness h(persistent(dir)); }
   std::string path = dir.path() + "/mosquitto.db";
   FILE* f = fopen(path.c_str(), "r+b");
