@@ -40,7 +40,7 @@ TEST(ConfigDefaults, EmptyFileIsLocalOnlyWithMosquittoDefaults) {
   EXPECT_FALSE(c.queue_qos0_messages);
   EXPECT_TRUE(c.retain_available);
   EXPECT_FALSE(c.upgrade_outgoing_qos);
-  EXPECT_FALSE(c.set_tcp_nodelay);
+  EXPECT_TRUE(c.set_tcp_nodelay);  // mq's default (Mosquitto's is false): see config.h
   EXPECT_EQ(c.sys_interval, 10);
   EXPECT_EQ(c.persistent_client_expiration, 0);
   EXPECT_EQ(c.pid_file, "");
@@ -105,7 +105,7 @@ TEST(ConfigOptions, GeneralOptionsSetValues) {
       "queue_qos0_messages true\n"
       "retain_available false\n"
       "upgrade_outgoing_qos 1\n"
-      "set_tcp_nodelay true\n"
+      "set_tcp_nodelay false\n"
       "sys_interval 0\n"
       "persistent_client_expiration 2d\n"
       "pid_file /run/mq.pid\n"
@@ -137,7 +137,7 @@ TEST(ConfigOptions, GeneralOptionsSetValues) {
   EXPECT_TRUE(c.queue_qos0_messages);
   EXPECT_FALSE(c.retain_available);
   EXPECT_TRUE(c.upgrade_outgoing_qos);
-  EXPECT_TRUE(c.set_tcp_nodelay);
+  EXPECT_FALSE(c.set_tcp_nodelay);
   EXPECT_EQ(c.sys_interval, 0);
   EXPECT_EQ(c.persistent_client_expiration, 2 * 86400);
   EXPECT_EQ(c.pid_file, "/run/mq.pid");
